@@ -1,0 +1,59 @@
+"""Forms that parse page input into the arguments of a service."""
+
+from django import forms
+from django.conf import settings
+from django.core.validators import validate_slug
+
+from labeler.models import ImportBatch
+from labeler.services.import_table import ColumnChoice
+
+
+def _optional(value: str) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV, plain or .gz, UTF-8, with a header row.")
+    dataset = forms.CharField(
+        initial="default",
+        max_length=64,
+        validators=[validate_slug],
+        help_text="Letters, digits, - and _. A new name creates a dataset.",
+    )
+    label_mode = forms.ChoiceField(
+        choices=ImportBatch.LabelMode.choices,
+        initial=ImportBatch.LabelMode.IGNORE,
+        label="Label column",
+    )
+    id_column = forms.CharField(
+        required=False, help_text="Empty: 'id' if present, else row numbers."
+    )
+    time_column = forms.CharField(required=False, help_text="Empty: 'Time', 'timestamp'…")
+    amount_column = forms.CharField(required=False, help_text="Empty: 'Amount'.")
+    label_column = forms.CharField(required=False, help_text="Empty: 'Class', 'label'…")
+    feature_columns = forms.CharField(
+        required=False, help_text="Comma-separated. Empty: every other numeric column."
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1e6:.0f} MB; the limit is "
+                f"{settings.IMPORT_MAX_UPLOAD_BYTES / 1e6:.0f} MB (IMPORT_MAX_UPLOAD_BYTES)."
+            )
+        return upload
+
+    def column_choice(self) -> ColumnChoice:
+        data = self.cleaned_data
+        features = _optional(data["feature_columns"])
+        return ColumnChoice(
+            id_column=_optional(data["id_column"]),
+            time_column=_optional(data["time_column"]),
+            amount_column=_optional(data["amount_column"]),
+            label_column=_optional(data["label_column"]),
+            feature_columns=tuple(n.strip() for n in features.split(",") if n.strip())
+            if features
+            else None,
+        )

@@ -1,0 +1,194 @@
+"""Decisions about a transaction's class: human labels, pseudo-labels, reviews, reference labels."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def _probability_check(field: str, name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0, f"{field}__lte": 1}),
+        name=name,
+    )
+
+
+class Label(models.Model):
+    """A human decision. Rows are never deleted: an undo or an overrule changes `status`."""
+
+    class Decision(models.TextChoices):
+        CONFIRM = "confirm", "confirmed the suggestion"
+        REJECT = "reject", "rejected the suggestion"
+        MANUAL = "manual", "chose a class"
+        IMPORTED = "imported", "imported as trusted"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUPERSEDED = "superseded"
+        OVERRULED = "overruled"
+
+    transaction = models.ForeignKey(
+        "labeler.Transaction", on_delete=models.PROTECT, related_name="labels"
+    )
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="labels",
+        help_text="empty for trusted labels that came with an import",
+    )
+    label_class = models.ForeignKey(
+        "labeler.LabelClass", on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    suggested_class = models.ForeignKey(
+        "labeler.LabelClass", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    suggested_probability = models.FloatField(null=True, blank=True)
+    suggested_by = models.ForeignKey(
+        "labeler.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    time_taken_ms = models.PositiveIntegerField(null=True, blank=True)
+    # NULL, not "", for labels without a token: NULLs never collide in the unique constraint.
+    request_token = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    import_batch = models.ForeignKey(
+        "labeler.ImportBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction", "annotator"],
+                condition=Q(status="active"),
+                name="label_one_active_per_annotator",
+            ),
+            # NULLs are distinct in a unique index: imported labels need their own rule.
+            models.UniqueConstraint(
+                fields=["transaction"],
+                condition=Q(status="active", annotator__isnull=True),
+                name="label_one_active_imported",
+            ),
+            models.UniqueConstraint(
+                fields=["transaction", "annotator", "request_token"],
+                condition=Q(request_token__isnull=False),
+                name="label_once_per_request_token",
+            ),
+            models.CheckConstraint(
+                condition=Q(annotator__isnull=False) | Q(decision="imported"),
+                name="label_human_has_annotator",
+            ),
+            _probability_check("suggested_probability", "label_suggested_probability_in_0_1"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="label_status_created")]
+
+    def __str__(self):
+        who = self.annotator or "import"
+        return f"{self.transaction} = {self.label_class} by {who} ({self.status})"
+
+
+class PseudoLabel(models.Model):
+    """A model's confident label: kept apart from human labels and weighed lower in training."""
+
+    transaction = models.ForeignKey(
+        "labeler.Transaction", on_delete=models.CASCADE, related_name="pseudo_labels"
+    )
+    label_class = models.ForeignKey(
+        "labeler.LabelClass", on_delete=models.PROTECT, related_name="+"
+    )
+    model_version = models.ForeignKey(
+        "labeler.ModelVersion", on_delete=models.CASCADE, related_name="pseudo_labels"
+    )
+    probability = models.FloatField()
+    weight = models.FloatField(default=0.5, help_text="training weight relative to a human label")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction", "model_version"], name="pseudolabel_once_per_version"
+            ),
+            _probability_check("probability", "pseudolabel_probability_in_0_1"),
+            models.CheckConstraint(
+                condition=Q(weight__gte=0, weight__lte=1), name="pseudolabel_weight_in_0_1"
+            ),
+        ]
+
+    def __str__(self):
+        version = self.model_version_id
+        return f"{self.transaction} ≈ {self.label_class} ({self.probability:.2f}, v{version})"
+
+
+class ReferenceLabel(models.Model):
+    """A held-back true class, for evaluation and the simulated annotator only.
+
+    It lives in its own table so that nothing reading `Label` (training, the annotator page,
+    exports of human work) can see it by accident.
+    """
+
+    transaction = models.OneToOneField(
+        "labeler.Transaction",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="reference_label",
+    )
+    label_class = models.ForeignKey(
+        "labeler.LabelClass", on_delete=models.PROTECT, related_name="+"
+    )
+    import_batch = models.ForeignKey(
+        "labeler.ImportBatch", on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self):
+        return f"{self.transaction_id} → {self.label_class_id}"
+
+
+class Review(models.Model):
+    """A reviewer's verdict on one human label or one pseudo-label."""
+
+    class Verdict(models.TextChoices):
+        AGREE = "agree"
+        OVERRULE = "overrule"
+
+    label = models.ForeignKey(
+        Label, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
+    )
+    pseudo_label = models.ForeignKey(
+        PseudoLabel, null=True, blank=True, on_delete=models.CASCADE, related_name="reviews"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    new_class = models.ForeignKey(
+        "labeler.LabelClass", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(label__isnull=False) & Q(pseudo_label__isnull=True))
+                | (Q(label__isnull=True) & Q(pseudo_label__isnull=False)),
+                name="review_targets_one_label",
+            ),
+            models.CheckConstraint(
+                condition=(Q(verdict="overrule") & Q(new_class__isnull=False))
+                | (Q(verdict="agree") & Q(new_class__isnull=True)),
+                name="review_overrule_names_class",
+            ),
+        ]
+
+    def __str__(self):
+        target = (
+            f"label {self.label_id}" if self.label_id else f"pseudo-label {self.pseudo_label_id}"
+        )
+        return f"{self.verdict} on {target} by {self.reviewer}"

@@ -1,0 +1,114 @@
+"""Datasets, their import batches and the transactions they hold."""
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+
+
+class Dataset(models.Model):
+    """A set of transactions sharing one feature schema; every import adds to one dataset."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    feature_names = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ImportBatch(models.Model):
+    """One imported file: what came in, from where, and how its label column was treated."""
+
+    class LabelMode(models.TextChoices):
+        IGNORE = "ignore", "label column ignored"
+        TRUSTED = "trusted", "trusted labels (e.g. chargebacks)"
+        REFERENCE = "reference", "held-back reference labels (evaluation only)"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="import_batches")
+    file_name = models.CharField(max_length=255)
+    checksum = models.CharField(max_length=64, help_text="sha256 of the file as uploaded")
+    row_count = models.PositiveIntegerField()
+    label_mode = models.CharField(max_length=16, choices=LabelMode.choices)
+    label_count = models.PositiveIntegerField(default=0)
+    feature_names = models.JSONField(default=list)
+    column_mapping = models.JSONField(default=dict)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    duration_seconds = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "import batches"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "checksum"], name="importbatch_checksum_unique_per_dataset"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.file_name} → {self.dataset} ({self.row_count} rows)"
+
+
+class Transaction(models.Model):
+    """One card transaction; `features` is a little-endian float32 vector, the source of truth."""
+
+    # The composite indexes below start with dataset: a separate one would only slow imports.
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="transactions", db_index=False
+    )
+    import_batch = models.ForeignKey(
+        ImportBatch, on_delete=models.PROTECT, related_name="transactions"
+    )
+    external_id = models.CharField(max_length=128)
+    time = models.FloatField(help_text="seconds, as in the imported file")
+    amount = models.FloatField()
+    features = models.BinaryField()
+    score = models.FloatField(null=True, blank=True, help_text="latest probability of fraud")
+    uncertainty = models.FloatField(null=True, blank=True)
+    suggested_class = models.ForeignKey(
+        "labeler.LabelClass",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    scored_by = models.ForeignKey(
+        "labeler.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["dataset_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "external_id"], name="transaction_external_id_unique_per_dataset"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(score__isnull=True) | models.Q(score__gte=0, score__lte=1),
+                name="transaction_score_is_probability",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(uncertainty__isnull=True)
+                | models.Q(uncertainty__gte=0, uncertainty__lte=1),
+                name="transaction_uncertainty_in_unit_interval",
+            ),
+        ]
+        indexes = [models.Index(fields=["dataset", "time"], name="transaction_dataset_time")]
+
+    def __str__(self):
+        return f"{self.dataset}:{self.external_id}"
+
+    @property
+    def feature_vector(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.features), dtype="<f4")

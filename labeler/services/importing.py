@@ -1,0 +1,202 @@
+"""Transaction import: one file in, all rows or none, with errors that name file, row and column."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import numpy as np
+from django.db import transaction as db_transaction
+from django.utils import timezone
+
+from labeler.errors import ImportRejected
+from labeler.models import Dataset, ImportBatch, Label, LabelClass, ReferenceLabel, Transaction
+from labeler.services.bulk_insert import datetime_value, rows_insert
+from labeler.services.import_table import ColumnChoice, ParsedTable, decode_file_bytes, table_read
+
+LabelMode = ImportBatch.LabelMode
+
+
+def _class_ids_by_value() -> dict[str, int]:
+    """Label values accepted in files: each class's code and its name."""
+    mapping: dict[str, int] = {}
+    for label_class in LabelClass.objects.all():
+        mapping[label_class.code] = label_class.id
+        mapping[label_class.name] = label_class.id
+    return mapping
+
+
+def _label_class_ids(table: ParsedTable, file_name: str) -> np.ndarray:
+    """Class id per row, -1 where the label cell is empty."""
+    accepted = _class_ids_by_value()
+    column = table.column_mapping["label"]
+    class_ids = np.full(table.row_count, -1, dtype=np.int64)
+    for value in np.unique(table.labels):
+        if value == "":
+            continue
+        class_id = accepted.get(value)
+        if class_id is None:
+            # "1.0" written by a spreadsheet means the class coded "1".
+            try:
+                number = float(value)
+                class_id = accepted.get(str(int(number))) if number.is_integer() else None
+            except ValueError:
+                class_id = None
+        if class_id is None:
+            row = int(np.flatnonzero(table.labels == value)[0])
+            raise ImportRejected(
+                f"{file_name}, row {row + 1} (line {row + 2}), column {column!r}: label {value!r} "
+                f"is not a configured class; accepted values are {sorted(accepted)}."
+            )
+        class_ids[table.labels == value] = class_id
+    return class_ids
+
+
+def _check_schema(dataset: Dataset, table: ParsedTable, file_name: str) -> None:
+    if dataset.feature_names and dataset.feature_names != table.feature_names:
+        expected, got = dataset.feature_names, table.feature_names
+        missing = [name for name in expected if name not in got]
+        extra = [name for name in got if name not in expected]
+        detail = []
+        if missing:
+            detail.append(f"missing {missing}")
+        if extra:
+            detail.append(f"unexpected {extra}")
+        if not detail:
+            detail.append("same columns in another order")
+        raise ImportRejected(
+            f"{file_name}: the feature columns differ from dataset {dataset.name!r} "
+            f"({'; '.join(detail)}). Expected {len(expected)} features: {expected}."
+        )
+
+
+def _external_ids(dataset: Dataset, table: ParsedTable, file_name: str) -> list[str]:
+    if table.external_ids is None:
+        # No id column: rows are numbered after those the dataset already holds.
+        start = dataset.transactions.count()
+        return [str(number) for number in range(start + 1, start + table.row_count + 1)]
+    if dataset.transactions.exists():
+        existing = set(dataset.transactions.values_list("external_id", flat=True).iterator(10000))
+        for row, external_id in enumerate(table.external_ids):
+            if external_id in existing:
+                raise ImportRejected(
+                    f"{file_name}, row {row + 1} (line {row + 2}), column "
+                    f"{table.column_mapping['id']!r}: id {external_id!r} is already in dataset "
+                    f"{dataset.name!r}."
+                )
+    return table.external_ids
+
+
+def _refuse_repeat(dataset: Dataset, checksum: str, file_name: str) -> None:
+    earlier = ImportBatch.objects.filter(dataset=dataset, checksum=checksum).first()
+    if earlier is not None:
+        raise ImportRejected(
+            f"{file_name}: this file was already imported into dataset {dataset.name!r} on "
+            f"{earlier.created_at:%Y-%m-%d %H:%M} UTC as batch #{earlier.id} "
+            f"({earlier.row_count} rows, from {earlier.file_name!r}); nothing was imported again."
+        )
+
+
+def _insert_transactions(batch: ImportBatch, table: ParsedTable, external_ids: list[str]) -> None:
+    imported_at = datetime_value(timezone.now())
+    features = np.ascontiguousarray(table.features, dtype="<f4")
+    rows = zip(
+        (batch.dataset_id,) * table.row_count,
+        (batch.id,) * table.row_count,
+        external_ids,
+        table.time.tolist(),
+        table.amount.tolist(),
+        (row.tobytes() for row in features),
+        (imported_at,) * table.row_count,
+        strict=True,
+    )
+    rows_insert(
+        Transaction,
+        ["dataset", "import_batch", "external_id", "time", "amount", "features", "imported_at"],
+        rows,
+    )
+
+
+def _insert_labels(batch: ImportBatch, class_ids: np.ndarray, mode: str) -> int:
+    # Ids are handed out in insertion order, so the batch's ids sorted line up with the file rows.
+    transaction_ids = np.fromiter(
+        Transaction.objects.filter(import_batch=batch).order_by("id").values_list("id", flat=True),
+        dtype=np.int64,
+        count=len(class_ids),
+    )
+    labeled = class_ids >= 0
+    ids, classes = transaction_ids[labeled].tolist(), class_ids[labeled].tolist()
+    if mode == LabelMode.REFERENCE:
+        rows_insert(
+            ReferenceLabel,
+            ["transaction", "label_class", "import_batch"],
+            zip(ids, classes, (batch.id,) * len(ids), strict=True),
+        )
+    else:
+        created_at = datetime_value(timezone.now())
+        rows_insert(
+            Label,
+            ["transaction", "label_class", "decision", "status", "import_batch", "created_at"],
+            (
+                (tid, cid, Label.Decision.IMPORTED, Label.Status.ACTIVE, batch.id, created_at)
+                for tid, cid in zip(ids, classes, strict=True)
+            ),
+        )
+    return len(ids)
+
+
+def transactions_import(
+    *,
+    path: str | Path,
+    dataset_name: str = "default",
+    label_mode: str = LabelMode.IGNORE,
+    columns: ColumnChoice | None = None,
+    file_name: str | None = None,
+    imported_by=None,
+) -> ImportBatch:
+    """Imports one CSV (plain or .gz) into a dataset: every row, or none and ImportRejected."""
+    started = time.perf_counter()
+    path = Path(path)
+    file_name = file_name or path.name
+    if label_mode not in LabelMode.values:
+        raise ImportRejected(f"label mode {label_mode!r} is not one of {LabelMode.values}.")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ImportRejected(f"{file_name}: cannot read the file ({error.strerror}).") from error
+    checksum = hashlib.sha256(raw).hexdigest()
+    data = decode_file_bytes(raw, file_name=file_name)
+    del raw
+    with_labels = label_mode != LabelMode.IGNORE
+    table = table_read(
+        data, file_name=file_name, columns=columns or ColumnChoice(), with_labels=with_labels
+    )
+    del data
+    class_ids = _label_class_ids(table, file_name) if with_labels else None
+
+    with db_transaction.atomic():
+        dataset, _ = Dataset.objects.get_or_create(name=dataset_name)
+        dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        _refuse_repeat(dataset, checksum, file_name)
+        _check_schema(dataset, table, file_name)
+        external_ids = _external_ids(dataset, table, file_name)
+        if not dataset.feature_names:
+            dataset.feature_names = table.feature_names
+            dataset.save(update_fields=["feature_names"])
+        batch = ImportBatch.objects.create(
+            dataset=dataset,
+            file_name=file_name[:255],
+            checksum=checksum,
+            row_count=table.row_count,
+            label_mode=label_mode,
+            feature_names=table.feature_names,
+            column_mapping={**table.column_mapping, "ignored": table.ignored_columns},
+            imported_by=imported_by,
+        )
+        _insert_transactions(batch, table, external_ids)
+        if class_ids is not None:
+            batch.label_count = _insert_labels(batch, class_ids, label_mode)
+        batch.duration_seconds = time.perf_counter() - started
+        batch.save(update_fields=["label_count", "duration_seconds"])
+    return batch
