@@ -17,10 +17,16 @@ def _on_after_configure(sender, **kwargs):
 
 
 def _create_embedded_broker_folders():
-    """kombu's filesystem transport expects its folders to exist; make them on first use."""
+    """The filesystem broker and result backend expect their folders to exist: make them."""
     from django.conf import settings
 
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
-    for key in ("data_folder_in", "data_folder_out", "control_folder"):
-        if key in options:
-            os.makedirs(options[key], exist_ok=True)
+    folders = [
+        options[key]
+        for key in ("data_folder_in", "data_folder_out", "control_folder")
+        if key in options
+    ]
+    if settings.CELERY_RESULT_BACKEND.startswith("file://"):
+        folders.append(settings.CELERY_RESULT_BACKEND.removeprefix("file://"))
+    for folder in folders:
+        os.makedirs(folder, exist_ok=True)

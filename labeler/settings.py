@@ -7,7 +7,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+VAR_DIR = BASE_DIR / "var"  # runtime files of the embedded default: broker, results, media
+VAR_DIR.mkdir(exist_ok=True)
 
 # The default key is public: it is only acceptable while DEBUG is on.
 INSECURE_DEFAULT_SECRET_KEY = "django-insecure-fraudloop-development-key-do-not-use-in-production"
@@ -81,6 +82,8 @@ DATABASES = {
     "default": _env(env.db_url, "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that worker processes started by tests see the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
     # The web server, the worker and beat share one file: WAL lets readers run beside the
     # writer, IMMEDIATE transactions take the write lock up front instead of failing mid-way.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -107,8 +110,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = _env(env.path, "STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))
-MEDIA_ROOT = _env(env.path, "MEDIA_ROOT", default=str(VAR_DIR / "media"))
+STATIC_ROOT = str(_env(env.path, "STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+MEDIA_ROOT = str(_env(env.path, "MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 LOGIN_URL = "admin:login"
 
@@ -129,12 +132,12 @@ CELERY_BROKER_URL = _env(env.str, "CELERY_BROKER_URL", default="filesystem://")
 CELERY_RESULT_BACKEND = _env(
     env.str, "CELERY_RESULT_BACKEND", default=f"file://{VAR_DIR / 'celery-results'}"
 )
-CELERY_BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_DIR = _env(env.path, "CELERY_BROKER_DIR", default=str(VAR_DIR / "broker"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_BROKER_DIR / "messages"),
-        "data_folder_out": str(CELERY_BROKER_DIR / "messages"),
-        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "data_folder_in": CELERY_BROKER_DIR("messages"),
+        "data_folder_out": CELERY_BROKER_DIR("messages"),
+        "control_folder": CELERY_BROKER_DIR("control"),
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True

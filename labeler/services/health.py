@@ -37,7 +37,11 @@ def _database_check() -> Check:
 
 
 def _broker_check(broker_url: str, timeout: float) -> Check:
-    transport_options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    transport_options = (
+        getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+        if broker_url.startswith("filesystem://")
+        else {}
+    )
     try:
         with Connection(
             broker_url, connect_timeout=timeout, transport_options=transport_options

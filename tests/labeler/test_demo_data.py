@@ -1,0 +1,49 @@
+"""make_demo_data and quickstart: reproducible demo data and a superuser printed once."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from labeler.models import Label, ReferenceLabel, Transaction
+
+pytestmark = pytest.mark.django_db
+
+
+def run(command, *args) -> str:
+    out = StringIO()
+    call_command(command, *args, stdout=out)
+    return out.getvalue()
+
+
+def test_make_demo_data_imports_reference_labels_through_the_import_service():
+    output = run("make_demo_data", "--rows", "2000", "--seed", "3")
+    assert "2000 transactions with 2000 reference labels" in output
+    assert Transaction.objects.filter(dataset__name="demo").count() == 2000
+    assert Label.objects.count() == 0  # demo labels are held back, not trusted
+    frauds = ReferenceLabel.objects.filter(label_class__name="fraud").count()
+    assert frauds == 10  # 0.5% of 2000
+    first = Transaction.objects.order_by("id").first()
+    assert len(first.feature_vector) == 30
+
+
+def test_same_seed_is_the_same_file_and_is_refused_the_second_time():
+    run("make_demo_data", "--rows", "500", "--seed", "1")
+    with pytest.raises(CommandError, match="already imported"):
+        run("make_demo_data", "--rows", "500", "--seed", "1")
+    run("make_demo_data", "--rows", "500", "--seed", "2", "--dataset", "demo2")
+    assert Transaction.objects.count() == 1000
+
+
+def test_quickstart_creates_the_superuser_once_and_prints_its_password_once(settings):
+    first = run("quickstart")
+    password = first.split("password: ")[1].split()[0]
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password(password)
+    assert Transaction.objects.filter(dataset__name="demo").count() == 50_000
+
+    second = run("quickstart")
+    assert "password:" not in second
+    assert "no demo data loaded" in second
+    assert Transaction.objects.count() == 50_000

@@ -1,0 +1,51 @@
+"""Settings refuse to start on unsafe or malformed environment values."""
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+UNSET = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"}
+
+
+def start_django(code: str = "print('started')", **environment) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key not in UNSET}
+    env.update(environment, DJANGO_SETTINGS_MODULE="labeler.settings")
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_debug_off_refuses_the_default_secret_key():
+    result = start_django(DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY is the public development default while DEBUG is off" in result.stderr
+
+
+def test_debug_off_starts_with_a_real_secret_key():
+    result = start_django(DEBUG="false", SECRET_KEY="x" * 50)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "started"
+
+
+def test_malformed_value_names_the_variable():
+    result = start_django(WORKER_HEARTBEAT_SECONDS="often")
+    assert result.returncode != 0
+    assert "environment variable WORKER_HEARTBEAT_SECONDS is malformed" in result.stderr
+
+
+def test_embedded_defaults_need_no_server():
+    result = start_django(
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CELERY_RESULT_BACKEND)"
+    )
+    assert result.returncode == 0, result.stderr
+    engine, broker, results = result.stdout.split()
+    assert (engine, broker) == ("django.db.backends.sqlite3", "filesystem://")
+    assert results.startswith("file://")
