@@ -135,8 +135,8 @@ class PseudoLabelAdmin(ReadOnlyAdmin):
 
 @admin.register(ReferenceLabel)
 class ReferenceLabelAdmin(ReadOnlyAdmin):
-    list_display = ["transaction", "label_class", "import_batch"]
-    list_filter = ["label_class", "import_batch"]
+    list_display = ["transaction", "label_class"]
+    list_filter = ["label_class", "transaction__import_batch"]
     search_fields = ["transaction__external_id"]
     list_select_related = ["transaction", "label_class"]
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from labeler.errors import ImportRejected
 from labeler.models import Dataset, ImportBatch, Label, LabelClass, ReferenceLabel, Transaction
-from labeler.services.bulk_insert import datetime_value, rows_insert
+from labeler.services.bulk_insert import columns_insert
 from labeler.services.import_table import ColumnChoice, ParsedTable, decode_file_bytes, table_read
 
 LabelMode = ImportBatch.LabelMode
@@ -99,22 +99,18 @@ def _refuse_repeat(dataset: Dataset, checksum: str, file_name: str) -> None:
 
 
 def _insert_transactions(batch: ImportBatch, table: ParsedTable, external_ids: list[str]) -> None:
-    imported_at = datetime_value(timezone.now())
-    features = np.ascontiguousarray(table.features, dtype="<f4")
-    rows = zip(
-        (batch.dataset_id,) * table.row_count,
-        (batch.id,) * table.row_count,
-        external_ids,
-        table.time.tolist(),
-        table.amount.tolist(),
-        (row.tobytes() for row in features),
-        (imported_at,) * table.row_count,
-        strict=True,
-    )
-    rows_insert(
+    columns_insert(
         Transaction,
-        ["dataset", "import_batch", "external_id", "time", "amount", "features", "imported_at"],
-        rows,
+        {
+            "dataset": batch.dataset_id,
+            "import_batch": batch.id,
+            "external_id": external_ids,
+            "time": table.time,
+            "amount": table.amount,
+            "features": np.ascontiguousarray(table.features, dtype="<f4"),
+            "imported_at": timezone.now(),
+        },
+        rows=table.row_count,
     )
 
 
@@ -126,24 +122,23 @@ def _insert_labels(batch: ImportBatch, class_ids: np.ndarray, mode: str) -> int:
         count=len(class_ids),
     )
     labeled = class_ids >= 0
-    ids, classes = transaction_ids[labeled].tolist(), class_ids[labeled].tolist()
+    columns = {"transaction": transaction_ids[labeled], "label_class": class_ids[labeled]}
+    count = int(labeled.sum())
     if mode == LabelMode.REFERENCE:
-        rows_insert(
-            ReferenceLabel,
-            ["transaction", "label_class", "import_batch"],
-            zip(ids, classes, (batch.id,) * len(ids), strict=True),
-        )
+        columns_insert(ReferenceLabel, columns, rows=count)
     else:
-        created_at = datetime_value(timezone.now())
-        rows_insert(
+        columns_insert(
             Label,
-            ["transaction", "label_class", "decision", "status", "import_batch", "created_at"],
-            (
-                (tid, cid, Label.Decision.IMPORTED, Label.Status.ACTIVE, batch.id, created_at)
-                for tid, cid in zip(ids, classes, strict=True)
-            ),
+            {
+                **columns,
+                "decision": Label.Decision.IMPORTED.value,
+                "status": Label.Status.ACTIVE.value,
+                "import_batch": batch.id,
+                "created_at": timezone.now(),
+            },
+            rows=count,
         )
-    return len(ids)
+    return count
 
 
 def transactions_import(
