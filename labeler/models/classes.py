@@ -32,6 +32,7 @@ class LabelClass(models.Model):
 
     class Meta:
         ordering = ["position", "name"]
+        verbose_name_plural = "label classes"
         constraints = [
             models.UniqueConstraint(fields=["position"], name="labelclass_position_unique"),
             models.CheckConstraint(
