@@ -10,16 +10,19 @@ import pytest
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def require_available(message: str) -> None:
+    """Services and Chromium: optional on a laptop, mandatory in CI, where a missing one fails."""
+    if IN_CI:
+        pytest.fail(f"{message}; CI=true requires it")
+    pytest.skip(f"{message}; this test runs in CI")
+
+
 def require_reachable(name: str, host: str, port: int) -> None:
-    """Services are optional on a laptop and mandatory in CI: a missing one fails there."""
     try:
         with socket.create_connection((host, port), timeout=2):
             return
     except OSError as error:
-        message = f"{name} at {host}:{port} is not reachable ({error})"
-    if IN_CI:
-        pytest.fail(f"{message}; CI=true requires it")
-    pytest.skip(f"{message}; these tests run in CI")
+        require_available(f"{name} at {host}:{port} is not reachable ({error})")
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,11 @@
 """Headless Chromium (Debian's package) driven by Playwright; never a downloaded browser."""
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import require_available
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -26,11 +25,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture(scope="session")
 def browser():
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        message = f"{CHROMIUM} is missing (apt-get install chromium chromium-driver)"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires it")
-        pytest.skip(f"{message}; browser tests run in CI")
+    if not Path(CHROMIUM).exists():
+        require_available(f"{CHROMIUM} is missing (apt-get install chromium chromium-driver)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
