@@ -1,0 +1,235 @@
+"""The strategies label_efficiency.py compares: random, the simple baseline, fraudloop, the ceiling.
+
+Each labeling strategy returns one curve: test AP after every round of 50 oracle labels, and how
+many frauds its queries found so far.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
+
+from modeling.acquisition import batch_select
+from modeling.autoencoder import AutoencoderConfig, autoencoder_train
+from modeling.committee import CommitteeConfig, committee_pseudo_labels, committee_train
+from modeling.device import set_seed
+from modeling.weak import WeakClassifier, WeakConfig
+
+
+@dataclass
+class Split:
+    x_pool: np.ndarray
+    y_pool: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+@dataclass
+class Curve:
+    labels: list[int] = field(default_factory=list)
+    ap: list[float] = field(default_factory=list)
+    frauds_found: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def test_ap(split: Split, scores: np.ndarray) -> float:
+    return float(average_precision_score(split.y_test, scores))
+
+
+def random_curves(split: Split, *, draws: int, round_size: int, budget: int, seed: int) -> Curve:
+    """Mean over `draws` random orders, each scored by a class-balanced logistic regression."""
+    started = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    sizes = list(range(round_size, budget + 1, round_size))
+    ap = np.zeros((draws, len(sizes)))
+    found = np.zeros((draws, len(sizes)))
+    prevalence_ap = float(np.mean(split.y_test))
+    for draw in range(draws):
+        order = rng.choice(len(split.y_pool), budget, replace=False)
+        for column, size in enumerate(sizes):
+            y = split.y_pool[order[:size]]
+            found[draw, column] = y.sum()
+            if 0 < y.sum() < size:
+                model = LogisticRegression(class_weight="balanced", max_iter=1000)
+                model.fit(split.x_pool[order[:size]], y)
+                ap[draw, column] = test_ap(split, model.predict_proba(split.x_test)[:, 1])
+            else:
+                ap[draw, column] = prevalence_ap  # one class only: no better than chance
+    return Curve(
+        sizes, ap.mean(axis=0).tolist(), found.mean(axis=0).tolist(), time.perf_counter() - started
+    )
+
+
+def baseline_curve(split: Split, *, round_size: int, budget: int, seed: int) -> Curve:
+    """Isolation forest for the first round, then a class-balanced logistic regression each
+    round: half the highest probabilities, half the closest to the decision boundary."""
+    started = time.perf_counter()
+    curve = Curve()
+    forest = IsolationForest(n_estimators=100, random_state=seed).fit(split.x_pool)
+    labeled = np.zeros(len(split.y_pool), bool)
+    labeled[np.argsort(forest.score_samples(split.x_pool), kind="stable")[:round_size]] = (
+        True  # most anomalous
+    )
+    while True:
+        y = split.y_pool[labeled]
+        if 0 < y.sum() < len(y):
+            model = LogisticRegression(class_weight="balanced", max_iter=1000, random_state=seed)
+            model.fit(split.x_pool[labeled], y)
+            pool_p, test_p = (
+                model.predict_proba(split.x_pool)[:, 1],
+                model.predict_proba(split.x_test)[:, 1],
+            )
+        else:
+            pool_p = -forest.score_samples(split.x_pool)
+            test_p = -forest.score_samples(split.x_test)
+        curve.labels.append(int(labeled.sum()))
+        curve.ap.append(test_ap(split, test_p))
+        curve.frauds_found.append(int(y.sum()))
+        if labeled.sum() >= budget:
+            break
+        unlabeled = np.flatnonzero(~labeled)
+        top = unlabeled[np.argsort(-pool_p[unlabeled], kind="stable")[: round_size // 2]]
+        rest = np.setdiff1d(unlabeled, top)
+        boundary = rest[
+            np.argsort(np.abs(pool_p[rest] - 0.5), kind="stable")[: round_size - len(top)]
+        ]
+        labeled[top] = labeled[boundary] = True
+    curve.seconds = time.perf_counter() - started
+    return curve
+
+
+def fraudloop_curve(
+    split: Split, *, round_size: int, budget: int, seed: int, config: CommitteeConfig
+) -> Curve:
+    """Autoencoder cold start, then the committee (weak + SGAN, or weak alone), acquisition with
+    likely-fraud, disagreement, uncertainty with diversity and an audit share; pseudo-labels."""
+    started = time.perf_counter()
+    rng = set_seed(seed)
+    curve = Curve()
+    autoencoder = autoencoder_train(split.x_pool, AutoencoderConfig(seed=seed))
+    anomaly = autoencoder.anomaly_score(split.x_pool)
+    labeled = np.zeros(len(split.y_pool), bool)
+    pseudo = None
+    committee = None
+    while labeled.sum() < budget:
+        candidates = np.flatnonzero(~labeled)
+        if committee is None:
+            selection = batch_select(
+                size=round_size, proba=None, anomaly=anomaly[candidates], rng=rng
+            )
+        else:
+            members = committee.member_proba(split.x_pool[candidates])
+            proba = committee.predict_proba(split.x_pool[candidates], members)
+            member_scores = [m[:, 1] for m in members.values()] + [anomaly[candidates]]
+            embedding = committee.sgan.embed(split.x_pool[candidates]) if committee.sgan else None
+            selection = batch_select(
+                size=round_size,
+                proba=proba,
+                anomaly=anomaly[candidates],
+                rng=rng,
+                member_scores=member_scores,
+                embedding=embedding,
+            )
+        labeled[candidates[selection.indices]] = True
+        y = split.y_pool[labeled]
+        if y.sum() == 0:
+            committee = None
+            test_scores = autoencoder.anomaly_score(split.x_test)
+        else:
+            committee = committee_train(
+                split.x_pool,
+                np.flatnonzero(labeled),
+                y,
+                num_classes=2,
+                config=config,
+                pseudo_labels=pseudo,
+                seed=seed,
+            )
+            test_scores = committee.predict_proba(split.x_test)[:, 1]
+            pool_proba = committee.predict_proba(split.x_pool)
+            pseudo = committee_pseudo_labels(committee, pool_proba, human_labeled=labeled)
+        curve.labels.append(int(labeled.sum()))
+        curve.ap.append(test_ap(split, test_scores))
+        curve.frauds_found.append(int(y.sum()))
+    curve.seconds = time.perf_counter() - started
+    return curve
+
+
+def _mlp_fit_predict(split: Split, seed: int, epochs: int = 30) -> np.ndarray:
+    """A two-layer MLP with class-balanced batches, to convergence (best epoch on a time split)."""
+    torch.manual_seed(seed)
+    cut = int(len(split.y_pool) * 0.85)
+    x_train = torch.as_tensor(split.x_pool[:cut])
+    y_train = torch.as_tensor(split.y_pool[:cut])
+    model = torch.nn.Sequential(
+        torch.nn.Linear(x_train.shape[1], 128),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.2),
+        torch.nn.Linear(128, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 1),
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-5)
+    positive_weight = torch.tensor((len(y_train) - y_train.sum()) / max(1, y_train.sum()))
+    best, best_state = -1.0, None
+    for _ in range(epochs):
+        model.train()
+        for index in torch.randperm(len(x_train)).split(1024):
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                model(x_train[index]).squeeze(1), y_train[index].float(), pos_weight=positive_weight
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            validation = model(torch.as_tensor(split.x_pool[cut:])).squeeze(1).numpy()
+        ap = float(average_precision_score(split.y_pool[cut:], validation))
+        if ap > best:
+            best, best_state = ap, {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    with torch.no_grad():
+        return torch.sigmoid(model(torch.as_tensor(split.x_test)).squeeze(1)).numpy()
+
+
+def ceiling_scores(split: Split, seed: int) -> dict[str, float]:
+    """Fully supervised models on every pool label; iterations tuned on a time split of the pool."""
+    results = {}
+    cut = int(len(split.y_pool) * 0.85)
+    best_iterations, best_validation = 100, -1.0
+    for iterations in (100, 300, 600):
+        model = HistGradientBoostingClassifier(
+            max_iter=iterations,
+            learning_rate=0.05,
+            class_weight="balanced",
+            early_stopping=False,
+            random_state=seed,
+        )
+        model.fit(split.x_pool[:cut], split.y_pool[:cut])
+        validation = average_precision_score(
+            split.y_pool[cut:], model.predict_proba(split.x_pool[cut:])[:, 1]
+        )
+        if validation > best_validation:
+            best_iterations, best_validation = iterations, validation
+    model = HistGradientBoostingClassifier(
+        max_iter=best_iterations,
+        learning_rate=0.05,
+        class_weight="balanced",
+        early_stopping=False,
+        random_state=seed,
+    )
+    model.fit(split.x_pool, split.y_pool)
+    results[f"hist_gradient_boosting ({best_iterations} iterations)"] = test_ap(
+        split, model.predict_proba(split.x_test)[:, 1]
+    )
+    weak = WeakClassifier(2, replace(WeakConfig(), unlabeled_as_background=False, seed=seed))
+    weak.fit(split.x_pool, split.y_pool)
+    results["weak (all labels)"] = test_ap(split, weak.predict_proba(split.x_test)[:, 1])
+    results["mlp"] = test_ap(split, _mlp_fit_predict(split, seed))
+    return results

@@ -1,0 +1,210 @@
+"""Label efficiency: test AP against the number of human labels, per labeling strategy.
+
+    python benchmarks/label_efficiency.py [--seeds 3] [--draws 100] [--generated] [--quick]
+
+A simulated annotator answers from the reference labels. The pool is the first 80% of rows by
+time, the test set the last 20%. Strategies: random sampling (mean of --draws orders), the
+simple baseline (isolation forest, then logistic regression: 25 likely + 25 boundary items a
+round), fraudloop (autoencoder cold start, weak + SGAN committee, diversity, pseudo-labels),
+fraudloop without the SGAN, and the ceiling (fully supervised on every pool label). Prints a
+table, areas under the curves and the target ratios; writes CSV and PNG to benchmarks/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(PROJECT / "benchmarks"))
+
+from efficiency_strategies import (  # noqa: E402
+    Curve,
+    Split,
+    baseline_curve,
+    ceiling_scores,
+    fraudloop_curve,
+    random_curves,
+)
+
+from modeling.committee import CommitteeConfig  # noqa: E402
+from modeling.features import FeatureScaler, feature_matrix  # noqa: E402
+from modeling.synthetic import transactions_synthesize  # noqa: E402
+
+REFERENCE_FILE = PROJECT.parent / "shared" / "data" / "creditcard-public.csv.gz"
+OUT = PROJECT / "benchmarks" / "out"
+
+
+def load_split(generated: bool) -> tuple[Split, str]:
+    if not generated and REFERENCE_FILE.exists():
+        import pandas as pd
+
+        frame = pd.read_csv(REFERENCE_FILE).sort_values("Time", kind="stable")
+        features = frame[[f"V{i}" for i in range(1, 29)]].to_numpy(np.float32)
+        amount, seconds = frame["Amount"].to_numpy(), frame["Time"].to_numpy()
+        labels = frame["Class"].to_numpy().astype(np.int64)
+        source = REFERENCE_FILE.name
+    else:
+        data = transactions_synthesize(rows=200_000, features=28, fraud_rate=0.002, seed=11)
+        features, amount, seconds, labels = data.features, data.amount, data.time, data.labels
+        source = "generated (200,000 rows, 0.2% fraud)"
+    matrix = feature_matrix(features, amount, seconds)
+    matrix = FeatureScaler.fit(matrix).transform(matrix)  # fitted on all rows, as the product does
+    cut = int(len(labels) * 0.8)
+    return Split(matrix[:cut], labels[:cut], matrix[cut:], labels[cut:]), source
+
+
+def area(curve_labels: list[int], ap: list[float], start_ap: float, budget: int) -> float:
+    """Area under AP against labels, 0 to budget, scaled to [0, 1]."""
+    xs = np.array([0, *curve_labels], float)
+    ys = np.array([start_ap, *ap], float)
+    return float(np.trapezoid(ys, xs) / budget)
+
+
+def mean_sd(values) -> str:
+    values = np.asarray(values, float)
+    return f"{values.mean():.3f}±{values.std():.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--draws", type=int, default=100)
+    parser.add_argument("--round-size", type=int, default=50)
+    parser.add_argument("--budget", type=int, default=1000)
+    parser.add_argument("--generated", action="store_true")
+    parser.add_argument(
+        "--quick", action="store_true", help="1 seed, 10 draws, no ceiling MLP tuning"
+    )
+    parser.add_argument("--only", choices=["fraudloop"], help="skip everything but fraudloop")
+    args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.draws = 1, 10
+    started = time.perf_counter()
+    split, source = load_split(args.generated)
+    pool_frauds = int(split.y_pool.sum())
+    print(
+        f"data: {source}; pool {len(split.y_pool):,} rows ({pool_frauds} frauds), "
+        f"test {len(split.y_test):,} rows ({int(split.y_test.sum())} frauds)"
+    )
+    seeds = list(range(args.seeds))
+    chance = float(split.y_test.mean())
+    curves: dict[str, list[Curve]] = {}
+    settings = dict(round_size=args.round_size, budget=args.budget)
+    if args.only is None:
+        curves["random"] = [random_curves(split, draws=args.draws, seed=0, **settings)]
+        curves["baseline"] = [baseline_curve(split, seed=s, **settings) for s in seeds]
+    curves["fraudloop"] = [
+        fraudloop_curve(split, seed=s, config=CommitteeConfig(), **settings) for s in seeds
+    ]
+    if args.only is None:
+        no_sgan = replace(CommitteeConfig(), use_sgan=False)
+        curves["fraudloop without SGAN"] = [
+            fraudloop_curve(split, seed=s, config=no_sgan, **settings) for s in seeds
+        ]
+    ceiling = ceiling_scores(split, seed=0) if args.only is None else {}
+    report(curves, ceiling, chance, pool_frauds, args, time.perf_counter() - started)
+
+
+def report(curves, ceiling, chance, pool_frauds, args, elapsed) -> None:
+    sizes = curves["fraudloop"][0].labels
+    names = list(curves)
+    print(
+        f"\n{'labels':>6} "
+        + " ".join(f"{name:>24}" for name in names)
+        + "   frauds found (fraudloop)"
+    )
+    for row, size in enumerate(sizes):
+        cells = [mean_sd([c.ap[row] for c in curves[name]]) for name in names]
+        found = mean_sd([c.frauds_found[row] for c in curves["fraudloop"]])
+        print(f"{size:>6} " + " ".join(f"{cell:>24}" for cell in cells) + f"   {found}")
+    areas = {
+        name: [area(c.labels, c.ap, chance, args.budget) for c in curves[name]] for name in names
+    }
+    print("\narea under the learning curve (AP x labels / budget):")
+    for name in names:
+        seconds = np.mean([c.seconds for c in curves[name]])
+        print(f"  {name:<24} {mean_sd(areas[name])}   ({seconds:.0f} s per run)")
+    if ceiling:
+        print("\nceiling (fully supervised on every pool label):")
+        for name, value in ceiling.items():
+            print(f"  {name:<44} AP {value:.3f}")
+        best = max(ceiling.values())
+        full = curves["fraudloop"]
+        index = {size: i for i, size in enumerate(sizes)}
+        at = lambda size: np.mean([c.ap[index[size]] for c in full])  # noqa: E731
+        print("\ntargets (mean over seeds):")
+        if 300 in index:
+            print(f"  AP at 300 labels / ceiling       {at(300) / best:.3f}   (target >= 1.00)")
+        print(
+            f"  AP at {sizes[-1]} labels / ceiling      {at(sizes[-1]) / best:.3f}   (target >= 1.05)"
+        )
+        print(
+            f"  area / baseline area             {np.mean(areas['fraudloop']) / np.mean(areas['baseline']):.3f}   (target >= 1.15)"
+        )
+        base = np.mean([c.ap for c in curves["baseline"]], axis=0)
+        mine = np.mean([c.ap for c in full], axis=0)
+        below = [s for s, b, m in zip(sizes, base, mine, strict=True) if s >= 100 and m < b]
+        print(f"  rounds from 100 labels below the baseline: {below or 'none'}")
+        drops = max(max(0.0, a - b) for c in full for a, b in zip(c.ap, c.ap[1:], strict=False))
+        print(f"  largest AP drop between rounds   {drops:.3f}   (target <= 0.05)")
+        first500 = (
+            np.mean([c.frauds_found[index[500]] for c in full]) if 500 in index else float("nan")
+        )
+        print(
+            f"  frauds in the first 500 labels   {first500:.0f} = {first500 / 500:.0%}   (target >= 60%)"
+        )
+        found = np.mean([c.frauds_found[-1] for c in full])
+        print(
+            f"  pool frauds found by {sizes[-1]} labels  {found:.0f} of {pool_frauds} = {found / pool_frauds:.0%}   (target >= 90%)"
+        )
+        if "fraudloop without SGAN" in areas:
+            print(
+                f"  area with / without the SGAN     {np.mean(areas['fraudloop']) / np.mean(areas['fraudloop without SGAN']):.3f}"
+            )
+    write_outputs(curves, sizes, ceiling)
+    print(f"\ntotal {elapsed / 60:.1f} min; CSV and PNG in {OUT}")
+
+
+def write_outputs(curves, sizes, ceiling) -> None:
+    OUT.mkdir(exist_ok=True)
+    with (OUT / "label_efficiency.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["strategy", "seed", "labels", "test_ap", "frauds_found"])
+        for name, runs in curves.items():
+            for seed, curve in enumerate(runs):
+                for size, ap, found in zip(curve.labels, curve.ap, curve.frauds_found, strict=True):
+                    writer.writerow([name, seed, size, f"{ap:.5f}", found])
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 5))
+    for name, runs in curves.items():
+        values = np.array([c.ap for c in runs])
+        axis.plot(sizes, values.mean(axis=0), label=name)
+        axis.fill_between(
+            sizes, values.mean(0) - values.std(0), values.mean(0) + values.std(0), alpha=0.15
+        )
+    if ceiling:
+        axis.axhline(
+            max(ceiling.values()), color="black", linestyle="--", label="ceiling (all labels)"
+        )
+    axis.set_xlabel("human labels")
+    axis.set_ylabel("test average precision")
+    axis.set_title("fraudloop label efficiency")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(OUT / "label_efficiency.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The weak classifier: class-balanced logistic regression that also learns from the unlabeled pool.
+
+Fraud is rare, so an unlabeled transaction is legitimate with probability ~0.998. Counting the
+unlabeled pool as the background class, weighed as a whole like the labeled examples of that class
+(positive-unlabeled learning), gives the model the full picture of legitimate spending that a few
+hundred labels cannot; the labeled frauds are then weighed so that each class counts the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+
+@dataclass
+class WeakConfig:
+    regularization: float = 0.1  # inverse strength (scikit-learn's C); small label sets need it
+    unlabeled_as_background: bool = True
+    background_class: int = 0
+    labeled_background_boost: float = 1.0  # a labeled legit row against an unlabeled one
+    max_unlabeled: int = 100_000  # subsample of the pool per fit; keeps a fit to about a second
+    max_iterations: int = 1000
+    seed: int = 0
+
+
+class WeakClassifier:
+    def __init__(self, num_classes: int, config: WeakConfig | None = None):
+        self.num_classes = num_classes
+        self.config = config or WeakConfig()
+        self.coefficients = np.zeros((num_classes, 0), np.float32)
+        self.intercepts = np.zeros(num_classes, np.float32)
+        self.fitted = False
+
+    def fit(
+        self,
+        x_labeled: np.ndarray,
+        y_labeled: np.ndarray,
+        *,
+        x_unlabeled: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+    ) -> WeakClassifier:
+        """`weights` scales each labeled row (pseudo-labels get less than 1)."""
+        config = self.config
+        weights = np.ones(len(y_labeled)) if weights is None else np.asarray(weights, np.float64)
+        features, targets, row_weights = [x_labeled], [np.asarray(y_labeled)], [weights]
+        is_unlabeled = [np.zeros(len(y_labeled), bool)]
+        if config.unlabeled_as_background and x_unlabeled is not None and len(x_unlabeled):
+            rng = np.random.default_rng(config.seed)
+            if len(x_unlabeled) > config.max_unlabeled:
+                x_unlabeled = x_unlabeled[
+                    rng.choice(len(x_unlabeled), config.max_unlabeled, replace=False)
+                ]
+            features.append(x_unlabeled)
+            targets.append(np.full(len(x_unlabeled), config.background_class))
+            row_weights.append(np.ones(len(x_unlabeled)))
+            is_unlabeled.append(np.ones(len(x_unlabeled), bool))
+        x = np.vstack(features)
+        y = np.concatenate(targets)
+        w = np.concatenate(row_weights)
+        unlabeled = np.concatenate(is_unlabeled)
+        present = np.unique(y)
+        if len(present) < 2:
+            # One class only: predict it with certainty rather than fail; the caller sees why.
+            self.coefficients = np.zeros((self.num_classes, x.shape[1]), np.float32)
+            self.intercepts = np.full(self.num_classes, -20.0, np.float32)
+            self.intercepts[present[0]] = 20.0
+            self.fitted = True
+            return self
+        background = config.background_class
+        w = np.where((y == background) & ~unlabeled, w * config.labeled_background_boost, w)
+        # Each class weighs the same in total, whatever its count: fraud is ~0.2% of rows.
+        balanced = np.zeros_like(w)
+        for label in present:
+            members = y == label
+            balanced[members] = w[members] / w[members].sum() * len(y) / len(present)
+        model = LogisticRegression(C=config.regularization, max_iter=config.max_iterations)
+        model.fit(x, y, sample_weight=balanced)
+        self.coefficients = np.zeros((self.num_classes, x.shape[1]), np.float32)
+        self.intercepts = np.full(self.num_classes, -1e4, np.float32)
+        if len(present) == 2:
+            # scikit-learn keeps one row for two classes: logit(second) - logit(first).
+            self.coefficients[present[1]] = model.coef_[0]
+            self.intercepts[present[1]] = model.intercept_[0]
+            self.intercepts[present[0]] = 0.0
+        else:
+            self.coefficients[present] = model.coef_
+            self.intercepts[present] = model.intercept_
+        self.fitted = True
+        return self
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.coefficients.T + self.intercepts
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """(n, K) class probabilities."""
+        if not self.fitted:
+            raise RuntimeError("the weak classifier has not been fitted")
+        logits = self.logits(np.asarray(x, np.float32)).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def to_state(self) -> dict:
+        return {
+            "config": asdict(self.config),
+            "num_classes": self.num_classes,
+            "coefficients": self.coefficients.tolist(),
+            "intercepts": self.intercepts.tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> WeakClassifier:
+        model = cls(state["num_classes"], WeakConfig(**state["config"]))
+        model.coefficients = np.asarray(state["coefficients"], np.float32).reshape(
+            state["num_classes"], -1
+        )
+        model.intercepts = np.asarray(state["intercepts"], np.float32)
+        model.fitted = True
+        return model
