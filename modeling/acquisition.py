@@ -103,20 +103,20 @@ def batch_select(
         picks.append(indices)
         reasons.extend([reason] * len(indices))
 
-    audit_count = min(size, int(round(size * config.audit_share)))
+    audit_count = min(size, round(size * config.audit_share))
     main_count = size - audit_count
     if proba is None:
         add(_take(np.argsort(-anomaly, kind="stable"), taken, main_count), REASON_COLD_START)
     else:
         fraud_probability = proba[:, config.positive_class]
-        exploit_count = int(round(main_count * config.likely_fraud_share))
+        exploit_count = round(main_count * config.likely_fraud_share)
         add(
             _take(np.argsort(-fraud_probability, kind="stable"), taken, exploit_count),
             REASON_LIKELY_FRAUD,
         )
         remaining = main_count - exploit_count
         if member_scores and len(member_scores) > 1 and remaining:
-            disagreement_count = min(remaining, int(round(main_count * config.disagreement_share)))
+            disagreement_count = min(remaining, round(main_count * config.disagreement_share))
             spread = committee_disagreement(member_scores)
             add(
                 _take(np.argsort(-spread, kind="stable"), taken, disagreement_count),

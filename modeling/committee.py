@@ -22,6 +22,9 @@ class CommitteeConfig:
     sgan: SGANConfig = field(default_factory=SGANConfig)
     pseudo: PseudoLabelConfig = field(default_factory=PseudoLabelConfig)
     positive_class: int = 1
+    # Unlabeled rows the previous version found most suspicious are left out of the background
+    # (legit) class: they hold most of the frauds nobody has labeled yet.
+    suspect_share: float = 0.01
 
 
 @dataclass
@@ -54,6 +57,7 @@ def committee_train(
     num_classes: int,
     config: CommitteeConfig | None = None,
     pseudo_labels: PseudoLabels | None = None,
+    previous_scores: np.ndarray | None = None,
     seed: int = 0,
 ) -> Committee:
     """`labeled` indexes `x_pool`; `pseudo_labels` (indices into `x_pool`) come from the previous
@@ -69,7 +73,13 @@ def committee_train(
         x_labeled = np.vstack([x_labeled, x_pool[extra]])
         y_labeled = np.concatenate([y_labeled, pseudo_labels.classes[keep]])
         weights = np.concatenate([weights, np.full(len(extra), pseudo_labels.weight)])
-    unlabeled = x_pool[~is_labeled]
+    background = ~is_labeled
+    if previous_scores is not None and config.suspect_share > 0:
+        unlabeled_rows = np.flatnonzero(background)
+        count = int(len(unlabeled_rows) * config.suspect_share)
+        ranked = unlabeled_rows[np.argsort(-previous_scores[unlabeled_rows], kind="stable")]
+        background[ranked[:count]] = False
+    unlabeled = x_pool[background]
     weak = WeakClassifier(num_classes, replace(config.weak, seed=seed))
     weak.fit(x_labeled, y_labeled, x_unlabeled=unlabeled, weights=weights)
     sgan = None

@@ -9,7 +9,7 @@ import torch
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """'auto' picks CUDA when present; an explicit 'cuda' without a GPU is an error, not a fallback."""
+    """'auto' is CUDA when present; asking for 'cuda' with no GPU is an error, not a fallback."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     resolved = torch.device(device)

@@ -26,7 +26,7 @@ def feature_matrix(
 
 @dataclass
 class FeatureScaler:
-    """Median / interquartile-range scaling fitted once per dataset, on labeled and unlabeled rows."""
+    """Median / IQR scaling, fitted once per dataset on labeled and unlabeled rows alike."""
 
     center: np.ndarray
     scale: np.ndarray

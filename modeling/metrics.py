@@ -1,4 +1,4 @@
-"""Quality figures for a fraud ranking: AP, ROC AUC, best F1, precision@k, recall at a budget, Brier."""
+"""Quality of a fraud ranking: AP, ROC AUC, best F1, precision@k, recall at a budget, Brier."""
 
 from __future__ import annotations
 
@@ -59,5 +59,5 @@ def ranking_metrics(
         if len(labels)
         else float("nan"),
         "positives": int(labels.sum()),
-        "count": int(len(labels)),
+        "count": len(labels),
     }

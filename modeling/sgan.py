@@ -32,6 +32,10 @@ class SGANConfig:
     discriminator_lr: float = 1e-3
     generator_lr: float = 1e-3
     unsupervised_weight: float = 1.0
+    # Positive-unlabeled learning, as in the weak classifier: unlabeled rows also count as the
+    # background class (legit) at this weight; 0 turns it off.
+    unlabeled_background_weight: float = 0.3
+    background_class: int = 0
     evaluate_every: int = 40
     patience: int = 5  # evaluations without improvement before stopping
     validation_share: float = 0.3
@@ -97,6 +101,7 @@ class SGAN:
     config: SGANConfig
     history: list[dict] = field(default_factory=list)  # step, validation AP, losses
     best_step: int = 0
+    validation_indices: np.ndarray | None = None  # labeled rows held out to pick the checkpoint
 
     @torch.no_grad()
     def predict_proba(self, x: np.ndarray, *, batch_size: int = 65_536) -> np.ndarray:
@@ -191,6 +196,7 @@ def sgan_train(
         generator.parameters(), lr=config.generator_lr, betas=(0.5, 0.999)
     )
     model = SGAN(discriminator, generator, num_classes, config)
+    model.validation_indices = np.flatnonzero(validation) if validation is not None else None
 
     best_ap, best_state, stale = -1.0, None, 0
     for step in range(1, config.steps + 1):
@@ -206,6 +212,11 @@ def sgan_train(
         supervised = F.cross_entropy(logits_labeled[:, :-1], y_train[labeled_idx], reduction="none")
         supervised = (supervised * w_train_t[labeled_idx]).mean()
         logits_unlabeled, _ = discriminator(pool[unlabeled_idx])
+        if config.unlabeled_background_weight:
+            background = torch.full_like(unlabeled_idx, config.background_class)
+            supervised = supervised + config.unlabeled_background_weight * F.cross_entropy(
+                logits_unlabeled[:, :-1], background
+            )
         logits_generated, _ = discriminator(generator(noise).detach())
         unsupervised = (
             F.softplus(-real_logit(logits_unlabeled)).mean()

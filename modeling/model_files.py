@@ -1,0 +1,154 @@
+"""One small versioned model file: weights, scaler, configs and class names, kept together."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from modeling.autoencoder import Autoencoder, AutoencoderConfig
+from modeling.committee import Committee, CommitteeConfig
+from modeling.features import FeatureScaler
+from modeling.pseudo import PseudoLabelConfig
+from modeling.sgan import SGAN, Discriminator, Generator, SGANConfig
+from modeling.weak import WeakClassifier, WeakConfig
+
+FORMAT = "fraudloop-model"
+FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be used: missing, corrupt, or of another format version."""
+
+
+@dataclass
+class ModelBundle:
+    class_names: list[str]
+    scaler: FeatureScaler
+    committee: Committee | None = None
+    autoencoder: Autoencoder | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+def _committee_config_state(config: CommitteeConfig) -> dict:
+    state = asdict(config)
+    # JSON-like keys only: torch's safe loader and later readers both cope with strings.
+    state["pseudo"]["thresholds"] = {str(k): v for k, v in config.pseudo.thresholds.items()}
+    state["pseudo"]["caps"] = {str(k): v for k, v in config.pseudo.caps.items()}
+    return state
+
+
+def _committee_config(state: dict) -> CommitteeConfig:
+    pseudo = state["pseudo"]
+    return CommitteeConfig(
+        **{k: v for k, v in state.items() if k not in {"weak", "sgan", "pseudo"}},
+        weak=WeakConfig(**state["weak"]),
+        sgan=SGANConfig(**state["sgan"]),
+        pseudo=PseudoLabelConfig(
+            thresholds={int(k): v for k, v in pseudo["thresholds"].items()},
+            caps={int(k): v for k, v in pseudo["caps"].items()},
+            weight=pseudo["weight"],
+        ),
+    )
+
+
+def bundle_save(bundle: ModelBundle, path: str | Path) -> Path:
+    path = Path(path)
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "class_names": list(bundle.class_names),
+        "scaler": bundle.scaler.to_state(),
+        "metadata": bundle.metadata,
+    }
+    if bundle.committee is not None:
+        committee = bundle.committee
+        payload["committee"] = {
+            "config": _committee_config_state(committee.config),
+            "weak": committee.weak.to_state(),
+        }
+        if committee.sgan is not None:
+            sgan = committee.sgan
+            payload["committee"]["sgan"] = {
+                "input_size": sgan.discriminator.body[0].in_features,
+                "num_classes": sgan.num_classes,
+                "config": asdict(sgan.config),
+                "discriminator": {k: v.cpu() for k, v in sgan.discriminator.state_dict().items()},
+                "generator": {k: v.cpu() for k, v in sgan.generator.state_dict().items()},
+                "best_step": sgan.best_step,
+            }
+    if bundle.autoencoder is not None:
+        autoencoder = bundle.autoencoder
+        payload["autoencoder"] = {
+            "input_size": autoencoder.input_size,
+            "config": asdict(autoencoder.config),
+            "weights": {k: v.cpu() for k, v in autoencoder.state_dict().items()},
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".partial")
+    torch.save(payload, temporary)
+    temporary.replace(path)  # a crash mid-write never leaves a half file under the real name
+    return path
+
+
+def _read(path: Path) -> dict:
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (
+        Exception
+    ) as error:  # torch's loader fails in many ways on a damaged file; all mean the same
+        raise ModelFileError(f"{path}: not a readable fraudloop model file ({error})") from error
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a fraudloop model file")
+    version = payload.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: written in model format version {version}; this fraudloop reads version "
+            f"{FORMAT_VERSION}. Retrain the model to get a file this version can read."
+        )
+    return payload
+
+
+def bundle_load(path: str | Path, *, device: str = "cpu") -> ModelBundle:
+    path = Path(path)
+    payload = _read(path)
+    try:
+        bundle = ModelBundle(
+            class_names=payload["class_names"],
+            scaler=FeatureScaler.from_state(payload["scaler"]),
+            metadata=payload.get("metadata", {}),
+        )
+        if "committee" in payload:
+            state = payload["committee"]
+            config = _committee_config(state["config"])
+            sgan = None
+            if "sgan" in state:
+                sgan_state = state["sgan"]
+                sgan_config = SGANConfig(**sgan_state["config"])
+                discriminator = Discriminator(
+                    sgan_state["input_size"], sgan_state["num_classes"], sgan_config
+                )
+                generator = Generator(sgan_state["input_size"], sgan_config)
+                discriminator.load_state_dict(sgan_state["discriminator"])
+                generator.load_state_dict(sgan_state["generator"])
+                sgan = SGAN(
+                    discriminator.to(device).eval(),
+                    generator.to(device).eval(),
+                    sgan_state["num_classes"],
+                    sgan_config,
+                    best_step=sgan_state["best_step"],
+                )
+            bundle.committee = Committee(WeakClassifier.from_state(state["weak"]), sgan, config)
+        if "autoencoder" in payload:
+            state = payload["autoencoder"]
+            autoencoder = Autoencoder(state["input_size"], AutoencoderConfig(**state["config"]))
+            autoencoder.load_state_dict(state["weights"])
+            bundle.autoencoder = autoencoder.to(device).eval()
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise ModelFileError(
+            f"{path}: the model file is incomplete or damaged ({error})"
+        ) from error
+    return bundle

@@ -1,0 +1,91 @@
+"""Acquisition: each uncertainty measure, disagreement, diversity, and a batch with its reasons."""
+
+import numpy as np
+import pytest
+
+from modeling.acquisition import (
+    REASON_AUDIT,
+    REASON_COLD_START,
+    REASON_DISAGREEMENT,
+    REASON_LIKELY_FRAUD,
+    REASON_UNCERTAIN,
+    AcquisitionConfig,
+    batch_select,
+    committee_disagreement,
+    entropy,
+    k_center_greedy,
+    least_confidence,
+    margin,
+)
+
+PROBA = np.array([[0.5, 0.5], [0.9, 0.1], [1.0, 0.0]])
+
+
+def test_least_confidence_margin_and_entropy():
+    np.testing.assert_allclose(least_confidence(PROBA), [0.5, 0.1, 0.0])
+    np.testing.assert_allclose(margin(PROBA), [1.0, 0.2, 0.0])
+    np.testing.assert_allclose(entropy(PROBA)[[0, 2]], [1.0, 0.0], atol=1e-9)
+    assert 0 < entropy(PROBA)[1] < 1
+
+
+def test_entropy_with_three_classes_is_one_at_uniform():
+    assert entropy(np.full((1, 3), 1 / 3))[0] == pytest.approx(1.0)
+
+
+def test_disagreement_is_zero_for_agreeing_members_and_compares_ranks_not_values():
+    scores = np.array([0.1, 0.5, 0.9, 0.3])
+    np.testing.assert_allclose(committee_disagreement([scores, scores * 1000]), 0.0)
+    reversed_ranks = committee_disagreement([scores, -scores])
+    assert reversed_ranks[np.argmax(scores)] == reversed_ranks.max()
+
+
+def test_k_center_greedy_covers_the_clusters(rng):
+    clusters = np.array([[0, 0], [10, 0], [0, 10], [10, 10]])
+    points = np.vstack([c + rng.normal(0, 0.1, (25, 2)) for c in clusters])
+    picked = k_center_greedy(points, 4, rng=rng)
+    assert len(set(picked // 25)) == 4  # one point from each cluster
+
+
+def test_cold_start_ranks_by_anomaly_and_keeps_an_audit_share(rng):
+    anomaly = np.arange(1000, dtype=float)
+    selection = batch_select(size=40, proba=None, anomaly=anomaly, rng=rng)
+    assert len(selection.indices) == 40 == len(set(selection.indices.tolist()))
+    assert selection.reasons.count(REASON_AUDIT) == 2  # 5% of 40
+    cold = selection.indices[np.array(selection.reasons) == REASON_COLD_START]
+    assert sorted(cold.tolist()) == list(range(962, 1000))
+
+
+def test_batch_mixes_likely_fraud_disagreement_uncertain_and_audit(rng):
+    count = 2000
+    fraud = np.linspace(0, 1, count)
+    proba = np.column_stack([1 - fraud, fraud])
+    members = [fraud, rng.random(count)]
+    config = AcquisitionConfig(audit_share=0.1, likely_fraud_share=0.5, disagreement_share=0.2)
+    selection = batch_select(
+        size=100,
+        proba=proba,
+        anomaly=rng.random(count),
+        rng=rng,
+        config=config,
+        member_scores=members,
+        embedding=rng.normal(size=(count, 4)),
+    )
+    reasons = np.array(selection.reasons)
+    counts = {reason: int(np.sum(reasons == reason)) for reason in set(selection.reasons)}
+    assert counts == {
+        REASON_AUDIT: 10,
+        REASON_LIKELY_FRAUD: 45,
+        REASON_DISAGREEMENT: 18,
+        REASON_UNCERTAIN: 27,
+    }
+    assert len(set(selection.indices.tolist())) == 100
+    likely = selection.indices[reasons == REASON_LIKELY_FRAUD]
+    assert sorted(likely.tolist()) == list(range(count - 45, count))
+    uncertain = selection.indices[reasons == REASON_UNCERTAIN]
+    assert np.all(np.abs(fraud[uncertain] - 0.5) < 0.1)  # near the boundary
+    assert np.all(np.diff(selection.priorities) < 0)
+
+
+def test_batch_larger_than_the_pool_takes_everything(rng):
+    selection = batch_select(size=50, proba=None, anomaly=rng.random(12), rng=rng)
+    assert sorted(selection.indices.tolist()) == list(range(12))

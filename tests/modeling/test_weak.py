@@ -1,0 +1,57 @@
+"""The weak classifier: (n, K) probabilities, class balance, learning from the unlabeled pool."""
+
+import numpy as np
+from sklearn.metrics import average_precision_score
+
+from modeling.weak import WeakClassifier, WeakConfig
+
+
+def test_probabilities_have_one_column_per_class_and_sum_to_one(small_data):
+    x, y = small_data
+    model = WeakClassifier(2).fit(x[:500], y[:500])
+    proba = model.predict_proba(x)
+    assert proba.shape == (len(x), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_ranks_fraud_above_legit(small_data):
+    x, y = small_data
+    model = WeakClassifier(2).fit(x[:3000], y[:3000])
+    assert average_precision_score(y[3000:], model.predict_proba(x[3000:])[:, 1]) > 0.3
+
+
+def test_unlabeled_pool_helps_when_labels_are_few_and_biased(small_data):
+    """Few labels, legit ones chosen near the frauds (as active learning picks them)."""
+    x, y = small_data
+    frauds = np.flatnonzero(y[:3000] == 1)[:20]
+    legit = np.flatnonzero(y[:3000] == 0)
+    center = x[frauds].mean(axis=0)
+    nearest_legit = legit[np.argsort(np.linalg.norm(x[legit] - center, axis=1))[:20]]
+    labeled = np.concatenate([frauds, nearest_legit])
+    unlabeled = np.setdiff1d(np.arange(3000), labeled)
+    alone = WeakClassifier(2, WeakConfig(unlabeled_as_background=False)).fit(x[labeled], y[labeled])
+    with_pool = WeakClassifier(2).fit(x[labeled], y[labeled], x_unlabeled=x[unlabeled])
+    ap = lambda m: average_precision_score(y[3000:], m.predict_proba(x[3000:])[:, 1])  # noqa: E731
+    assert ap(with_pool) > ap(alone)
+
+
+def test_one_class_only_predicts_it():
+    x = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+    model = WeakClassifier(2, WeakConfig(unlabeled_as_background=False)).fit(x, np.zeros(10, int))
+    assert np.all(model.predict_proba(x)[:, 0] > 0.99)
+
+
+def test_more_than_two_classes(small_data):
+    x, y = small_data
+    three = y.copy()
+    three[(y == 0) & (x[:, 0] > 1)] = 2
+    proba = WeakClassifier(3).fit(x, three).predict_proba(x)
+    assert proba.shape == (len(x), 3)
+    assert average_precision_score(three == 2, proba[:, 2]) > 0.9
+
+
+def test_state_round_trip(small_data):
+    x, y = small_data
+    model = WeakClassifier(2).fit(x[:800], y[:800], x_unlabeled=x[800:])
+    again = WeakClassifier.from_state(model.to_state())
+    np.testing.assert_allclose(again.predict_proba(x), model.predict_proba(x), rtol=1e-6)
