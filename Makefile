@@ -34,6 +34,7 @@ format: install
 
 benchmarks: install
 	$(BIN)/python benchmarks/import_speed.py
+	$(BIN)/python benchmarks/label_efficiency.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3

@@ -117,6 +117,8 @@ def fraudloop_curve(
     labeled = np.zeros(len(split.y_pool), bool)
     pseudo = None
     committee = None
+    pool_members: dict[str, np.ndarray] = {}
+    pool_scores = None
     while labeled.sum() < budget:
         candidates = np.flatnonzero(~labeled)
         if committee is None:
@@ -124,13 +126,12 @@ def fraudloop_curve(
                 size=round_size, proba=None, anomaly=anomaly[candidates], rng=rng
             )
         else:
-            members = committee.member_proba(split.x_pool[candidates])
-            proba = committee.predict_proba(split.x_pool[candidates], members)
+            members = {name: proba[candidates] for name, proba in pool_members.items()}
             member_scores = [m[:, 1] for m in members.values()] + [anomaly[candidates]]
             embedding = committee.sgan.embed(split.x_pool[candidates]) if committee.sgan else None
             selection = batch_select(
                 size=round_size,
-                proba=proba,
+                proba=committee.predict_proba(split.x_pool[candidates], members),
                 anomaly=anomaly[candidates],
                 rng=rng,
                 member_scores=member_scores,
@@ -149,10 +150,13 @@ def fraudloop_curve(
                 num_classes=2,
                 config=config,
                 pseudo_labels=pseudo,
+                previous_scores=pool_scores,
                 seed=seed,
             )
             test_scores = committee.predict_proba(split.x_test)[:, 1]
-            pool_proba = committee.predict_proba(split.x_pool)
+            pool_members = committee.member_proba(split.x_pool)
+            pool_proba = committee.predict_proba(split.x_pool, pool_members)
+            pool_scores = pool_proba[:, 1]
             pseudo = committee_pseudo_labels(committee, pool_proba, human_labeled=labeled)
         curve.labels.append(int(labeled.sum()))
         curve.ap.append(test_ap(split, test_scores))
@@ -176,7 +180,7 @@ def _mlp_fit_predict(split: Split, seed: int, epochs: int = 30) -> np.ndarray:
         torch.nn.Linear(64, 1),
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-5)
-    positive_weight = torch.tensor((len(y_train) - y_train.sum()) / max(1, y_train.sum()))
+    positive_weight = ((len(y_train) - y_train.sum()) / y_train.sum().clamp(min=1)).float()
     best, best_state = -1.0, None
     for _ in range(epochs):
         model.train()

@@ -19,7 +19,11 @@ class WeakConfig:
     regularization: float = 0.1  # inverse strength (scikit-learn's C); small label sets need it
     unlabeled_as_background: bool = True
     background_class: int = 0
-    labeled_background_boost: float = 1.0  # a labeled legit row against an unlabeled one
+    # Share of the background class's weight held by labeled legit rows, the rest going to the
+    # unlabeled pool. None: every background row weighs the same. In the label-efficiency
+    # benchmark a share of 0.2 or 0.5 lifted AP below 150 labels but lowered the area under the
+    # curve (0.665 at 0.2 against 0.680 with None, SGAN included), so None is the default.
+    labeled_background_share: float | None = None
     max_unlabeled: int = 100_000  # subsample of the pool per fit; keeps a fit to about a second
     max_iterations: int = 1000
     seed: int = 0
@@ -68,8 +72,17 @@ class WeakClassifier:
             self.intercepts[present[0]] = 20.0
             self.fitted = True
             return self
-        background = config.background_class
-        w = np.where((y == background) & ~unlabeled, w * config.labeled_background_boost, w)
+        background = y == config.background_class
+        labeled_background = background & ~unlabeled
+        if (
+            config.labeled_background_share is not None
+            and labeled_background.any()
+            and (background & unlabeled).any()
+        ):
+            share = config.labeled_background_share
+            w = w.copy()
+            w[labeled_background] *= share / w[labeled_background].sum()
+            w[background & unlabeled] *= (1 - share) / w[background & unlabeled].sum()
         # Each class weighs the same in total, whatever its count: fraud is ~0.2% of rows.
         balanced = np.zeros_like(w)
         for label in present:

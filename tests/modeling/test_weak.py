@@ -55,3 +55,21 @@ def test_state_round_trip(small_data):
     model = WeakClassifier(2).fit(x[:800], y[:800], x_unlabeled=x[800:])
     again = WeakClassifier.from_state(model.to_state())
     np.testing.assert_allclose(again.predict_proba(x), model.predict_proba(x), rtol=1e-6)
+
+
+def test_labeled_legit_rows_keep_their_share_against_a_large_pool():
+    """Two labeled legit rows beside the frauds must still shape the boundary."""
+    rng = np.random.default_rng(0)
+    pool = rng.normal(0, 1, (20_000, 2)).astype(np.float32)
+    frauds = rng.normal([3, 0], 0.3, (20, 2)).astype(np.float32)
+    hard_legit = rng.normal([3, 1.5], 0.3, (20, 2)).astype(np.float32)
+    x = np.vstack([frauds, hard_legit])
+    y = np.array([1] * 20 + [0] * 20)
+    probe = np.array([[3, 1.5]], np.float32)  # where the hard legit rows are
+    with_share = WeakClassifier(2, WeakConfig(labeled_background_share=0.5)).fit(
+        x, y, x_unlabeled=pool
+    )
+    no_share = WeakClassifier(2, WeakConfig(labeled_background_share=0.0)).fit(
+        x, y, x_unlabeled=pool
+    )
+    assert with_share.predict_proba(probe)[0, 1] < no_share.predict_proba(probe)[0, 1]

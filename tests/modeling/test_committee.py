@@ -1,0 +1,89 @@
+"""The committee: which members train, what they train on, how their probabilities combine."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from modeling import committee as committee_module
+from modeling.committee import CommitteeConfig, committee_train
+from modeling.pseudo import PseudoLabels
+from modeling.sgan import SGANConfig
+
+FAST = replace(CommitteeConfig(), sgan=SGANConfig(steps=10, hidden=16, device="cpu"))
+
+
+@pytest.fixture
+def labeled(small_data):
+    _, y = small_data
+    return np.concatenate([np.flatnonzero(y == 1)[:20], np.flatnonzero(y == 0)[:100]])
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """What the weak classifier was given."""
+    calls = {}
+    original = committee_module.WeakClassifier.fit
+
+    def spy(self, x_labeled, y_labeled, *, x_unlabeled=None, weights=None):
+        calls.update(
+            x_labeled=x_labeled, y_labeled=y_labeled, x_unlabeled=x_unlabeled, weights=weights
+        )
+        return original(self, x_labeled, y_labeled, x_unlabeled=x_unlabeled, weights=weights)
+
+    monkeypatch.setattr(committee_module.WeakClassifier, "fit", spy)
+    return calls
+
+
+def test_both_members_and_their_average(small_data, labeled):
+    x, y = small_data
+    committee = committee_train(x, labeled, y[labeled], num_classes=2, config=FAST)
+    members = committee.member_proba(x[:50])
+    assert set(members) == {"weak", "sgan"}
+    expected = 0.5 * members["weak"] + 0.5 * members["sgan"]
+    np.testing.assert_allclose(committee.predict_proba(x[:50]), expected)
+
+
+def test_no_sgan_without_enough_frauds_or_when_turned_off(small_data, labeled):
+    x, y = small_data
+    few = np.concatenate([np.flatnonzero(y == 1)[:2], np.flatnonzero(y == 0)[:50]])
+    assert committee_train(x, few, y[few], num_classes=2, config=FAST).sgan is None
+    off = replace(FAST, use_sgan=False)
+    committee = committee_train(x, labeled, y[labeled], num_classes=2, config=off)
+    assert committee.sgan is None
+    np.testing.assert_array_equal(
+        committee.predict_proba(x[:5]), committee.weak.predict_proba(x[:5])
+    )
+
+
+def test_pseudo_labels_join_at_their_weight_but_never_over_a_human_label(
+    small_data, labeled, captured
+):
+    x, y = small_data
+    human_row = int(labeled[0])
+    extra_rows = np.setdiff1d(np.arange(200, 260), labeled)[:50]
+    pseudo = PseudoLabels(
+        indices=np.concatenate([[human_row], extra_rows]),
+        classes=np.zeros(51, np.int64),
+        probabilities=np.full(51, 0.999),
+        weight=0.3,
+    )
+    committee_train(x, labeled, y[labeled], num_classes=2, config=FAST, pseudo_labels=pseudo)
+    assert len(captured["y_labeled"]) == len(labeled) + 50
+    assert captured["y_labeled"][0] == y[human_row]  # the human's class, not the pseudo-label's
+    np.testing.assert_array_equal(captured["weights"][len(labeled) :], 0.3)
+    np.testing.assert_array_equal(captured["weights"][: len(labeled)], 1.0)
+
+
+def test_previous_suspects_are_left_out_of_the_background(small_data, labeled, captured):
+    x, y = small_data
+    scores = np.zeros(len(x))
+    suspects = np.setdiff1d(np.arange(len(x)), labeled)[:30]
+    scores[suspects] = 1.0
+    config = replace(FAST, suspect_share=0.01)
+    committee_train(x, labeled, y[labeled], num_classes=2, config=config, previous_scores=scores)
+    unlabeled_count = len(x) - len(labeled)
+    background = captured["x_unlabeled"]
+    assert len(background) == unlabeled_count - int(unlabeled_count * 0.01)
+    kept = {row.tobytes() for row in background}
+    assert not any(x[row].tobytes() in kept for row in suspects[: int(unlabeled_count * 0.01)])
