@@ -207,27 +207,24 @@ def ceiling_scores(split: Split, seed: int) -> dict[str, float]:
     results = {}
     cut = int(len(split.y_pool) * 0.85)
     best_iterations, best_validation = 100, -1.0
-    for iterations in (100, 300, 600):
-        model = HistGradientBoostingClassifier(
+
+    def boosting(iterations: int) -> HistGradientBoostingClassifier:
+        return HistGradientBoostingClassifier(
             max_iter=iterations,
             learning_rate=0.05,
             class_weight="balanced",
             early_stopping=False,
             random_state=seed,
         )
-        model.fit(split.x_pool[:cut], split.y_pool[:cut])
+
+    for iterations in (100, 300, 600):
+        model = boosting(iterations).fit(split.x_pool[:cut], split.y_pool[:cut])
         validation = average_precision_score(
             split.y_pool[cut:], model.predict_proba(split.x_pool[cut:])[:, 1]
         )
         if validation > best_validation:
             best_iterations, best_validation = iterations, validation
-    model = HistGradientBoostingClassifier(
-        max_iter=best_iterations,
-        learning_rate=0.05,
-        class_weight="balanced",
-        early_stopping=False,
-        random_state=seed,
-    )
+    model = boosting(best_iterations)
     model.fit(split.x_pool, split.y_pool)
     results[f"hist_gradient_boosting ({best_iterations} iterations)"] = test_ap(
         split, model.predict_proba(split.x_test)[:, 1]

@@ -104,30 +104,27 @@ class SGAN:
     validation_indices: np.ndarray | None = None  # labeled rows held out to pick the checkpoint
 
     @torch.no_grad()
+    def _forward_in_chunks(self, x: np.ndarray, batch_size: int):
+        """(logits, features) per chunk of rows, in evaluation mode."""
+        self.discriminator.eval()
+        device = next(self.discriminator.parameters()).device
+        for start in range(0, len(x), batch_size):
+            chunk = torch.as_tensor(
+                x[start : start + batch_size], dtype=torch.float32, device=device
+            )
+            yield self.discriminator(chunk)
+
     def predict_proba(self, x: np.ndarray, *, batch_size: int = 65_536) -> np.ndarray:
         """(n, K) class probabilities of real transactions (the 'generated' output is set aside)."""
-        self.discriminator.eval()
-        device = next(self.discriminator.parameters()).device
-        out = []
-        for start in range(0, len(x), batch_size):
-            chunk = torch.as_tensor(
-                x[start : start + batch_size], dtype=torch.float32, device=device
-            )
-            logits, _ = self.discriminator(chunk)
-            out.append(torch.softmax(logits[:, :-1], dim=1).cpu().numpy())
+        out = [
+            torch.softmax(logits[:, :-1], dim=1).cpu().numpy()
+            for logits, _ in self._forward_in_chunks(x, batch_size)
+        ]
         return np.concatenate(out) if out else np.zeros((0, self.num_classes))
 
-    @torch.no_grad()
     def embed(self, x: np.ndarray, *, batch_size: int = 65_536) -> np.ndarray:
         """The discriminator's last hidden layer: a learned space for diversity in batches."""
-        self.discriminator.eval()
-        device = next(self.discriminator.parameters()).device
-        parts = []
-        for start in range(0, len(x), batch_size):
-            chunk = torch.as_tensor(
-                x[start : start + batch_size], dtype=torch.float32, device=device
-            )
-            parts.append(self.discriminator(chunk)[1].cpu().numpy())
+        parts = [features.cpu().numpy() for _, features in self._forward_in_chunks(x, batch_size)]
         return np.concatenate(parts)
 
 
