@@ -35,6 +35,8 @@ format: install
 benchmarks: install
 	$(BIN)/python benchmarks/import_speed.py
 	$(BIN)/python benchmarks/label_efficiency.py
+	$(BIN)/python benchmarks/retrain_cycle.py
+	$(BIN)/python benchmarks/annotate_speed.py --browser
 
 clean:
 	rm -rf $(VENV) var db.sqlite3

@@ -15,7 +15,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
-from modeling.acquisition import batch_select
+from modeling.acquisition import AcquisitionConfig, batch_select
 from modeling.autoencoder import AutoencoderConfig, autoencoder_train
 from modeling.committee import CommitteeConfig, committee_pseudo_labels, committee_train
 from modeling.device import set_seed
@@ -105,7 +105,13 @@ def baseline_curve(split: Split, *, round_size: int, budget: int, seed: int) -> 
 
 
 def fraudloop_curve(
-    split: Split, *, round_size: int, budget: int, seed: int, config: CommitteeConfig
+    split: Split,
+    *,
+    round_size: int,
+    budget: int,
+    seed: int,
+    config: CommitteeConfig,
+    acquisition: AcquisitionConfig | None = None,
 ) -> Curve:
     """Autoencoder cold start, then the committee (weak + SGAN, or weak alone), acquisition with
     likely-fraud, disagreement, uncertainty with diversity and an audit share; pseudo-labels."""
@@ -119,6 +125,7 @@ def fraudloop_curve(
     committee = None
     pool_members: dict[str, np.ndarray] = {}
     pool_scores = None
+    hit_rate = None
     while labeled.sum() < budget:
         candidates = np.flatnonzero(~labeled)
         if committee is None:
@@ -136,8 +143,13 @@ def fraudloop_curve(
                 rng=rng,
                 member_scores=member_scores,
                 embedding=embedding,
+                exploit_hit_rate=hit_rate,
+                config=acquisition,
             )
-        labeled[candidates[selection.indices]] = True
+        picked = candidates[selection.indices]
+        exploit = picked[np.asarray(selection.reasons) == "likely_fraud"]
+        hit_rate = float(split.y_pool[exploit].mean()) if len(exploit) else None
+        labeled[picked] = True
         y = split.y_pool[labeled]
         if y.sum() == 0:
             committee = None

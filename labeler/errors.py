@@ -7,3 +7,7 @@ class FraudloopError(Exception):
 
 class ImportRejected(FraudloopError):
     """A file could not be imported; nothing was written."""
+
+
+class HistoryProtected(FraudloopError):
+    """A row of history (a label) was about to be deleted; nothing was."""

@@ -46,14 +46,18 @@ class ImportForm(forms.Form):
         return upload
 
     def column_choice(self) -> ColumnChoice:
-        data = self.cleaned_data
-        features = _optional(data["feature_columns"])
-        return ColumnChoice(
-            id_column=_optional(data["id_column"]),
-            time_column=_optional(data["time_column"]),
-            amount_column=_optional(data["amount_column"]),
-            label_column=_optional(data["label_column"]),
-            feature_columns=tuple(n.strip() for n in features.split(",") if n.strip())
-            if features
-            else None,
-        )
+        return column_choice(self.cleaned_data)
+
+
+def column_choice(data: dict) -> ColumnChoice:
+    """The column options of an import (page or API), empty meaning "find it yourself"."""
+    features = _optional(data.get("feature_columns"))
+    return ColumnChoice(
+        id_column=_optional(data.get("id_column")),
+        time_column=_optional(data.get("time_column")),
+        amount_column=_optional(data.get("amount_column")),
+        label_column=_optional(data.get("label_column")),
+        feature_columns=tuple(n.strip() for n in features.split(",") if n.strip())
+        if features
+        else None,
+    )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass
 
-from labeler.models import Dataset, Label
+from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
+
+from labeler.models import Dataset, Label, ModelVersion, QueueEntry, Transaction
 
 
 def dataset_summaries() -> QuerySet[Dataset]:
@@ -22,3 +26,69 @@ def training_labels(*, dataset: Dataset) -> QuerySet[Label]:
     return Label.objects.filter(
         Q(status=Label.Status.ACTIVE), transaction__dataset=dataset
     ).select_related("label_class")
+
+
+@dataclass
+class TrainingOverview:
+    dataset: Dataset
+    active: ModelVersion | None
+    run: ModelVersion | None  # queued or training now
+    last_failed: ModelVersion | None  # newer than the active version
+    new_labels: int
+    queued_items: int
+
+    @property
+    def running(self) -> bool:
+        return self.run is not None
+
+
+def new_human_labels(
+    *, dataset: Dataset, active: ModelVersion | None = None, up_to: int | None = None
+) -> int:
+    """Human labels written since the dataset's active version read its training set; with
+    `up_to`, counting stops there (the label path only asks "enough yet?")."""
+    if active is not None:
+        watermark = Value(active.training_counts.get("last_label_id") or 0)
+    else:  # the active version's watermark, read in the same query
+        watermark = Coalesce(
+            Subquery(
+                ModelVersion.objects.filter(
+                    dataset=dataset, status=ModelVersion.Status.ACTIVE
+                ).values(
+                    last=Cast(
+                        KeyTextTransform("last_label_id", "training_counts"), BigIntegerField()
+                    )
+                )[:1]
+            ),
+            Value(0),
+        )
+    # Labels first, then their transaction by primary key: a join lets SQLite walk the whole
+    # dataset's transactions instead (tens of milliseconds at 285k rows, on every label).
+    in_dataset = Transaction.objects.filter(pk=OuterRef("transaction_id"), dataset=dataset)
+    labels = Label.objects.filter(annotator__isnull=False, id__gt=watermark).filter(
+        Exists(in_dataset)
+    )
+    if up_to is not None:
+        labels = labels.order_by()[:up_to]
+    return labels.count()
+
+
+def training_overview(*, dataset: Dataset) -> TrainingOverview:
+    versions = ModelVersion.objects.filter(dataset=dataset)
+    active = versions.filter(status=ModelVersion.Status.ACTIVE).first()
+    run = (
+        versions.filter(status__in=[ModelVersion.Status.TRAINING, ModelVersion.Status.QUEUED])
+        .order_by("-status", "created_at")
+        .first()
+    )
+    failed = versions.filter(status=ModelVersion.Status.FAILED)
+    if active is not None:
+        failed = failed.filter(created_at__gt=active.created_at)
+    return TrainingOverview(
+        dataset=dataset,
+        active=active,
+        run=run,
+        last_failed=failed.order_by("-created_at").first(),
+        new_labels=new_human_labels(dataset=dataset, active=active),
+        queued_items=QueueEntry.objects.filter(transaction__dataset=dataset).count(),
+    )

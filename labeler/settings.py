@@ -37,7 +37,7 @@ ALLOWED_HOSTS = _env(env.list, "ALLOWED_HOSTS", default=["127.0.0.1", "localhost
 CSRF_TRUSTED_ORIGINS = _env(env.list, "CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "labeler.admin_site.FraudloopAdminConfig",  # django.contrib.admin with our site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,6 +45,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here: no CDN
     "django_celery_beat",
     "labeler",
 ]
@@ -96,6 +100,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Keep connections between requests (a new PostgreSQL connection per request cost more than the
+# annotator page's whole answer); a health check replaces a connection the server dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = _env(env.int, "DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -113,17 +121,38 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = str(_env(env.path, "STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 MEDIA_ROOT = str(_env(env.path, "MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 # Uploaded transaction files go to a temporary file on disk, never into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 IMPORT_MAX_UPLOAD_BYTES = _env(env.int, "IMPORT_MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
 
 REST_FRAMEWORK = {
+    # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "labeler.api.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # `?format=` names an export's file format, not a DRF renderer.
+    "URL_FORMAT_OVERRIDE": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "fraudloop API",
+    "DESCRIPTION": "Human-in-the-loop labeling of card-transaction fraud: transactions, the "
+    "annotation queue, labels, reviews, model versions, training and exports. Authenticate "
+    "with a session or with `Authorization: Token <key>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Celery. The embedded default is kombu's filesystem transport: a folder of message files that
@@ -148,6 +177,16 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TIMEZONE = TIME_ZONE
+# Annotation: how long an item stays reserved for the annotator who was shown it.
+ANNOTATION_LEASE_SECONDS = _env(env.int, "ANNOTATION_LEASE_SECONDS", default=300)
+
+# Training. The defaults are the tuned ones (see README, Models); tests and demos shrink them.
+TRAINING_DEVICE = _env(env.str, "TRAINING_DEVICE", default="auto")  # auto: CUDA when present
+TRAINING_SGAN_STEPS = _env(env.int, "TRAINING_SGAN_STEPS", default=800)
+TRAINING_AUTOENCODER_EPOCHS = _env(env.int, "TRAINING_AUTOENCODER_EPOCHS", default=4)
+TRAINING_SEED = _env(env.int, "TRAINING_SEED", default=0)
+# Training on its own queue: GPU workers take `-Q training`, light tasks run anywhere.
+CELERY_TASK_ROUTES = {"labeler.tasks.training_run": {"queue": "training"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 WORKER_HEARTBEAT_SECONDS = _env(env.int, "WORKER_HEARTBEAT_SECONDS", default=30)
 # A worker whose last heartbeat is older than this counts as down on /healthz.

@@ -16,3 +16,28 @@ def worker_heartbeat(self) -> None:
 def ping(value: str) -> dict:
     """Round trip check: proves a worker took a message and the result came back."""
     return {"echo": value, "hostname": socket.gethostname()}
+
+
+@shared_task(bind=True, name="labeler.tasks.training_run")
+def training_run(self, version_id: int) -> str:
+    """Runs one queued model version; a second delivery of the same message does nothing."""
+    from labeler.services.training import training_run_execute
+
+    return training_run_execute(
+        version_id=version_id, worker=self.request.hostname or socket.gethostname()
+    )
+
+
+@shared_task(name="labeler.tasks.training_on_schedule", ignore_result=True)
+def training_on_schedule() -> list[int]:
+    """Beat's trigger: fails silent runs, then queues a run for each dataset that is due."""
+    from labeler.models import Dataset, ModelVersion
+    from labeler.services.training_runs import training_request_if_due, training_stale_runs_fail
+
+    training_stale_runs_fail()
+    queued = []
+    for dataset in Dataset.objects.all():
+        request = training_request_if_due(dataset=dataset, trigger=ModelVersion.Trigger.SCHEDULE)
+        if request is not None:
+            queued.append(request.version.pk)
+    return queued

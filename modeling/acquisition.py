@@ -12,6 +12,7 @@ REASON_COLD_START = "cold_start"
 REASON_LIKELY_FRAUD = "likely_fraud"
 REASON_UNCERTAIN = "uncertain"
 REASON_DISAGREEMENT = "disagreement"
+REASON_ANOMALY = "anomaly"
 
 
 def least_confidence(proba: np.ndarray) -> np.ndarray:
@@ -64,6 +65,10 @@ class AcquisitionConfig:
     likely_fraud_share: float = 0.8  # of the non-audit picks, once a fraud is known
     disagreement_share: float = 0.1  # the rest goes to plain uncertainty
     diversity_pool: int = 4  # diversity picks k from the top k * this many by uncertainty
+    # When the previous round's likely-fraud picks were mostly legitimate, the model has run out
+    # of frauds it can see: most of those slots go to the anomaly ranking instead.
+    dry_hit_rate: float = 0.2
+    dry_likely_fraud_share: float = 0.3
     positive_class: int = 1
 
 
@@ -88,6 +93,7 @@ def batch_select(
     config: AcquisitionConfig | None = None,
     member_scores: list[np.ndarray] | None = None,
     embedding: np.ndarray | None = None,
+    exploit_hit_rate: float | None = None,
 ) -> Selection:
     """Picks `size` of the candidate rows. `proba` (n, K) is None before any fraud is labeled:
     then the anomaly score ranks (cold start). Every pick carries its reason."""
@@ -109,11 +115,17 @@ def batch_select(
         add(_take(np.argsort(-anomaly, kind="stable"), taken, main_count), REASON_COLD_START)
     else:
         fraud_probability = proba[:, config.positive_class]
-        exploit_count = round(main_count * config.likely_fraud_share)
+        dry = exploit_hit_rate is not None and exploit_hit_rate < config.dry_hit_rate
+        share = config.dry_likely_fraud_share if dry else config.likely_fraud_share
+        exploit_count = round(main_count * share)
         add(
             _take(np.argsort(-fraud_probability, kind="stable"), taken, exploit_count),
             REASON_LIKELY_FRAUD,
         )
+        if dry:
+            explore_count = round(main_count * (config.likely_fraud_share - share))
+            add(_take(np.argsort(-anomaly, kind="stable"), taken, explore_count), REASON_ANOMALY)
+            exploit_count += explore_count
         remaining = main_count - exploit_count
         if member_scores and len(member_scores) > 1 and remaining:
             disagreement_count = min(remaining, round(main_count * config.disagreement_share))

@@ -3,6 +3,7 @@ ranks the pool before any fraud is labeled, and stays a committee member afterwa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,13 @@ class Autoencoder(nn.Module):
         return np.concatenate(scores) if scores else np.zeros(0)
 
 
-def autoencoder_train(x: np.ndarray, config: AutoencoderConfig | None = None) -> Autoencoder:
+def autoencoder_train(
+    x: np.ndarray,
+    config: AutoencoderConfig | None = None,
+    *,
+    on_progress: Callable[[float], None] | None = None,
+) -> Autoencoder:
+    """Fits on a sample of all rows; `on_progress` gets the share of epochs done."""
     config = config or AutoencoderConfig()
     rng = set_seed(config.seed)
     device = resolve_device(config.device)
@@ -67,7 +74,9 @@ def autoencoder_train(x: np.ndarray, config: AutoencoderConfig | None = None) ->
     model = Autoencoder(x.shape[1], config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
-    for _ in range(config.epochs):
+    for epoch in range(config.epochs):
+        if on_progress is not None:
+            on_progress(epoch / config.epochs)
         model.train()
         order = torch.randperm(len(data), generator=generator).to(device)
         for start in range(0, len(data), config.batch_size):

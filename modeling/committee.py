@@ -3,6 +3,7 @@ human labels, the previous version's pseudo-labels and the unlabeled pool."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -59,9 +60,11 @@ def committee_train(
     pseudo_labels: PseudoLabels | None = None,
     previous_scores: np.ndarray | None = None,
     seed: int = 0,
+    on_progress: Callable[[str, float], None] | None = None,
 ) -> Committee:
     """`labeled` indexes `x_pool`; `pseudo_labels` (indices into `x_pool`) come from the previous
-    version and are used at their lower weight, never for a row that has a human label now."""
+    version and are used at their lower weight, never for a row that has a human label now.
+    `on_progress(member, share done)` reports how far training has got."""
     config = config or CommitteeConfig()
     is_labeled = np.zeros(len(x_pool), bool)
     is_labeled[labeled] = True
@@ -81,6 +84,8 @@ def committee_train(
         background[ranked[:count]] = False
     unlabeled = x_pool[background]
     weak = WeakClassifier(num_classes, replace(config.weak, seed=seed))
+    if on_progress is not None:
+        on_progress("weak", 0.0)
     weak.fit(x_labeled, y_labeled, x_unlabeled=unlabeled, weights=weights)
     sgan = None
     human_positives = int(np.sum(np.asarray(labels) == config.positive_class))
@@ -92,6 +97,7 @@ def committee_train(
             num_classes=num_classes,
             config=replace(config.sgan, seed=seed),
             weights=weights,
+            on_progress=None if on_progress is None else lambda done: on_progress("sgan", done),
         )
     return Committee(weak=weak, sgan=sgan, config=config)
 

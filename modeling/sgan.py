@@ -11,6 +11,7 @@ and stops once it has not improved for a while.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -165,9 +166,11 @@ def sgan_train(
     num_classes: int,
     config: SGANConfig | None = None,
     weights: np.ndarray | None = None,
+    on_progress: Callable[[float], None] | None = None,
 ) -> SGAN:
     """Trains on labeled rows (class-balanced), unlabeled rows and generated rows; returns the
-    checkpoint with the best validation AP (or the last one when there are too few labels)."""
+    checkpoint with the best validation AP (or the last one when there are too few labels).
+    `on_progress` gets the share of the step budget done, at every evaluation."""
     config = config or SGANConfig()
     rng = set_seed(config.seed)
     device = resolve_device(config.device)
@@ -232,6 +235,8 @@ def sgan_train(
         g_loss.backward()
         g_optimizer.step()
 
+        if on_progress is not None and step % config.evaluate_every == 0:
+            on_progress(step / config.steps)
         if validation is not None and (step % config.evaluate_every == 0 or step == config.steps):
             scores = model.predict_proba(x_labeled[validation])[:, config.positive_class]
             ap = float(

@@ -1,13 +1,16 @@
 """fraudloop's data: the tables, their constraints, nothing else."""
 
+from labeler.models.api import IdempotencyKey
 from labeler.models.classes import LabelClass
 from labeler.models.health import WorkerHeartbeat
-from labeler.models.labels import Label, PseudoLabel, ReferenceLabel, Review
-from labeler.models.training import ModelVersion, QueueEntry
+from labeler.models.labels import Label, PseudoLabel, ReferenceLabel
+from labeler.models.review import Review, ReviewItem, ReviewPolicy
+from labeler.models.training import ModelVersion, QueueEntry, StagedScore, TrainingPolicy
 from labeler.models.transactions import Dataset, ImportBatch, Transaction
 
 __all__ = [
     "Dataset",
+    "IdempotencyKey",
     "ImportBatch",
     "Label",
     "LabelClass",
@@ -16,6 +19,10 @@ __all__ = [
     "QueueEntry",
     "ReferenceLabel",
     "Review",
+    "ReviewItem",
+    "ReviewPolicy",
+    "StagedScore",
+    "TrainingPolicy",
     "Transaction",
     "WorkerHeartbeat",
 ]

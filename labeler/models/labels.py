@@ -1,4 +1,4 @@
-"""Decisions about a transaction's class: human labels, pseudo-labels, reviews, reference labels."""
+"""Decisions about a transaction's class: human labels, pseudo-labels, reference labels."""
 
 from django.conf import settings
 from django.db import models
@@ -48,6 +48,13 @@ class Label(models.Model):
     suggested_by = models.ForeignKey(
         "labeler.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    queue_reason = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        db_default="",  # the bulk write path of imports leaves the column out
+        help_text="why the queue showed the item ('audit': at random)",
+    )
     time_taken_ms = models.PositiveIntegerField(null=True, blank=True)
     # NULL, not "", for labels without a token: NULLs never collide in the unique constraint.
     request_token = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
@@ -62,6 +69,10 @@ class Label(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("annotate", "Can label transactions on the annotator page"),
+            ("review", "Can review, agree with and overrule labels"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["transaction", "annotator"],
@@ -148,48 +159,3 @@ class ReferenceLabel(models.Model):
 
     def __str__(self):
         return f"{self.transaction_id} → {self.label_class_id}"
-
-
-class Review(models.Model):
-    """A reviewer's verdict on one human label or one pseudo-label."""
-
-    class Verdict(models.TextChoices):
-        AGREE = "agree"
-        OVERRULE = "overrule"
-
-    label = models.ForeignKey(
-        Label, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
-    )
-    pseudo_label = models.ForeignKey(
-        PseudoLabel, null=True, blank=True, on_delete=models.CASCADE, related_name="reviews"
-    )
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
-    )
-    verdict = models.CharField(max_length=16, choices=Verdict.choices)
-    new_class = models.ForeignKey(
-        "labeler.LabelClass", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(Q(label__isnull=False) & Q(pseudo_label__isnull=True))
-                | (Q(label__isnull=True) & Q(pseudo_label__isnull=False)),
-                name="review_targets_one_label",
-            ),
-            models.CheckConstraint(
-                condition=(Q(verdict="overrule") & Q(new_class__isnull=False))
-                | (Q(verdict="agree") & Q(new_class__isnull=True)),
-                name="review_overrule_names_class",
-            ),
-        ]
-
-    def __str__(self):
-        target = (
-            f"label {self.label_id}" if self.label_id else f"pseudo-label {self.pseudo_label_id}"
-        )
-        return f"{self.verdict} on {target} by {self.reviewer}"

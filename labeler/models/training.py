@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from labeler.models.singleton import SingletonPolicy
+
 
 class ModelVersion(models.Model):
     """One trained model with everything needed to judge and reproduce it."""
@@ -14,13 +16,33 @@ class ModelVersion(models.Model):
         AUTOENCODER = "autoencoder", "autoencoder"
 
     class Status(models.TextChoices):
+        QUEUED = "queued"
         TRAINING = "training"
         READY = "ready"
         ACTIVE = "active"
         FAILED = "failed"
 
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING)
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "beat schedule"
+        LABELS = "labels", "enough new labels"
+        COMMAND = "command", "manage.py retrain"
+        BUTTON = "button", "staff button"
+        API = "api", "API"
+        FOLLOW_UP = "follow_up", "follow-up"
+
+    # The strongest model that scores with this version: the autoencoder alone at cold start,
+    # the weak classifier alone, or the weak classifier and the SGAN as a committee.
+    kind = models.CharField(max_length=16, choices=Kind.choices, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.COMMAND)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stage = models.CharField(max_length=32, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="percent of the run done")
+    worker = models.CharField(max_length=200, blank=True, help_text="the worker running it")
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     dataset = models.ForeignKey(
         "labeler.Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -39,14 +61,54 @@ class ModelVersion(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind"],
+                fields=["dataset"],
                 condition=Q(status="active"),
-                name="modelversion_one_active_per_kind",
+                name="modelversion_one_active_per_dataset",
+            ),
+            # Single flight: one run trains at a time, and triggers that arrive meanwhile
+            # collapse into one queued follow-up per dataset.
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="training"),
+                name="modelversion_one_training",
+            ),
+            models.UniqueConstraint(
+                fields=["dataset"],
+                condition=Q(status="queued"),
+                name="modelversion_one_queued_per_dataset",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="modelversion_progress_percent"
             ),
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} v{self.pk} ({self.status})"
+        kind = self.get_kind_display() or "model"
+        return f"{kind} v{self.pk} ({self.status})"
+
+
+class TrainingPolicy(SingletonPolicy):
+    """When to retrain and how much to queue: one row, edited in the admin."""
+
+    min_new_labels = models.PositiveIntegerField(
+        default=50,
+        help_text="human labels since the active version before the schedule or the labels "
+        "trigger starts a run",
+    )
+    retrain_on_labels = models.BooleanField(
+        default=True, help_text="start a run as soon as enough new labels arrive"
+    )
+    queue_size = models.PositiveIntegerField(default=200, help_text="items queued per version")
+    stale_after_seconds = models.PositiveIntegerField(
+        default=600,
+        help_text="a run whose worker has not reported for this long is marked failed",
+    )
+
+    class Meta:
+        verbose_name_plural = "training policy"
+
+    def __str__(self):
+        return "training policy"
 
 
 class QueueEntry(models.Model):
@@ -58,6 +120,8 @@ class QueueEntry(models.Model):
         DISAGREEMENT = "disagreement", "models disagree"
         COLD_START = "cold_start", "cold start (anomaly score)"
         LIKELY_FRAUD = "likely_fraud", "likely fraud"
+        ANOMALY = "anomaly", "anomalous (no likely fraud left)"
+        SECOND_OPINION = "second_opinion", "second opinion (sent back by a reviewer)"
 
     transaction = models.OneToOneField(
         "labeler.Transaction", on_delete=models.CASCADE, related_name="queue_entry"
@@ -87,3 +151,35 @@ class QueueEntry(models.Model):
 
     def __str__(self):
         return f"{self.transaction} ({self.reason}, {self.priority:.3f})"
+
+
+class StagedScore(models.Model):
+    """A finished run's scores, waiting for its activation to copy them onto `Transaction`.
+
+    Scoring happens before activation, but annotators must keep seeing the active version's
+    scores until the new version takes over in one transaction; the copy is one UPDATE.
+    """
+
+    # No database foreign keys, as for ReferenceLabel: 285k per-row checks per run buy nothing
+    # for rows that live a few seconds and are written only by the training service.
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    transaction = models.ForeignKey(
+        "labeler.Transaction", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    score = models.FloatField()
+    uncertainty = models.FloatField(null=True)
+    suggested_class = models.ForeignKey(
+        "labeler.LabelClass",
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["model_version"], name="stagedscore_version")]
+
+    def __str__(self):
+        return f"v{self.model_version_id}: {self.transaction_id} = {self.score:.3f}"

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from django.db import connection as db_connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
@@ -194,4 +195,13 @@ def transactions_import(
             batch.label_count = _insert_labels(batch, class_ids, label_mode)
         batch.duration_seconds = time.perf_counter() - started
         batch.save(update_fields=["label_count", "duration_seconds"])
+    _statistics_refresh()
     return batch
+
+
+def _statistics_refresh() -> None:
+    """Table statistics for the query planner after a big import. Without them SQLite walks
+    the dataset's transactions (285k) to count a few hundred new labels: 35 ms instead of 0.1 ms
+    on every label an annotator submits."""
+    with db_connection.cursor() as cursor:
+        cursor.execute("ANALYZE")

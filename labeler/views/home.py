@@ -1,11 +1,13 @@
-"""The start page: what data is loaded and where to go next."""
+"""The dashboard: how the loop is doing for each dataset, at a glance."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from labeler import selectors
+from labeler.dashboard import dataset_dashboard
+from labeler.models import Dataset
 
 
 @login_required
 def home(request):
-    return render(request, "labeler/home.html", {"datasets": selectors.dataset_summaries()})
+    boards = [dataset_dashboard(dataset) for dataset in Dataset.objects.order_by("name")]
+    return render(request, "labeler/home.html", {"boards": boards})

@@ -57,8 +57,8 @@ def screenshot(page):
 
 
 def log_in(page, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/admin/login/?next=/")
+    page.goto(f"{base_url}/accounts/login/?next=/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("input[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(f"{base_url}/")

@@ -7,7 +7,10 @@ from labeler.models import Transaction
 from tests.browser.conftest import log_in
 from tests.labeler.importing_helpers import reference_csv, write
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_staff_imports_through_the_page(page, live_server, alice, tmp_path, screenshot):
@@ -17,7 +20,7 @@ def test_staff_imports_through_the_page(page, live_server, alice, tmp_path, scre
 
     bad = write(tmp_path, "broken.csv", reference_csv(rows=5).replace(",0.0200,", ",oops,", 1))
     page.set_input_files("#id_file", str(bad))
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     alert = page.locator("#import-result [role=alert]")
     expect(alert).to_contain_text("broken.csv, row 1 (line 2), column 'V3': 'oops' is not a number")
     screenshot("import-error")
@@ -27,7 +30,7 @@ def test_staff_imports_through_the_page(page, live_server, alice, tmp_path, scre
     good = write(tmp_path, "cards.csv", reference_csv(rows=12, frauds=(4, 9)))
     page.set_input_files("#id_file", str(good))
     page.select_option("#id_label_mode", "reference")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     expect(page.locator("#import-result [role=status]")).to_contain_text(
         "Imported 12 transactions from cards.csv into dataset cards"
     )

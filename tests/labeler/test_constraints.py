@@ -2,9 +2,11 @@
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from labeler.models import Label, ModelVersion, QueueEntry, Review
+from labeler.models import Label, ModelVersion, QueueEntry, Review, ReviewItem
 from tests.factories import (
+    DatasetFactory,
     LabelFactory,
     ModelVersionFactory,
     PseudoLabelFactory,
@@ -68,27 +70,53 @@ def test_suggested_and_pseudo_label_probabilities_in_unit_interval(bob, probabil
         PseudoLabelFactory(probability=probability)
 
 
-def test_one_active_model_version_per_kind():
-    ModelVersionFactory(kind=ModelVersion.Kind.WEAK, status=ModelVersion.Status.ACTIVE)
-    ModelVersionFactory(kind=ModelVersion.Kind.SGAN, status=ModelVersion.Status.ACTIVE)
-    ModelVersionFactory(kind=ModelVersion.Kind.WEAK, status=ModelVersion.Status.READY)
+def test_one_active_model_version_per_dataset():
+    first, second = DatasetFactory(), DatasetFactory()
+    ModelVersionFactory(dataset=first, status=ModelVersion.Status.ACTIVE)
+    ModelVersionFactory(dataset=second, status=ModelVersion.Status.ACTIVE)
+    ModelVersionFactory(dataset=first, status=ModelVersion.Status.READY)
     with refused(), transaction.atomic():
-        ModelVersionFactory(kind=ModelVersion.Kind.WEAK, status=ModelVersion.Status.ACTIVE)
+        ModelVersionFactory(
+            dataset=first, kind=ModelVersion.Kind.SGAN, status=ModelVersion.Status.ACTIVE
+        )
 
 
 def test_a_review_targets_exactly_one_label_and_an_overrule_names_a_class(alice, bob):
     label = LabelFactory(annotator=bob)
     pseudo = PseudoLabelFactory()
-    Review.objects.create(label=label, reviewer=alice, verdict=Review.Verdict.AGREE)
+    on_label = {"transaction": label.transaction, "reviewer": alice}
+    Review.objects.create(label=label, verdict=Review.Verdict.AGREE, **on_label)
     with refused(), transaction.atomic():
-        Review.objects.create(label=label, pseudo_label=pseudo, reviewer=alice, verdict="agree")
+        Review.objects.create(label=label, pseudo_label=pseudo, verdict="agree", **on_label)
     with refused(), transaction.atomic():
-        Review.objects.create(reviewer=alice, verdict="agree")
+        Review.objects.create(verdict="agree", **on_label)
     with refused(), transaction.atomic():
-        Review.objects.create(label=label, reviewer=alice, verdict="overrule")
+        Review.objects.create(label=label, verdict="overrule", **on_label)
+    with refused(), transaction.atomic():  # a second opinion is asked of annotators, on labels
+        Review.objects.create(
+            pseudo_label=pseudo, transaction=pseudo.transaction, reviewer=alice, verdict="send_back"
+        )
+    Review.objects.create(label=label, verdict="send_back", **on_label)
     Review.objects.create(
-        pseudo_label=pseudo, reviewer=alice, verdict="overrule", new_class=label_class("fraud")
+        pseudo_label=pseudo,
+        transaction=pseudo.transaction,
+        reviewer=alice,
+        verdict="overrule",
+        new_class=label_class("fraud"),
     )
+
+
+def test_a_transaction_has_one_open_review_item_and_a_resolution_names_who_and_what(alice):
+    row = TransactionFactory()
+    ReviewItem.objects.create(transaction=row, reason=ReviewItem.Reason.DISAGREEMENT)
+    with refused(), transaction.atomic():
+        ReviewItem.objects.create(transaction=row, reason=ReviewItem.Reason.FOUR_EYES)
+    with refused(), transaction.atomic():
+        ReviewItem.objects.create(
+            transaction=TransactionFactory(), reason="four_eyes", resolved_at=timezone.now()
+        )
+    with refused(), transaction.atomic():  # a spot check names the pseudo-label it checks
+        ReviewItem.objects.create(transaction=TransactionFactory(), reason="spot_check")
 
 
 def test_a_queue_lease_has_both_holder_and_expiry(bob):

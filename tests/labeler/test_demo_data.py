@@ -5,8 +5,9 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from rest_framework.authtoken.models import Token
 
-from labeler.models import Label, ReferenceLabel, Transaction
+from labeler.models import Label, ModelVersion, ReferenceLabel, Transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +42,16 @@ def test_quickstart_creates_the_superuser_once_and_prints_its_password_once(sett
     password = first.split("password: ")[1].split()[0]
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(password)
+    token = first.split("API token: ")[1].split()[0]
+    assert Token.objects.get(user=admin).key == token
     assert Transaction.objects.filter(dataset__name="demo").count() == 50_000
 
+    assert "Queued training v" in first  # the cold-start run the worker picks up
+    queued = ModelVersion.objects.get()
+    assert queued.status == "queued" and queued.dataset.name == "demo"
+
     second = run("quickstart")
-    assert "password:" not in second
+    assert "password:" not in second and "API token" not in second
+    assert "Queued training" not in second and ModelVersion.objects.count() == 1
     assert "no demo data loaded" in second
     assert Transaction.objects.count() == 50_000

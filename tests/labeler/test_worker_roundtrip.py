@@ -3,57 +3,21 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from celery import Celery
-from django.conf import settings
-from django.db import connection
 
 from labeler.models import WorkerHeartbeat
 from labeler.services.health import health_report
 from tests.conftest import require_reachable
+from tests.workers import worker_start, worker_stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PROJECT_ROOT = Path(settings.BASE_DIR)
 
-
-def _database_url() -> str:
-    """The database this test runs on, so the worker writes where the test reads."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _start_worker(
-    name: str, broker_url: str, result_backend: str, extra_env: dict
-) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "CELERY_BROKER_URL": broker_url,
-        "CELERY_RESULT_BACKEND": result_backend,
-        "DATABASE_URL": _database_url(),
-        **extra_env,
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "labeler",
-        "worker",
-        "--pool=solo",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel=WARNING",
-        f"--hostname={name}@%h",
-    ]
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+def _start_worker(name, broker_url, result_backend, extra_env):
+    return worker_start(f"{name}@%h", broker_url, result_backend, extra_env, queues="celery")
 
 
 def _client(broker_url: str, result_backend: str, transport_options: dict) -> Celery:
@@ -75,8 +39,7 @@ def _round_trip(name, broker_url, result_backend, *, transport_options=None, ext
         assert answer["echo"] == token
         assert WorkerHeartbeat.objects.filter(hostname__startswith=f"{name}@").exists()
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        worker_stop(worker)
         client.close()
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from modeling.acquisition import (
+    REASON_ANOMALY,
     REASON_AUDIT,
     REASON_COLD_START,
     REASON_DISAGREEMENT,
@@ -89,3 +90,23 @@ def test_batch_mixes_likely_fraud_disagreement_uncertain_and_audit(rng):
 def test_batch_larger_than_the_pool_takes_everything(rng):
     selection = batch_select(size=50, proba=None, anomaly=rng.random(12), rng=rng)
     assert sorted(selection.indices.tolist()) == list(range(12))
+
+
+def test_when_likely_fraud_picks_run_dry_the_anomaly_ranking_takes_most_of_their_slots(rng):
+    count = 1000
+    proba = np.column_stack([np.linspace(1, 0, count), np.linspace(0, 1, count)])
+    anomaly = rng.random(count)
+    config = AcquisitionConfig(audit_share=0.0, likely_fraud_share=0.8, dry_likely_fraud_share=0.3)
+    hot = batch_select(
+        size=100, proba=proba, anomaly=anomaly, rng=rng, config=config, exploit_hit_rate=0.5
+    )
+    dry = batch_select(
+        size=100, proba=proba, anomaly=anomaly, rng=rng, config=config, exploit_hit_rate=0.05
+    )
+    assert hot.reasons.count(REASON_LIKELY_FRAUD) == 80 and REASON_ANOMALY not in hot.reasons
+    assert dry.reasons.count(REASON_LIKELY_FRAUD) == 30
+    assert dry.reasons.count(REASON_ANOMALY) == 50
+    picked = dry.indices[np.asarray(dry.reasons) == REASON_ANOMALY]
+    likely = set(dry.indices[np.asarray(dry.reasons) == REASON_LIKELY_FRAUD])
+    free = np.setdiff1d(np.arange(count), list(likely))
+    assert set(picked) == set(free[np.argsort(-anomaly[free])][:50])

@@ -1,0 +1,84 @@
+"""Admin of what training produces: model versions, the training policy, the annotation queue."""
+
+from django.contrib import admin
+
+from labeler.admin.base import ReadOnlyAdmin
+from labeler.models import ModelVersion, QueueEntry, TrainingPolicy
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "status",
+        "dataset",
+        "trigger",
+        "stage",
+        "progress",
+        "average_precision",
+        "audit_average_precision",
+        "labels",
+        "pseudo_labels",
+        "seconds",
+        "device",
+        "created_at",
+        "activated_at",
+    ]
+    list_filter = ["kind", "status", "trigger", "device", "dataset"]
+    search_fields = ["=id", "error", "worker"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="AP (cross-validated)")
+    def average_precision(self, obj):
+        value = (obj.metrics.get("cross_validation") or {}).get("average_precision")
+        return "-" if value is None else f"{value:.3f}"
+
+    @admin.display(description="AP (audit sample)")
+    def audit_average_precision(self, obj):
+        value = (obj.metrics.get("audit") or {}).get("average_precision")
+        return "-" if value is None else f"{value:.3f}"
+
+    @admin.display(description="human labels")
+    def labels(self, obj):
+        return obj.training_counts.get("human_labels", "-")
+
+    @admin.display(description="pseudo-labels")
+    def pseudo_labels(self, obj):
+        return obj.training_counts.get("pseudo_labels_out", "-")
+
+    @admin.display(description="seconds")
+    def seconds(self, obj):
+        total = obj.durations.get("total")
+        return "-" if total is None else f"{total:.1f}"
+
+
+@admin.register(TrainingPolicy)
+class TrainingPolicyAdmin(admin.ModelAdmin):
+    """The 'min new labels' rule the schedule and the labels trigger share; the schedule's
+    interval is the periodic task 'retrain when enough new labels' (Periodic tasks)."""
+
+    list_display = ["__str__", "min_new_labels", "retrain_on_labels", "queue_size"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not TrainingPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(QueueEntry)
+class QueueEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "transaction",
+        "priority",
+        "reason",
+        "model_version",
+        "leased_to",
+        "lease_expires_at",
+        "created_at",
+    ]
+    list_filter = ["reason", "model_version", "leased_to"]
+    search_fields = ["transaction__external_id"]
+    list_select_related = ["transaction", "model_version", "leased_to"]
+    date_hierarchy = "created_at"

@@ -1,0 +1,136 @@
+"""What the annotator page shows about one item and one session: reads only, no writes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from labeler.models import Label, LabelClass, ModelVersion, QueueEntry, TrainingPolicy
+from labeler.selectors import new_human_labels
+
+CHART_WIDTH, CHART_HEIGHT, CHART_LIMIT = 560, 120, 4.0
+
+
+@dataclass
+class FeatureChart:
+    """Polyline points for an inline SVG: the item against each class's typical values, on the
+    dataset's robust scale (0 = median, 1 = one interquartile range), clipped to +-4."""
+
+    item: str
+    profiles: list[tuple[str, str, str]]  # (class display name, colour, points)
+    zero_y: float
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+    outliers: list[str] = field(default_factory=list)  # features beyond the clip
+
+
+def _points(values: np.ndarray) -> str:
+    count = len(values)
+    xs = np.linspace(8, CHART_WIDTH - 8, count)
+    clipped = np.clip(values, -CHART_LIMIT, CHART_LIMIT)
+    ys = CHART_HEIGHT / 2 - clipped / CHART_LIMIT * (CHART_HEIGHT / 2 - 6)
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+
+
+def feature_chart(
+    *,
+    features: np.ndarray,
+    names: list[str],
+    version: ModelVersion | None,
+    classes: list[LabelClass],
+):
+    profiles = (version.metrics.get("profiles") if version else None) or {}
+    if len(profiles.get("center", [])) != len(features):
+        return None
+    scaled = (features - np.asarray(profiles["center"])) / np.asarray(profiles["scale"])
+    classes = {c.name: c for c in classes}
+    lines = [
+        (classes[name].display_name, classes[name].colour, _points(np.asarray(values)))
+        for name, values in profiles.get("classes", {}).items()
+        if name in classes and len(values) == len(features)
+    ]
+    outliers = [
+        f"{name} {value:+.1f}"
+        for name, value in zip(names, scaled, strict=False)
+        if abs(value) > CHART_LIMIT
+    ]
+    return FeatureChart(
+        item=_points(scaled), profiles=lines, zero_y=CHART_HEIGHT / 2, outliers=outliers[:6]
+    )
+
+
+@dataclass
+class ItemView:
+    entry: QueueEntry
+    suggested: LabelClass | None
+    probability: float | None  # of the suggested class
+    chart: FeatureChart | None
+    alternatives: list[LabelClass]  # what a reject can become, in hotkey-digit order
+    token: str = ""  # the request token the answer to this rendering carries
+
+    @property
+    def transaction(self):
+        return self.entry.transaction
+
+
+def item_view(entry: QueueEntry | None, classes: list[LabelClass] | None = None) -> ItemView | None:
+    if entry is None:
+        return None
+    transaction = entry.transaction
+    classes = classes if classes is not None else list(LabelClass.objects.order_by("position"))
+    suggested = next((c for c in classes if c.pk == transaction.suggested_class_id), None)
+    probability = None
+    if suggested is not None and transaction.score is not None:
+        probability = transaction.score if suggested.is_positive else 1 - transaction.score
+    version = transaction.scored_by
+    return ItemView(
+        entry=entry,
+        suggested=suggested,
+        probability=probability,
+        chart=feature_chart(
+            features=transaction.feature_vector,
+            names=transaction.dataset.feature_names,
+            version=version,
+            classes=classes,
+        ),
+        alternatives=[c for c in classes if c != suggested],
+        token=uuid.uuid4().hex,
+    )
+
+
+@dataclass
+class SessionStats:
+    labels: int
+    frauds: int
+    per_hour: float
+    until_retraining: int | None
+    unlabeled: int
+
+
+def session_stats(*, user, since: datetime, dataset=None, count_unlabeled=False) -> SessionStats:
+    """The annotator's figures; `count_unlabeled` (a count over every transaction) only for the
+    empty-queue page, never on the per-label path."""
+    figures = Label.objects.filter(
+        annotator=user, status=Label.Status.ACTIVE, created_at__gte=since
+    ).aggregate(labels=Count("id"), frauds=Count("id", filter=Q(label_class__is_positive=True)))
+    hours = max((timezone.now() - since).total_seconds() / 3600, 1 / 60)
+    until = None
+    if dataset is not None:
+        policy = TrainingPolicy.current()
+        needed = policy.min_new_labels
+        until = max(0, needed - new_human_labels(dataset=dataset, up_to=needed))
+    unlabeled = 0
+    if dataset is not None and count_unlabeled:
+        unlabeled = dataset.transactions.exclude(labels__status=Label.Status.ACTIVE).count()
+    return SessionStats(
+        labels=figures["labels"],
+        frauds=figures["frauds"],
+        per_hour=round(figures["labels"] / hours, 1),
+        until_retraining=until,
+        unlabeled=unlabeled,
+    )

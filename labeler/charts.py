@@ -1,0 +1,104 @@
+"""Small inline SVG charts for the pages: coordinates computed here, drawn by templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+WIDTH, HEIGHT, MARGIN = 560, 180, 32
+
+
+@dataclass
+class Series:
+    name: str
+    colour: str
+    points: str  # "x,y x,y ..." for a polyline
+    dots: list[tuple[float, float, str]]  # (x, y, tooltip)
+
+
+@dataclass
+class LineChart:
+    series: list[Series]
+    x_ticks: list[tuple[float, str]]
+    y_ticks: list[tuple[float, str]]
+    x_label: str
+    y_label: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = MARGIN
+    bottom: float = HEIGHT - MARGIN / 2
+
+
+def _scale(value, low, high, start, end):
+    if high == low:
+        return (start + end) / 2
+    return start + (value - low) / (high - low) * (end - start)
+
+
+def line_chart(
+    data: dict[str, tuple[str, list[tuple[float, float]]]],
+    *,
+    x_label: str,
+    y_label: str,
+    y_range: tuple[float, float] = (0.0, 1.0),
+) -> LineChart | None:
+    """Lines through each series' (x, y) points; None when there is nothing to draw."""
+    xs = [x for _, points in data.values() for x, _ in points]
+    if not xs:
+        return None
+    x_low, x_high = 0.0, max(xs)
+    chart = LineChart(series=[], x_ticks=[], y_ticks=[], x_label=x_label, y_label=y_label)
+    top, bottom, right = MARGIN / 2, chart.bottom, WIDTH - MARGIN / 2
+
+    def at(x, y):
+        return (
+            round(_scale(x, x_low, x_high, MARGIN, right), 1),
+            round(_scale(y, *y_range, bottom, top), 1),
+        )
+
+    for name, (colour, points) in data.items():
+        placed = [(*at(x, y), f"{name}: {y:.3f} at {x:g}") for x, y in sorted(points)]
+        chart.series.append(
+            Series(name, colour, " ".join(f"{x},{y}" for x, y, _ in placed), placed)
+        )
+    chart.x_ticks = [(at(x, y_range[0])[0], f"{x:g}") for x in _ticks(x_low, x_high)]
+    chart.y_ticks = [(at(0, y)[1], f"{y:g}") for y in _ticks(*y_range)]
+    return chart
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+    if high <= low:
+        return [low]
+    step = (high - low) / (count - 1)
+    return [round(low + i * step, 3) for i in range(count)]
+
+
+@dataclass
+class BarChart:
+    bars: list[tuple[float, float, float, float, str]]  # x, y, width, height, tooltip
+    labels: list[tuple[float, str]] = field(default_factory=list)
+    peak: int = 0
+    width: int = WIDTH
+    height: int = 90
+
+
+def bar_chart(values: list[tuple[str, int]], *, every: int = 4) -> BarChart:
+    """One bar per value, labelled every `every` bars."""
+    chart = BarChart(bars=[], peak=max((v for _, v in values), default=0))
+    if not values:
+        return chart
+    slot = chart.width / len(values)
+    for index, (label, value) in enumerate(values):
+        height = 0 if chart.peak == 0 else value / chart.peak * (chart.height - 20)
+        x = index * slot
+        chart.bars.append(
+            (
+                round(x + 1, 1),
+                round(chart.height - 16 - height, 1),
+                round(slot - 2, 1),
+                round(height, 1),
+                f"{label}: {value}",
+            )
+        )
+        if index % every == 0:
+            chart.labels.append((round(x + 1, 1), label))  # drawn from the bar's left edge
+    return chart

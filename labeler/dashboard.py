@@ -1,0 +1,107 @@
+"""The project dashboard's figures: reads only. How the loop is doing, per dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from labeler.charts import BarChart, LineChart, bar_chart, line_chart
+from labeler.models import Dataset, Label, LabelClass, ModelVersion, PseudoLabel, ReviewItem
+from labeler.selectors import TrainingOverview, training_overview
+from labeler.services.training_data import human_classes_settled
+
+HOURS = 24
+
+
+@dataclass
+class DatasetDashboard:
+    dataset: Dataset
+    transactions: int
+    human_labeled: int  # transactions a human settled (labels, reviews) or disputes
+    pseudo_labeled: int  # by the active version
+    frauds_found: int  # transactions settled as the positive class by people
+    waiting_for_review: int
+    labels_last_hour: int
+    labels_per_hour: BarChart
+    learning_curve: LineChart | None
+    versions: list[ModelVersion]
+    overview: TrainingOverview
+
+
+def _labels_per_hour(dataset: Dataset, now) -> tuple[BarChart, int]:
+    start = (now - timedelta(hours=HOURS - 1)).replace(minute=0, second=0, microsecond=0)
+    in_dataset = dataset.transactions.filter(pk=OuterRef("transaction_id"))
+    times = (
+        Label.objects.filter(annotator__isnull=False, created_at__gte=start)
+        .filter(Exists(in_dataset))
+        .values_list("created_at", flat=True)
+    )
+    counts = [0] * HOURS
+    last_hour = 0
+    for created in times:
+        counts[min(HOURS - 1, int((created - start).total_seconds() // 3600))] += 1
+        last_hour += created >= now - timedelta(hours=1)
+    labels = [
+        (timezone.localtime(start + timedelta(hours=i)).strftime("%H:00"), count)
+        for i, count in enumerate(counts)
+    ]
+    return bar_chart(labels, every=4), last_hour
+
+
+def _learning_curve(versions: list[ModelVersion]) -> LineChart | None:
+    """Average precision against the human labels each version trained on: on the random
+    audit sample (unbiased) and cross-validated on every label."""
+    audit, cross = [], []
+    for version in versions:
+        labels = version.training_counts.get("human_labels")
+        if labels is None:
+            continue
+        audit_ap = (version.metrics.get("audit") or {}).get("average_precision")
+        cross_ap = (version.metrics.get("cross_validation") or {}).get("average_precision")
+        if audit_ap is not None:
+            audit.append((labels, audit_ap))
+        if cross_ap is not None:
+            cross.append((labels, cross_ap))
+    return line_chart(
+        {
+            "audit sample": ("#c0392b", audit),
+            "cross-validated": ("#2456c7", cross),
+        },
+        x_label="human labels",
+        y_label="average precision",
+    )
+
+
+def dataset_dashboard(dataset: Dataset) -> DatasetDashboard:
+    now = timezone.now()
+    settled, _, disputed, _ = human_classes_settled(dataset)
+    positive = set(LabelClass.objects.filter(is_positive=True).values_list("pk", flat=True))
+    overview = training_overview(dataset=dataset)
+    trained = list(
+        ModelVersion.objects.filter(
+            dataset=dataset, status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.READY]
+        ).order_by("created_at", "id")
+    )
+    per_hour, last_hour = _labels_per_hour(dataset, now)
+    return DatasetDashboard(
+        dataset=dataset,
+        transactions=dataset.transactions.count(),
+        human_labeled=len(settled) + len(disputed),
+        pseudo_labeled=PseudoLabel.objects.filter(model_version=overview.active).count()
+        if overview.active
+        else 0,
+        frauds_found=sum(class_id in positive for class_id in settled.values()),
+        waiting_for_review=ReviewItem.objects.filter(
+            transaction__dataset=dataset, resolved_at__isnull=True
+        ).count(),
+        labels_last_hour=last_hour,
+        labels_per_hour=per_hour,
+        learning_curve=_learning_curve(trained),
+        versions=list(
+            ModelVersion.objects.filter(dataset=dataset).order_by("-created_at", "-id")[:10]
+        ),
+        overview=overview,
+    )

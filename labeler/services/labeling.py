@@ -1,0 +1,184 @@
+"""Annotators' work: leasing the next queue item, recording a label once, skipping, undoing.
+
+Safety rules (DESIGN.md): a queue item is leased to one annotator at a time and comes back
+when the lease expires; a label is written once per (transaction, annotator, request token), so
+a double key press or a retried request records one label; when two annotators answer the same
+item, the first wins and the second is told so, and nothing is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from labeler.errors import FraudloopError
+from labeler.models import Dataset, Label, LabelClass, ModelVersion, QueueEntry, Transaction
+from labeler.services.leasing import lease_expiry, lease_first, lease_release
+from labeler.services.queueing import queue_top_priority
+from labeler.services.review_rules import review_items_after_label
+from labeler.services.tokens import TOKEN_RULE, token_valid
+from labeler.services.training_runs import training_request_if_due
+
+
+class LabelRefused(FraudloopError):
+    """The label cannot be recorded as asked; the message says why and what happens next."""
+
+
+@dataclass
+class SubmitOutcome:
+    label: Label
+    created: bool  # False: the same request arrived before; this is its label
+
+
+def queue_next_item(*, user, exclude: tuple[int, ...] = ()) -> QueueEntry | None:
+    """The user's next item, leased to them: one they hold already (not in `exclude`), else the
+    highest-priority free one they have not answered. Leases of others are respected until they
+    expire."""
+    answered = Label.objects.filter(annotator=user, status=Label.Status.ACTIVE).values(
+        "transaction_id"
+    )
+    held = lease_first(
+        QueueEntry.objects.exclude(transaction_id__in=exclude)
+        .exclude(transaction_id__in=answered)
+        .order_by("-priority", "id"),
+        user=user,
+        now=timezone.now(),
+    )
+    if held is None:
+        return None
+    return QueueEntry.objects.select_related(
+        "transaction", "transaction__dataset", "transaction__scored_by", "leased_to"
+    ).get(pk=held)
+
+
+def queue_lease_release(*, user, transaction_id: int) -> None:
+    """Skip: the item goes back to the queue for others at once."""
+    lease_release(QueueEntry.objects.filter(transaction_id=transaction_id), user=user)
+
+
+def label_submit(
+    *,
+    user,
+    transaction_id: int,
+    label_class: LabelClass,
+    request_token: str,
+    time_taken_ms: int | None = None,
+) -> SubmitOutcome:
+    """Records the user's class for the transaction, once per request token.
+
+    The decision (confirm / reject / manual) is derived from the suggestion the item carried.
+    Refused with a clear message when another annotator answered the item first, or when the
+    user has an answer on it already (undo first to change it).
+    """
+    if not token_valid(request_token):
+        raise LabelRefused(f"every submission needs a request token of {TOKEN_RULE}")
+    try:
+        with transaction.atomic():
+            # One submitter per transaction at a time (a row lock on PostgreSQL; SQLite takes
+            # the database write lock at the start of the transaction).
+            item = Transaction.objects.select_for_update().filter(pk=transaction_id).first()
+            if item is None:
+                raise LabelRefused(f"there is no transaction {transaction_id} (deleted?)")
+            # Every label of the item, in one read: a handful at most.
+            history = list(
+                Label.objects.filter(transaction=item).select_related("annotator").order_by("-id")
+            )
+            mine = [label for label in history if label.annotator_id == user.pk]
+            repeated = next((x for x in mine if x.request_token == request_token), None)
+            if repeated is not None:
+                return SubmitOutcome(repeated, created=False)
+            active = [label for label in history if label.status == Label.Status.ACTIVE]
+            entry = QueueEntry.objects.filter(transaction=item).first()
+            # A reviewer who sends a label back asks for one more annotator's answer beside it.
+            second_opinion = entry is not None and entry.reason == QueueEntry.Reason.SECOND_OPINION
+            others = next((x for x in active if x.annotator_id != user.pk), None)
+            if others is not None and not second_opinion:
+                who = others.annotator.get_username() if others.annotator else "an import"
+                raise LabelRefused(
+                    f"{who} labeled transaction {item.external_id} a moment ago; "
+                    "your answer was not recorded. Here is your next item."
+                )
+            if any(label.annotator_id == user.pk for label in active):
+                raise LabelRefused(
+                    f"you labeled transaction {item.external_id} already; press u to undo it"
+                )
+            superseded = next((x for x in mine if x.status == Label.Status.SUPERSEDED), None)
+            label = Label.objects.create(
+                transaction=item,
+                annotator=user,
+                label_class=label_class,
+                decision=_decision(item, label_class),
+                suggested_class_id=item.suggested_class_id,
+                suggested_probability=_suggested_probability(item, label_class),
+                suggested_by_id=item.scored_by_id,
+                queue_reason=entry.reason if entry else "",
+                time_taken_ms=time_taken_ms,
+                request_token=request_token,
+                supersedes=superseded,
+            )
+            if entry is not None:
+                entry.delete()
+            review_items_after_label(label=label, others=active)
+            dataset_id = item.dataset_id
+            transaction.on_commit(
+                lambda: training_request_if_due(
+                    dataset=Dataset(pk=dataset_id), trigger=ModelVersion.Trigger.LABELS
+                )
+            )
+    except IntegrityError:
+        # The same token raced itself (two requests in flight): the first one's label stands.
+        label = Label.objects.get(
+            transaction_id=transaction_id, annotator=user, request_token=request_token
+        )
+        return SubmitOutcome(label, created=False)
+    return SubmitOutcome(label, created=True)
+
+
+def _decision(item: Transaction, label_class: LabelClass) -> str:
+    if item.suggested_class_id is None:
+        return Label.Decision.MANUAL
+    if item.suggested_class_id == label_class.pk:
+        return Label.Decision.CONFIRM
+    return Label.Decision.REJECT
+
+
+def _suggested_probability(item: Transaction, chosen: LabelClass) -> float | None:
+    """The probability shown with the suggestion: of the suggested class. `score` is the
+    positive class's probability."""
+    if item.score is None or item.suggested_class_id is None:
+        return None
+    if item.suggested_class_id == chosen.pk:
+        suggested_positive = chosen.is_positive
+    else:
+        suggested_positive = LabelClass.objects.filter(
+            pk=item.suggested_class_id, is_positive=True
+        ).exists()
+    return item.score if suggested_positive else 1.0 - item.score
+
+
+def label_undo(*, user, since=None) -> Label | None:
+    """Takes back the user's latest active label (of this session when `since` is given): it is
+    marked superseded, never deleted, and the item comes back to the user, leased, to answer
+    again; the new answer records which label it supersedes. None when there is nothing to
+    undo."""
+    with transaction.atomic():
+        labels = Label.objects.filter(annotator=user, status=Label.Status.ACTIVE)
+        if since is not None:
+            labels = labels.filter(created_at__gte=since)
+        last = labels.select_for_update().order_by("-created_at", "-id").first()
+        if last is None:
+            return None
+        last.status = Label.Status.SUPERSEDED
+        last.save(update_fields=["status"])
+        QueueEntry.objects.update_or_create(
+            transaction_id=last.transaction_id,
+            defaults={
+                "priority": queue_top_priority(),
+                "reason": last.queue_reason or QueueEntry.Reason.UNCERTAIN,
+                "leased_to": user,
+                "lease_expires_at": lease_expiry(),
+            },
+        )
+    return last

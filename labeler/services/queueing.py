@@ -1,0 +1,65 @@
+"""The queue of items annotators see next: replaced by each activated model version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import Q
+
+from labeler.models import Dataset, Label, ModelVersion, QueueEntry
+
+
+@dataclass
+class QueuePlan:
+    transaction_ids: np.ndarray
+    priorities: np.ndarray
+    reasons: list[str]
+
+
+def queue_top_priority() -> float:
+    """A priority above every queued item: for items that must be shown next."""
+    top = QueueEntry.objects.order_by("-priority").values_list("priority", flat=True).first()
+    return (top or 0.0) + 1.0
+
+
+def queue_replace(*, dataset: Dataset, version: ModelVersion, plan: QueuePlan) -> dict[str, int]:
+    """Makes the dataset's queue exactly the plan, minus items labeled meanwhile, plus the second
+    opinions reviewers asked for. Call inside the activation transaction. An entry that stays
+    keeps its lease: an annotator looking at it now can still answer it."""
+    planned = {
+        int(transaction_id): (float(priority), reason)
+        for transaction_id, priority, reason in zip(
+            plan.transaction_ids, plan.priorities, plan.reasons, strict=True
+        )
+    }
+    labeled_now = set(
+        Label.objects.filter(
+            transaction_id__in=planned.keys(), status=Label.Status.ACTIVE
+        ).values_list("transaction_id", flat=True)
+    )
+    for transaction_id in labeled_now:
+        planned.pop(transaction_id)
+    # Second opinions a reviewer asked for are not the model's to take back.
+    current = QueueEntry.objects.filter(transaction__dataset=dataset).exclude(
+        reason=QueueEntry.Reason.SECOND_OPINION
+    )
+    removed, _ = current.filter(~Q(transaction_id__in=planned.keys())).delete()
+    staying = list(current.filter(transaction_id__in=planned.keys()))
+    for entry in staying:
+        entry.priority, entry.reason = planned.pop(entry.transaction_id)
+        entry.model_version = version
+    QueueEntry.objects.bulk_update(staying, ["priority", "reason", "model_version"], batch_size=500)
+    QueueEntry.objects.bulk_create(
+        [
+            QueueEntry(
+                transaction_id=transaction_id,
+                priority=priority,
+                reason=reason,
+                model_version=version,
+            )
+            for transaction_id, (priority, reason) in planned.items()
+        ],
+        batch_size=500,
+    )
+    return {"queued": len(staying) + len(planned), "kept": len(staying), "removed": removed}

@@ -1,0 +1,88 @@
+"""What a run writes before its activation: the model file, staged scores, pseudo-labels. All of
+it belongs to the new version alone until the activation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from labeler.models import ModelVersion, PseudoLabel, StagedScore
+from labeler.services.bulk_insert import columns_insert
+from labeler.services.training_data import TrainingArrays
+from modeling.acquisition import margin, percentile_ranks
+from modeling.model_files import ModelBundle
+from modeling.pseudo import PseudoLabels
+
+
+def artifact_path(version: ModelVersion) -> Path:
+    folder = Path(settings.MEDIA_ROOT) / "models" / f"dataset-{version.dataset_id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"version-{version.pk}.pt"
+
+
+@dataclass
+class Scores:
+    proba: np.ndarray | None
+    members: dict[str, np.ndarray] | None
+    score: np.ndarray
+    uncertainty: np.ndarray | None
+    suggested: np.ndarray | None  # LabelClass ids
+
+
+def scores_compute(arrays: TrainingArrays, x, bundle: ModelBundle, anomaly) -> Scores:
+    """Every transaction's fraud probability, uncertainty and suggested class; at cold start
+    the anomaly rank stands in for the probability and nothing is suggested."""
+    if bundle.committee is None:
+        return Scores(None, None, percentile_ranks(anomaly), None, None)
+    members = bundle.committee.member_proba(x)
+    proba = bundle.committee.predict_proba(x, members)
+    class_ids = np.asarray([arrays.class_ids[c] for c in range(proba.shape[1])], np.int64)
+    return Scores(
+        proba=proba,
+        members=members,
+        score=proba[:, arrays.positive_code],
+        uncertainty=np.clip(margin(proba), 0.0, 1.0),
+        suggested=class_ids[proba.argmax(axis=1)],
+    )
+
+
+def scores_stage(version, arrays: TrainingArrays, scores: Scores) -> None:
+    """Writes the scores beside the transactions, for the activation to copy in one UPDATE."""
+    uncertainty = scores.uncertainty
+    with transaction.atomic():  # one commit: in autocommit SQLite would sync every row
+        StagedScore.objects.filter(model_version=version).delete()
+        columns_insert(
+            StagedScore,
+            {
+                "model_version": version.pk,
+                "transaction": arrays.transaction_ids,
+                "score": np.clip(scores.score, 0.0, 1.0).astype(np.float64),
+                "uncertainty": None if uncertainty is None else uncertainty.astype(np.float64),
+                "suggested_class": scores.suggested,
+            },
+            rows=len(arrays.transaction_ids),
+        )
+
+
+def pseudo_labels_write(version, arrays: TrainingArrays, chosen: PseudoLabels) -> int:
+    class_ids = np.asarray([arrays.class_ids[c] for c in range(len(arrays.class_names))], np.int64)
+    with transaction.atomic():
+        PseudoLabel.objects.filter(model_version=version).delete()
+        columns_insert(
+            PseudoLabel,
+            {
+                "transaction": arrays.transaction_ids[chosen.indices],
+                "label_class": class_ids[chosen.classes],
+                "model_version": version.pk,
+                "probability": np.clip(chosen.probabilities, 0.0, 1.0).astype(np.float64),
+                "weight": float(chosen.weight),
+                "created_at": timezone.now(),
+            },
+            rows=len(chosen.indices),
+        )
+    return len(chosen.indices)

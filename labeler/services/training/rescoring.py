@@ -1,0 +1,66 @@
+"""One transaction scored again by every kept model version, from the version's model file:
+a transaction's history shows what each version thought of it, without storing every score of
+every version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from labeler.models import LabelClass, ModelVersion, Transaction
+from modeling.features import feature_matrix
+from modeling.model_files import ModelBundle, ModelFileError, bundle_load
+
+
+@dataclass
+class VersionScore:
+    version: ModelVersion
+    fraud_probability: float | None  # None for a cold-start (autoencoder-only) version
+    anomaly: float | None  # reconstruction error; higher is more unusual
+    error: str = ""  # why the version could not score it (its model file is gone or unreadable)
+
+
+@lru_cache(maxsize=16)
+def _bundle(path: str, modified: float) -> ModelBundle:  # `modified` keys the cache
+    return bundle_load(path)
+
+
+def transaction_scores_by_version(
+    *, transaction: Transaction, limit: int = 10
+) -> list[VersionScore]:
+    """The newest `limit` ready or active versions of the transaction's dataset, each scoring it."""
+    versions = ModelVersion.objects.filter(
+        dataset_id=transaction.dataset_id,
+        status__in=[ModelVersion.Status.ACTIVE, ModelVersion.Status.READY],
+    ).order_by("-pk")[:limit]
+    matrix = feature_matrix(
+        transaction.feature_vector[None, :],
+        np.asarray([transaction.amount]),
+        np.asarray([transaction.time]),
+    )
+    positive = LabelClass.objects.filter(is_positive=True).values_list("name", flat=True).first()
+    scores = []
+    for version in versions:
+        path = Path(version.artifact_path)
+        try:
+            if not version.artifact_path:
+                raise ModelFileError("no model file was saved for this version")
+            if not path.exists():
+                raise ModelFileError(f"{path}: the model file is missing")
+            bundle = _bundle(str(path), path.stat().st_mtime)
+            x = bundle.scaler.transform(matrix)
+        except (ModelFileError, ValueError) as error:
+            scores.append(VersionScore(version, None, None, error=str(error)))
+            continue
+        probability = None
+        if bundle.committee is not None and positive in bundle.class_names:
+            proba = bundle.committee.predict_proba(x)[0]
+            probability = float(proba[bundle.class_names.index(positive)])
+        anomaly = None
+        if bundle.autoencoder is not None:
+            anomaly = float(bundle.autoencoder.anomaly_score(x)[0])
+        scores.append(VersionScore(version, probability, anomaly))
+    return scores

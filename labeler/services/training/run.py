@@ -1,0 +1,254 @@
+"""One training run, database to database.
+
+read the training set -> fit the scaler -> autoencoder -> committee (weak + SGAN) -> evaluate
+-> save and reload the model file -> score every transaction -> plan the queue -> pseudo-labels
+-> activate (one transaction). Everything before activation writes only rows that belong to the
+new, not yet active version, so a run that dies anywhere changes nothing annotators see.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, replace
+
+import numpy as np
+
+from labeler.models import Label, ModelVersion, TrainingPolicy
+from labeler.services.activation import model_version_activate
+from labeler.services.queueing import QueuePlan
+from labeler.services.training.options import TrainingOptions
+from labeler.services.training.outputs import (
+    artifact_path,
+    pseudo_labels_write,
+    scores_compute,
+    scores_stage,
+)
+from labeler.services.training.quality import class_profiles, version_metrics
+from labeler.services.training.stages import StageClock
+from labeler.services.training_data import training_arrays_build
+from labeler.services.training_runs import (
+    ProgressRecorder,
+    training_next_start,
+    training_run_claim,
+    training_run_fail,
+)
+from modeling.acquisition import batch_select
+from modeling.autoencoder import autoencoder_train
+from modeling.committee import committee_pseudo_labels, committee_train
+from modeling.device import resolve_device
+from modeling.features import FeatureScaler, feature_matrix
+from modeling.model_files import ModelBundle, bundle_load, bundle_save
+from modeling.pseudo import PseudoLabels
+
+logger = logging.getLogger(__name__)
+
+
+def _exploit_hit_rate(version: ModelVersion | None) -> float | None:
+    """Share of fraud among labels given to the active version's likely-fraud picks."""
+    if version is None:
+        return None
+    labels = Label.objects.filter(
+        suggested_by=version, queue_reason="likely_fraud", status=Label.Status.ACTIVE
+    )
+    answered = labels.count()
+    if answered < 5:
+        return None
+    return labels.filter(label_class__is_positive=True).count() / answered
+
+
+def training_run(
+    *, version: ModelVersion, progress: Callable[[str, float], None], options: TrainingOptions
+) -> dict:
+    """Trains, scores, queues and activates `version` (claimed, status training)."""
+    stages = StageClock(progress)
+    dataset = version.dataset
+    previous = ModelVersion.objects.filter(
+        dataset=dataset, status=ModelVersion.Status.ACTIVE
+    ).first()
+    device = resolve_device(options.device)
+    policy = TrainingPolicy.current()
+
+    with stages.stage("reading"):
+        arrays = training_arrays_build(dataset=dataset)
+        matrix = feature_matrix(arrays.features, arrays.amount, arrays.time)
+        scaler = FeatureScaler.fit(matrix)
+        x = scaler.transform(matrix)
+        del matrix
+    num_classes = len(arrays.class_names)
+
+    with stages.stage("autoencoder"):
+        autoencoder_config = _with(options.autoencoder, seed=options.seed, device=str(device))
+        autoencoder = autoencoder_train(
+            x, autoencoder_config, on_progress=lambda done: stages.report("autoencoder", done)
+        )
+        anomaly = autoencoder.anomaly_score(x)
+
+    committee = None
+    committee_config = _with(
+        options.committee, sgan=_with(options.committee.sgan, device=str(device))
+    )
+    if arrays.counts["positives"] > 0:
+        pseudo = PseudoLabels(
+            indices=arrays.pseudo_rows,
+            classes=arrays.pseudo_codes,
+            probabilities=np.ones(len(arrays.pseudo_rows)),
+            weight=arrays.pseudo_weight,
+        )
+        stages.member_progress("weak", 0.0)
+        committee = committee_train(
+            x,
+            arrays.labeled,
+            arrays.label_codes,
+            num_classes=num_classes,
+            config=committee_config,
+            pseudo_labels=pseudo,
+            previous_scores=arrays.previous_scores,
+            seed=options.seed,
+            on_progress=stages.member_progress,
+        )
+        stages.members_done()
+    kind = (
+        ModelVersion.Kind.AUTOENCODER
+        if committee is None
+        else ModelVersion.Kind.SGAN
+        if committee.sgan is not None
+        else ModelVersion.Kind.WEAK
+    )
+
+    with stages.stage("evaluating"):
+        metrics = version_metrics(arrays, x, options, committee)
+        metrics["profiles"] = class_profiles(arrays, scaler, x)
+
+    with stages.stage("saving"):
+        path = artifact_path(version)
+        bundle_save(
+            ModelBundle(
+                class_names=arrays.class_names,
+                scaler=scaler,
+                committee=committee,
+                autoencoder=autoencoder,
+                metadata={"version": version.pk, "dataset": dataset.name, "kind": str(kind)},
+            ),
+            path,
+        )
+        # Score with the file as read back: what is activated is exactly what is on disk, and a
+        # file that cannot be read fails the run here (ModelFileError) instead of later.
+        bundle = bundle_load(path, device=str(device))
+
+    with stages.stage("scoring"):
+        staged = scores_compute(arrays, x, bundle, anomaly)
+    with stages.stage("score_write"):
+        scores_stage(version, arrays, staged)
+
+    with stages.stage("queueing"):
+        candidates = np.flatnonzero(~arrays.human_labeled)
+        selection = batch_select(
+            size=policy.queue_size,
+            proba=None if staged.proba is None else staged.proba[candidates],
+            anomaly=anomaly[candidates],
+            rng=np.random.default_rng(options.seed + version.pk),
+            member_scores=None
+            if staged.members is None
+            else [m[candidates, arrays.positive_code] for m in staged.members.values()]
+            + [anomaly[candidates]],
+            embedding=bundle.committee.sgan.embed(x[candidates])
+            if bundle.committee is not None and bundle.committee.sgan is not None
+            else None,
+            exploit_hit_rate=_exploit_hit_rate(previous),
+        )
+        plan = QueuePlan(
+            transaction_ids=arrays.transaction_ids[candidates[selection.indices]],
+            priorities=selection.priorities,
+            reasons=selection.reasons,
+        )
+
+    pseudo_count, pseudo_by_class = 0, {}
+    with stages.stage("pseudo_labels"):
+        if bundle.committee is not None:
+            chosen = committee_pseudo_labels(
+                bundle.committee, staged.proba, human_labeled=arrays.human_labeled
+            )
+            pseudo_count = pseudo_labels_write(version, arrays, chosen)
+            pseudo_by_class = {
+                name: int(np.sum(chosen.classes == code))
+                for code, name in enumerate(arrays.class_names)
+            }
+
+    version.kind = kind
+    version.hyperparameters = {
+        "committee": _jsonable(asdict(committee_config)),
+        "autoencoder": asdict(autoencoder_config),
+        "cross_validation_folds": options.cross_validation_folds,
+        "seed": options.seed,
+        "queue_size": policy.queue_size,
+    }
+    version.training_counts = {
+        **arrays.counts,
+        "last_label_id": arrays.last_label_id,
+        "pseudo_labels_out": pseudo_count,
+        "pseudo_labels_by_class": pseudo_by_class,
+        "queue_planned": len(plan.reasons),
+    }
+    version.metrics = metrics
+    version.artifact_path = str(path)
+    version.device = str(device)
+    version.durations = stages.durations
+    version.save(
+        update_fields=[
+            "kind",
+            "hyperparameters",
+            "training_counts",
+            "metrics",
+            "artifact_path",
+            "device",
+            "durations",
+        ]
+    )
+    with stages.stage("activating"):
+        outcome = model_version_activate(version=version, queue=plan)
+    version.durations = {**stages.durations, "total": round(sum(stages.durations.values()), 3)}
+    ModelVersion.objects.filter(pk=version.pk).update(durations=version.durations)
+    del staged
+    return outcome
+
+
+def _with(config, **changes):
+    return replace(config, **changes)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def training_run_execute(
+    *,
+    version_id: int,
+    worker: str,
+    options: TrainingOptions | None = None,
+    listeners: tuple[Callable[[str, int], None], ...] = (),
+) -> str:
+    """Claims and runs one queued version: 'activated', 'failed' or 'not started' (another run
+    trains, or this one is not queued any more: a redelivered message changes nothing)."""
+    version = training_run_claim(version_id=version_id, worker=worker)
+    if version is None:
+        return "not started"
+    recorder = ProgressRecorder(version)
+    recorder.listeners.extend(listeners)
+    try:
+        training_run(
+            version=version, progress=recorder, options=options or TrainingOptions.from_settings()
+        )
+    except Exception as error:  # any failure: record it on the version, keep the active one
+        logger.exception("training run v%s failed", version.pk)
+        detail = "".join(traceback.format_exception_only(error)).strip()
+        training_run_fail(version=version, error=f"{detail} (stage '{recorder.version.stage}')")
+        return "failed"
+    finally:
+        training_next_start()
+    return "activated"

@@ -1,0 +1,182 @@
+"""The training set of one dataset, read from the database as arrays.
+
+Human labels are trusted; a reviewer's overrule replaces the annotator's class; annotators who
+disagree on an item with no review leave it out until a reviewer settles it; the active
+version's pseudo-labels come along for training at their lower weight. Reference labels live in
+their own table and are never read here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db.models import Max
+
+from labeler.errors import FraudloopError
+from labeler.models import Dataset, Label, LabelClass, ModelVersion, PseudoLabel, Review
+
+
+class TrainingDataError(FraudloopError):
+    """The database holds nothing a model can be trained on, or classes a model cannot use."""
+
+
+@dataclass
+class TrainingArrays:
+    transaction_ids: np.ndarray  # (n,) in id order; every other array follows this order
+    features: np.ndarray  # (n, f) float32, as imported
+    amount: np.ndarray  # (n,)
+    time: np.ndarray  # (n,)
+    previous_scores: np.ndarray | None  # (n,) the active version's scores; None before one
+    labeled: np.ndarray  # (m,) row positions with a trusted human class
+    label_codes: np.ndarray  # (m,) model class indices (LabelClass.position)
+    audit: np.ndarray  # (m,) bool: the label answered a random audit pick
+    excluded: np.ndarray  # row positions humans labeled but did not agree on: not candidates
+    pseudo_rows: np.ndarray  # active version's pseudo-labels: row positions, codes, probabilities
+    pseudo_codes: np.ndarray
+    pseudo_weight: float
+    class_ids: dict[int, int]  # model class index (LabelClass.position) -> LabelClass id
+    class_names: list[str]
+    positive_code: int
+    last_label_id: int
+    counts: dict = field(default_factory=dict)
+
+    @property
+    def human_labeled(self) -> np.ndarray:
+        mask = np.zeros(len(self.transaction_ids), bool)
+        mask[self.labeled] = True
+        mask[self.excluded] = True
+        return mask
+
+
+def label_classes_for_training() -> tuple[list[LabelClass], int]:
+    classes = list(LabelClass.objects.order_by("position"))
+    positions = [label_class.position for label_class in classes]
+    if positions != list(range(len(classes))) or len(classes) < 2:
+        raise TrainingDataError(
+            f"label classes must have positions 0..K-1 with K >= 2 (found {positions}); "
+            "fix them in the admin under Label classes"
+        )
+    positives = [label_class.position for label_class in classes if label_class.is_positive]
+    if len(positives) != 1:
+        raise TrainingDataError(
+            f"exactly one label class must be marked positive (fraud); found {len(positives)}"
+        )
+    return classes, positives[0]
+
+
+def _feature_rows(dataset: Dataset) -> tuple[np.ndarray, ...]:
+    """Ids, times, amounts, latest scores and features as arrays, in id order."""
+    rows = list(
+        dataset.transactions.order_by("id").values_list("id", "time", "amount", "score", "features")
+    )
+    if not rows:
+        raise TrainingDataError(f"dataset {dataset.name!r} has no transactions to train on")
+    ids, times, amounts, scores, blobs = zip(*rows, strict=True)
+    features = np.frombuffer(b"".join(blobs), dtype="<f4")
+    return (
+        np.asarray(ids, np.int64),
+        np.asarray(times, np.float64),
+        np.asarray(amounts, np.float64),
+        np.asarray(scores, np.float64),  # None reads as NaN
+        features.reshape(len(rows), len(dataset.feature_names)).astype(np.float32),
+    )
+
+
+def human_classes_settled(
+    dataset: Dataset,
+) -> tuple[dict[int, int], dict[int, bool], set[int], int]:
+    """transaction id -> class id for every settled item, which of them were audit picks, the
+    ids annotators disagree on, and the newest label id when reading began."""
+    # Read first: a label written while this runs counts towards the next run, not this one.
+    last_label_id = Label.objects.aggregate(newest=Max("id"))["newest"] or 0
+    votes: dict[int, set[int]] = defaultdict(set)
+    audit: dict[int, bool] = {}
+    for transaction_id, class_id, reason in Label.objects.filter(
+        transaction__dataset=dataset, status=Label.Status.ACTIVE, id__lte=last_label_id
+    ).values_list("transaction_id", "label_class_id", "queue_reason"):
+        votes[transaction_id].add(class_id)
+        audit[transaction_id] = audit.get(transaction_id, False) or reason == "audit"
+    # The latest standing verdict per transaction: its class, whichever opinion it judged.
+    reviewed: dict[int, int] = {}
+    for transaction_id, verdict, new_class, label_class, pseudo_class in (
+        Review.objects.filter(transaction__dataset=dataset, status=Review.Status.ACTIVE)
+        .exclude(verdict=Review.Verdict.SEND_BACK)
+        .order_by("created_at", "id")
+        .values_list(
+            "transaction_id",
+            "verdict",
+            "new_class_id",
+            "label__label_class_id",
+            "pseudo_label__label_class_id",
+        )
+    ):
+        overruled = verdict == Review.Verdict.OVERRULE
+        reviewed[transaction_id] = new_class if overruled else (label_class or pseudo_class)
+    settled: dict[int, int] = {}
+    disputed: set[int] = set()
+    for transaction_id, classes in votes.items():
+        if len(classes) == 1:
+            settled[transaction_id] = next(iter(classes))
+        else:
+            disputed.add(transaction_id)
+    # A reviewer's word outranks the annotators', whether they agreed or not.
+    for transaction_id, class_id in reviewed.items():
+        settled[transaction_id] = class_id
+        disputed.discard(transaction_id)
+    return settled, audit, disputed, last_label_id
+
+
+def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
+    classes, positive_code = label_classes_for_training()
+    code_of = {label_class.pk: label_class.position for label_class in classes}
+    ids, times, amounts, scores, features = _feature_rows(dataset)
+    settled, audit, disputed, last_label_id = human_classes_settled(dataset)
+
+    def positions(transaction_ids) -> np.ndarray:
+        wanted = np.fromiter(transaction_ids, np.int64)
+        found = np.searchsorted(ids, wanted)
+        return found.astype(np.int64)
+
+    labeled_ids = sorted(settled)
+    labeled = positions(labeled_ids)
+    label_codes = np.asarray([code_of[settled[t]] for t in labeled_ids], np.int64)
+    active = ModelVersion.objects.filter(dataset=dataset, status=ModelVersion.Status.ACTIVE).first()
+    pseudo = (
+        list(
+            PseudoLabel.objects.filter(model_version=active)
+            .exclude(transaction_id__in=settled.keys() | disputed)
+            .order_by("transaction_id")
+            .values_list("transaction_id", "label_class_id", "weight")
+        )
+        if active
+        else []
+    )
+    pseudo_ids = [row[0] for row in pseudo]
+    return TrainingArrays(
+        transaction_ids=ids,
+        features=features,
+        amount=amounts,
+        time=times,
+        previous_scores=None if np.isnan(scores).all() else np.nan_to_num(scores, nan=0.0),
+        labeled=labeled,
+        label_codes=label_codes,
+        audit=np.asarray([audit.get(t, False) for t in labeled_ids], bool),
+        excluded=positions(sorted(disputed)),
+        pseudo_rows=positions(pseudo_ids),
+        pseudo_codes=np.asarray([code_of[row[1]] for row in pseudo], np.int64),
+        pseudo_weight=float(pseudo[0][2]) if pseudo else 0.0,
+        class_ids={label_class.position: label_class.pk for label_class in classes},
+        class_names=[label_class.name for label_class in classes],
+        positive_code=positive_code,
+        last_label_id=last_label_id,
+        counts={
+            "transactions": len(ids),
+            "human_labels": len(labeled_ids),
+            "positives": int(np.sum(label_codes == positive_code)),
+            "audit_labels": int(sum(audit.get(t, False) for t in labeled_ids)),
+            "disputed": len(disputed),
+            "pseudo_labels_in": len(pseudo),
+        },
+    )

@@ -1,0 +1,172 @@
+"""The annotator page: one item, the next one already loaded, answers by hotkey.
+
+The browser shows the prefetched item the moment a key is pressed and posts the answer; the
+response carries the item after that (into the hidden prefetch slot), the session figures and,
+when the answer was refused, why. Without JavaScript the buttons post plain forms and the page
+reloads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from labeler.annotation import item_view, session_stats
+from labeler.errors import FraudloopError
+from labeler.models import Dataset, QueueEntry, Transaction
+from labeler.services.labeling import (
+    label_submit,
+    label_undo,
+    queue_lease_release,
+    queue_next_item,
+)
+from labeler.views.workspace import (
+    class_for_answer,
+    label_classes,
+    parse_answer,
+    parse_int,
+    session_since,
+    session_skipped,
+    skip,
+)
+
+SESSION_SINCE = "annotate_since"
+SESSION_SKIPPED = "annotate_skipped"
+annotator_required = permission_required("labeler.annotate", raise_exception=True)
+TEMPLATES = {
+    "item_template": "labeler/partials/annotate_item.html",
+    "empty_template": "labeler/partials/annotate_empty.html",
+    "stats_template": "labeler/partials/annotate_stats.html",
+}
+
+
+def _since(request) -> datetime:
+    return session_since(request, SESSION_SINCE)
+
+
+def _skipped(request) -> tuple[int, ...]:
+    return session_skipped(request, SESSION_SKIPPED)
+
+
+def _context(request, *, items, message: str = "", level: str = "notice") -> dict:
+    shown = next((item for item in items if item is not None), None)
+    dataset = shown.transaction.dataset if shown else Dataset.objects.order_by("pk").first()
+    stats = session_stats(
+        user=request.user, since=_since(request), dataset=dataset, count_unlabeled=shown is None
+    )
+    return {
+        **TEMPLATES,
+        "items": items,
+        "stats": stats,
+        "message": message,
+        "level": level,
+        "classes": label_classes(request),
+        "dataset": dataset,
+    }
+
+
+def _next(request, *, exclude: tuple[int, ...]):
+    entry = queue_next_item(user=request.user, exclude=exclude + _skipped(request))
+    return item_view(entry, label_classes(request))
+
+
+@login_required
+@annotator_required
+@require_GET
+def annotate(request):
+    current = _next(request, exclude=())
+    following = _next(request, exclude=(current.transaction.pk,)) if current else None
+    context = _context(request, items=[current, following])
+    context.update(current=current, following=following)
+    return render(request, "labeler/annotate.html", context)
+
+
+def _after_answer(request, *, showing: int | None, message: str = "", level: str = "notice"):
+    """The response to an answer or a skip: the item after the one now shown."""
+    if not request.htmx:
+        return redirect("annotate")
+    exclude = (showing,) if showing else ()
+    following = _next(request, exclude=exclude)
+    context = _context(request, items=[following], message=message, level=level)
+    context["following"] = following
+    return render(request, "labeler/partials/annotate_next.html", context)
+
+
+@login_required
+@annotator_required
+@require_POST
+def annotate_answer(request):
+    answer = parse_answer(request)
+    if isinstance(answer, HttpResponseBadRequest):
+        return answer
+    transaction_id, action, class_id = answer
+    classes = label_classes(request)
+    # "Confirm" confirms the suggestion the annotator saw, which the card sends back.
+    suggested_id = parse_int(request.POST.get("suggested"))
+    if "suggested" not in request.POST:
+        suggested_id = get_object_or_404(Transaction, pk=transaction_id).suggested_class_id
+    suggested = next((c for c in classes if c.pk == suggested_id), None)
+    label_class = class_for_answer(action, class_id, claim=suggested, classes=classes)
+    if label_class is None:
+        return HttpResponseBadRequest("that answer needs a class: pick one with its digit")
+    message, level = "", "notice"
+    try:
+        outcome = label_submit(
+            user=request.user,
+            transaction_id=transaction_id,
+            label_class=label_class,
+            request_token=request.POST.get("token", ""),
+            time_taken_ms=parse_int(request.POST.get("elapsed_ms")),
+        )
+        if not outcome.created:
+            external_id = outcome.label.transaction.external_id
+            message = f"Already recorded: {external_id} = {label_class}."
+    except FraudloopError as refused:
+        message, level = str(refused), "warning"
+    return _after_answer(
+        request, showing=parse_int(request.POST.get("showing")), message=message, level=level
+    )
+
+
+@login_required
+@annotator_required
+@require_POST
+def annotate_skip(request):
+    return skip(
+        request, release=queue_lease_release, session_key=SESSION_SKIPPED, after=_after_answer
+    )
+
+
+@login_required
+@annotator_required
+@require_POST
+def annotate_undo(request):
+    undone = label_undo(user=request.user, since=_since(request))
+    if not request.htmx:
+        return redirect("annotate")
+    if undone is None:
+        message, level = "Nothing to undo in this session.", "warning"
+    else:
+        message, level = f"Undid {undone.transaction.external_id} = {undone.label_class}.", "notice"
+    current = item_view(
+        queue_next_item(user=request.user, exclude=())
+        if undone is None
+        else _undone_entry(request, undone.transaction_id),
+        label_classes(request),
+    )
+    following = _next(request, exclude=(current.transaction.pk,)) if current else None
+    context = _context(request, items=[current, following], message=message, level=level)
+    context.update(current=current, following=following)
+    return render(request, "labeler/partials/annotate_workspace.html", context)
+
+
+def _undone_entry(request, transaction_id: int):
+    return (
+        QueueEntry.objects.select_related("transaction", "transaction__dataset")
+        .filter(transaction_id=transaction_id, leased_to=request.user)
+        .first()
+    )

@@ -1,0 +1,122 @@
+// The annotator page's hotkeys: the prefetched item is shown the instant a key is pressed, the
+// answer is posted with htmx, and the response refills the prefetch slot (#next).
+(function () {
+  "use strict";
+  const workspace = document.getElementById("workspace");
+  if (!workspace) return;
+  const urls = workspace.dataset;
+  let shownAt = performance.now();
+  let picking = false; // after "n" with more than two classes, a digit picks the class
+  // Keys answer an item only once it has been on screen this long: two presses closer than a
+  // human can read an item answer one item, not two. The card says when it is ready.
+  const MIN_DWELL_MS = 120;
+
+  function shown() {
+    shownAt = performance.now();
+    picking = false;
+    const item = card("current");
+    if (item) setTimeout(() => (item.dataset.ready = "true"), MIN_DWELL_MS);
+    window.dispatchEvent(new CustomEvent("annotate:shown"));
+  }
+
+  const card = (slot) => document.querySelector(`#${slot} [data-transaction]`);
+
+  function promote() {
+    const current = document.getElementById("current");
+    const next = document.getElementById("next");
+    current.innerHTML = next.innerHTML;
+    next.innerHTML = "";
+    htmx.process(current);
+    shown();
+  }
+
+  shown();
+
+  // Requests go one at a time, in key order: each answer names the item shown when it is sent
+  // (after the previous response has landed), so the server never offers that item again.
+  let chain = Promise.resolve();
+  function post(url, makeValues, target) {
+    chain = chain
+      .then(() => htmx.ajax("POST", url, { target: target, swap: "innerHTML", values: makeValues() }))
+      .catch(() => {});
+  }
+
+  function answer(action) {
+    const item = card("current");
+    if (!item) return;
+    const values = {
+      transaction: item.dataset.transaction,
+      token: item.dataset.token,
+      suggested: item.dataset.suggested || "",
+      action: action,
+      elapsed_ms: Math.round(performance.now() - shownAt),
+    };
+    promote();
+    post(action === "skip" ? urls.skipUrl : urls.answerUrl, function () {
+      const showing = card("current");
+      return { ...values, showing: showing ? showing.dataset.transaction : "" };
+    }, "#next");
+  }
+
+  function undo() {
+    post(urls.undoUrl, () => ({}), "#workspace");
+  }
+
+  // A response can land while nothing is shown (the prefetch was empty): show it at once.
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    const next = document.getElementById("next");
+    if (event.detail.target.id === "next" && !card("current") && next.children.length) promote();
+    if (event.detail.target.id === "workspace") shown();
+  });
+
+  // Mouse and keyboard-less users: the buttons do what the keys do.
+  workspace.addEventListener("click", function (event) {
+    const button = event.target.closest("#current button[name=action], #current button[data-key=s]");
+    if (!button) return;
+    event.preventDefault();
+    if (button.dataset.key === "s") return answer("skip");
+    if (button.hasAttribute("data-pick")) return startPicking();
+    answer(button.value);
+  });
+
+  function startPicking() {
+    picking = true;
+    document.querySelectorAll("#current .digit").forEach((el) => (el.hidden = false));
+  }
+
+  function typing(target) {
+    return target.closest("input, textarea, select, [contenteditable=''], [contenteditable=true]");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.repeat || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    const dialog = document.getElementById("keys");
+    if (event.key === "?") {
+      dialog.open ? dialog.close() : dialog.showModal();
+      return event.preventDefault();
+    }
+    if (dialog.open) return;
+    const item = card("current");
+    const key = event.key.toLowerCase();
+    if (key === "u") return undo();
+    if (!item || item.dataset.ready !== "true") return;
+    if (picking && /^[1-9]$/.test(key)) {
+      const button = item.querySelector(`button[data-digit="${key}"]`);
+      if (button) answer(button.value);
+      return event.preventDefault();
+    }
+    if (key === "enter" || key === "y") {
+      const confirm = item.querySelector("button[value=confirm]");
+      if (confirm) answer("confirm");
+      return event.preventDefault();
+    }
+    if (key === "n") {
+      const reject = item.querySelector("button[value=reject]");
+      if (reject) reject.hasAttribute("data-pick") ? startPicking() : answer("reject");
+      return;
+    }
+    if (key === "s") return answer("skip");
+    const classButton = item.querySelector(`button.class-button[data-key="${key}"]`);
+    if (classButton) answer(classButton.value);
+  });
+})();

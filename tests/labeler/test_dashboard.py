@@ -1,0 +1,86 @@
+"""The dashboard's figures on a known small case, and the page that shows them."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from labeler.dashboard import dataset_dashboard
+from labeler.models import Label, ModelVersion, ReviewItem
+from labeler.services.review import transaction_review
+from tests.factories import (
+    DatasetFactory,
+    LabelFactory,
+    ModelVersionFactory,
+    PseudoLabelFactory,
+    TransactionFactory,
+    label_class,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def board_data(bob, alice, dora):
+    dataset = DatasetFactory(name="board")
+    rows = [TransactionFactory(import_batch__dataset=dataset) for _ in range(10)]
+    ModelVersionFactory(
+        dataset=dataset,
+        status=ModelVersion.Status.READY,
+        training_counts={"human_labels": 100},
+        metrics={
+            "audit": {"average_precision": 0.4},
+            "cross_validation": {"average_precision": 0.5},
+        },
+    )
+    active = ModelVersionFactory(
+        dataset=dataset,
+        status=ModelVersion.Status.ACTIVE,
+        training_counts={"human_labels": 200},
+        metrics={"cross_validation": {"average_precision": 0.7}},
+    )
+    LabelFactory(transaction=rows[0], annotator=bob, label_class=label_class("fraud"))
+    LabelFactory(transaction=rows[1], annotator=bob, label_class=label_class("legit"))
+    LabelFactory(transaction=rows[2], annotator=bob, label_class=label_class("legit"))
+    with transaction.atomic():  # a reviewer turns rows[2] into a fraud
+        transaction_review(
+            reviewer=dora, transaction_id=rows[2].pk, label_class=label_class("fraud")
+        )
+    LabelFactory(transaction=rows[3], annotator=bob, label_class=label_class("legit"))
+    LabelFactory(transaction=rows[3], annotator=alice, label_class=label_class("fraud"))
+    old = LabelFactory(transaction=rows[4], annotator=bob, label_class=label_class("legit"))
+    Label.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    for row in rows[5:8]:
+        PseudoLabelFactory(transaction=row, model_version=active)
+    ReviewItem.objects.create(transaction=rows[3], reason="disagreement")
+    return dataset
+
+
+def test_counts_rates_and_the_learning_curve(board_data):
+    board = dataset_dashboard(board_data)
+    assert board.transactions == 10
+    assert board.human_labeled == 5  # rows 0-4; row 3 is disputed
+    assert board.frauds_found == 2  # row 0 by bob, row 2 by the reviewer
+    assert board.pseudo_labeled == 3
+    assert board.waiting_for_review == 1
+    assert board.labels_last_hour == 5
+    assert sum(bar[3] > 0 for bar in board.labels_per_hour.bars) == 2  # now, and 3 hours ago
+    assert board.labels_per_hour.peak == 5
+    names = [series.name for series in board.learning_curve.series]
+    assert names == ["audit sample", "cross-validated"]
+    assert len(board.learning_curve.series[0].dots) == 1  # only v1 has audit figures
+    assert len(board.learning_curve.series[1].dots) == 2
+    assert [v.status for v in board.versions] == ["active", "ready"]
+
+
+def test_the_page_shows_the_figures_and_exports_to_reviewers(client, board_data, bob, alice):
+    client.force_login(bob)
+    page = client.get("/").content.decode()
+    assert '<strong data-count="frauds_found">2</strong>' in page
+    assert '<strong data-count="waiting_for_review">1</strong>' in page
+    assert "<polyline" in page and "audit sample" in page
+    assert "Export labels" not in page  # exports are for reviewers
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert "format=parquet" in page and "/api/docs/" in page

@@ -1,0 +1,142 @@
+"""The training set read from the database: who wins, what is left out, what is never read."""
+
+import numpy as np
+import pytest
+from django.db import transaction
+
+from labeler.models import Label, ModelVersion, ReferenceLabel, Review
+from labeler.services.review import transaction_review
+from labeler.services.training_data import TrainingDataError, training_arrays_build
+from tests.factories import (
+    DatasetFactory,
+    LabelFactory,
+    ModelVersionFactory,
+    PseudoLabelFactory,
+    TransactionFactory,
+    label_class,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rows():
+    dataset = DatasetFactory(name="train")
+    return [
+        TransactionFactory(
+            import_batch__dataset=dataset,
+            features=np.array([i, -i, 2 * i], dtype="<f4").tobytes(),
+            amount=float(i),
+        )
+        for i in range(6)
+    ]
+
+
+def labels_by_transaction(arrays) -> dict[int, int]:
+    ids = arrays.transaction_ids[arrays.labeled]
+    return dict(zip(ids.tolist(), arrays.label_codes.tolist(), strict=True))
+
+
+def test_features_come_back_in_id_order_with_amount_and_time(rows):
+    arrays = training_arrays_build(dataset=rows[0].dataset)
+    assert arrays.transaction_ids.tolist() == [t.pk for t in rows]
+    assert arrays.features[3].tolist() == [3.0, -3.0, 6.0]
+    assert arrays.amount.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert arrays.labeled.size == 0 and arrays.previous_scores is None
+
+
+def test_a_reviewer_overrule_wins_over_the_annotator(rows, alice, bob):
+    label = LabelFactory(transaction=rows[1], annotator=bob, label_class=label_class("legit"))
+    LabelFactory(transaction=rows[2], annotator=bob, label_class=label_class("legit"))
+    with transaction.atomic():
+        transaction_review(
+            reviewer=alice, transaction_id=rows[1].pk, label_class=label_class("fraud")
+        )
+    label.refresh_from_db()
+    assert label.status == Label.Status.OVERRULED
+    arrays = training_arrays_build(dataset=rows[0].dataset)
+    assert labels_by_transaction(arrays) == {rows[1].pk: 1, rows[2].pk: 0}
+    assert arrays.counts["positives"] == 1
+
+
+def test_annotators_who_disagree_leave_the_item_out_until_reviewed(rows, alice, bob, dora):
+    LabelFactory(transaction=rows[3], annotator=alice, label_class=label_class("fraud"))
+    LabelFactory(transaction=rows[3], annotator=bob, label_class=label_class("legit"))
+    arrays = training_arrays_build(dataset=rows[0].dataset)
+    assert rows[3].pk not in labels_by_transaction(arrays)
+    assert arrays.transaction_ids[arrays.excluded].tolist() == [rows[3].pk]
+    assert arrays.human_labeled.sum() == 1  # not a queue candidate either
+    with transaction.atomic():
+        transaction_review(
+            reviewer=dora, transaction_id=rows[3].pk, label_class=label_class("fraud")
+        )
+    arrays = training_arrays_build(dataset=rows[0].dataset)
+    assert labels_by_transaction(arrays) == {rows[3].pk: 1}
+    assert arrays.excluded.size == 0
+
+
+def test_a_withdrawn_verdict_no_longer_counts(rows, alice, bob):
+    LabelFactory(transaction=rows[1], annotator=bob, label_class=label_class("legit"))
+    with transaction.atomic():
+        reviews = transaction_review(
+            reviewer=alice, transaction_id=rows[1].pk, label_class=label_class("fraud")
+        )
+    Review.objects.filter(pk__in=[r.pk for r in reviews]).update(status=Review.Status.WITHDRAWN)
+    Label.objects.filter(transaction=rows[1]).update(status=Label.Status.ACTIVE)
+    assert labels_by_transaction(training_arrays_build(dataset=rows[0].dataset)) == {rows[1].pk: 0}
+
+
+def test_a_spot_checked_pseudo_label_trains_with_the_reviewer_class(rows, alice):
+    active = ModelVersionFactory(dataset=rows[0].dataset, status=ModelVersion.Status.ACTIVE)
+    pseudo = PseudoLabelFactory(transaction=rows[4], model_version=active, weight=0.3)
+    with transaction.atomic():
+        transaction_review(
+            reviewer=alice,
+            transaction_id=rows[4].pk,
+            label_class=label_class("fraud"),
+            pseudo_label=pseudo,
+        )
+    arrays = training_arrays_build(dataset=rows[0].dataset)
+    assert labels_by_transaction(arrays) == {rows[4].pk: 1}  # a human word now, at full weight
+    assert arrays.pseudo_rows.size == 0
+
+
+def test_superseded_labels_and_reference_labels_never_reach_training(rows, bob):
+    LabelFactory(
+        transaction=rows[0],
+        annotator=bob,
+        label_class=label_class("fraud"),
+        status=Label.Status.SUPERSEDED,
+    )
+    for row in rows:
+        ReferenceLabel.objects.create(transaction=row, label_class=label_class("fraud"))
+    arrays = training_arrays_build(dataset=rows[0].dataset)
+    assert arrays.labeled.size == 0
+    assert arrays.counts["positives"] == 0
+
+
+def test_pseudo_labels_come_from_the_active_version_only_and_never_for_human_labeled_rows(
+    rows, bob
+):
+    active = ModelVersionFactory(dataset=rows[0].dataset, status=ModelVersion.Status.ACTIVE)
+    old = ModelVersionFactory(dataset=rows[0].dataset, status=ModelVersion.Status.READY)
+    PseudoLabelFactory(transaction=rows[4], model_version=active, weight=0.3)
+    PseudoLabelFactory(transaction=rows[5], model_version=active, weight=0.3)
+    PseudoLabelFactory(transaction=rows[0], model_version=old)
+    LabelFactory(transaction=rows[5], annotator=bob, label_class=label_class("fraud"))
+    arrays = training_arrays_build(dataset=rows[0].dataset)
+    assert arrays.transaction_ids[arrays.pseudo_rows].tolist() == [rows[4].pk]
+    assert arrays.pseudo_weight == pytest.approx(0.3)
+
+
+def test_audit_labels_are_marked_for_unbiased_metrics(rows, bob):
+    LabelFactory(transaction=rows[0], annotator=bob, queue_reason="audit")
+    LabelFactory(transaction=rows[1], annotator=bob, queue_reason="uncertain")
+    arrays = training_arrays_build(dataset=rows[0].dataset)
+    assert arrays.audit.tolist() == [True, False]
+
+
+def test_label_classes_the_model_cannot_use_are_a_clear_error(rows):
+    label_class("fraud").__class__.objects.filter(name="fraud").update(is_positive=False)
+    with pytest.raises(TrainingDataError, match="exactly one label class must be marked positive"):
+        training_arrays_build(dataset=rows[0].dataset)

@@ -1,0 +1,224 @@
+"""A whole training run in this process, on a small demo dataset: what annotators see changes
+only when a complete version activates, and never when a run fails."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from labeler.models import (
+    Label,
+    ModelVersion,
+    PseudoLabel,
+    QueueEntry,
+    ReferenceLabel,
+    ReviewItem,
+    StagedScore,
+    TrainingPolicy,
+    Transaction,
+)
+from labeler.services import training_runs
+from labeler.services.demo import demo_data_import
+from labeler.services.training import TrainingOptions, training_run_execute
+from labeler.services.training import run as training_service
+from labeler.services.training.rescoring import transaction_scores_by_version
+from labeler.services.training_runs import training_request, training_stale_runs_fail
+from modeling.autoencoder import AutoencoderConfig
+from modeling.committee import CommitteeConfig
+from modeling.model_files import bundle_load
+
+pytestmark = pytest.mark.django_db
+
+Status = ModelVersion.Status
+
+
+def small_options() -> TrainingOptions:
+    committee = CommitteeConfig()
+    committee.sgan = replace(committee.sgan, steps=60, evaluate_every=20)
+    return TrainingOptions(
+        committee=committee,
+        autoencoder=AutoencoderConfig(epochs=1),
+        cross_validation_folds=3,
+        device="cpu",
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch, settings, tmp_path):
+    monkeypatch.setattr(training_runs, "_enqueue", lambda version_id: None)
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    policy = TrainingPolicy.current()
+    policy.queue_size = 120
+    policy.save()
+
+
+@pytest.fixture
+def dataset():
+    return demo_data_import(rows=3000, features=8, fraud_rate=0.02, seed=5).dataset
+
+
+def run(dataset, **changes) -> ModelVersion:
+    version = training_request(dataset=dataset, trigger="command", enqueue=False).version
+    training_run_execute(version_id=version.pk, worker="test", options=small_options(), **changes)
+    version.refresh_from_db()
+    return version
+
+
+def label_queue(dataset, annotator, count: int) -> None:
+    """A simulated annotator answering the top of the queue with the reference class."""
+    entries = list(QueueEntry.objects.order_by("-priority", "id")[:count])
+    truth = dict(
+        ReferenceLabel.objects.filter(
+            transaction_id__in=[e.transaction_id for e in entries]
+        ).values_list("transaction_id", "label_class_id")
+    )
+    for entry in entries:
+        Label.objects.create(
+            transaction_id=entry.transaction_id,
+            annotator=annotator,
+            label_class_id=truth[entry.transaction_id],
+            decision=Label.Decision.MANUAL,
+            queue_reason=entry.reason,
+        )
+        entry.delete()
+
+
+def visible_state():
+    """Everything an annotator can see of the model: scores, the queue, pseudo-labels."""
+    return (
+        list(Transaction.objects.values_list("id", "score", "suggested_class", "scored_by")),
+        list(
+            QueueEntry.objects.values_list(
+                "transaction", "priority", "reason", "model_version", "leased_to"
+            )
+        ),
+        list(PseudoLabel.objects.values_list("id", "transaction", "model_version")),
+        list(ModelVersion.objects.filter(status=Status.ACTIVE).values_list("id", flat=True)),
+    )
+
+
+def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_labels(dataset, bob):
+    cold = run(dataset)
+    assert cold.status == Status.ACTIVE and cold.kind == ModelVersion.Kind.AUTOENCODER
+    assert cold.device == "cpu" and cold.durations["total"] > 0
+    assert set(QueueEntry.objects.values_list("reason", flat=True)) == {"cold_start", "audit"}
+    assert QueueEntry.objects.count() == 120
+    assert not Transaction.objects.filter(score__isnull=True).exists()
+
+    label_queue(dataset, bob, 120)
+    frauds = Label.objects.filter(label_class__is_positive=True).count()
+    assert frauds >= 4  # the anomaly ranking finds frauds before any model has seen one
+
+    version = run(dataset)
+    assert version.status == Status.ACTIVE and version.kind == ModelVersion.Kind.SGAN
+    cold.refresh_from_db()
+    assert cold.status == Status.READY  # kept, with its metrics, no longer active
+    assert version.training_counts["human_labels"] == 120
+    assert version.training_counts["positives"] == frauds
+    assert version.metrics["cross_validation"]["average_precision"] > 0.3
+    assert set(version.durations) >= {"reading", "weak", "sgan", "scoring", "activating"}
+    # Every transaction scored by the new version; labeled ones are not queued again.
+    assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}
+    labeled = set(Label.objects.values_list("transaction_id", flat=True))
+    queued = set(QueueEntry.objects.values_list("transaction_id", flat=True))
+    assert queued and not queued & labeled
+    assert set(QueueEntry.objects.values_list("model_version", flat=True)) == {version.pk}
+    assert "likely_fraud" in set(QueueEntry.objects.values_list("reason", flat=True))
+    # Pseudo-labels: this version's only, never on a human-labeled row.
+    pseudo = PseudoLabel.objects.filter(model_version=version)
+    assert pseudo.exists() and not pseudo.filter(transaction_id__in=labeled).exists()
+    assert not PseudoLabel.objects.exclude(model_version=version).exists()
+    assert not StagedScore.objects.exists()
+    bundle = bundle_load(version.artifact_path)
+    assert bundle.committee.sgan is not None and bundle.class_names == ["legit", "fraud"]
+
+    # Reviewers get a random sample of each class's pseudo-labels to spot-check.
+    by_class = version.training_counts["pseudo_labels_by_class"]
+    assert sum(by_class.values()) == pseudo.count()
+    checks = ReviewItem.objects.filter(reason="spot_check", pseudo_label__model_version=version)
+    assert checks.count() == sum(min(count, 10) for count in by_class.values())
+    # The transaction's history scores it again with every kept version, from the model files.
+    row = Transaction.objects.filter(labels__isnull=True).first()
+    history = {s.version.pk: s for s in transaction_scores_by_version(transaction=row)}
+    assert history[version.pk].fraud_probability == pytest.approx(row.score, abs=1e-5)
+    assert history[cold.pk].fraud_probability is None and history[cold.pk].anomaly > 0
+
+    label_queue(dataset, bob, 30)
+    still_unlabeled = pseudo.exclude(transaction__labels__isnull=False).count()
+    steady = run(dataset)
+    assert steady.training_counts["pseudo_labels_in"] == still_unlabeled > 0
+    assert steady.training_counts["human_labels"] == 150
+    # The previous version's unchecked spot checks went with its pseudo-labels.
+    assert not ReviewItem.objects.filter(pseudo_label__model_version=version).exists()
+
+
+def test_a_lease_on_an_item_that_stays_queued_survives_the_swap(dataset, bob):
+    run(dataset)
+    entry = QueueEntry.objects.order_by("-priority").first()
+    entry.leased_to = bob
+    entry.lease_expires_at = entry.created_at
+    entry.save()
+    run(dataset)  # no new labels: the same anomaly ranking puts the item in the queue again
+    kept = QueueEntry.objects.get(transaction=entry.transaction)
+    assert kept.leased_to == bob and kept.lease_expires_at == entry.lease_expires_at
+    assert kept.model_version == ModelVersion.objects.get(status=Status.ACTIVE)
+
+
+def test_an_exception_in_training_fails_the_version_and_changes_nothing(dataset, bob, monkeypatch):
+    run(dataset)
+    label_queue(dataset, bob, 120)
+    before = visible_state()
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("out of memory on the training worker")
+
+    monkeypatch.setattr(training_service, "committee_train", explode)
+    failed = run(dataset)
+    assert failed.status == Status.FAILED
+    assert "RuntimeError: out of memory" in failed.error and "stage 'weak'" in failed.error
+    assert visible_state() == before
+    assert not StagedScore.objects.exists()
+    monkeypatch.undo()
+    assert run(dataset).status == Status.ACTIVE  # the next trigger succeeds
+
+
+def test_a_model_file_that_cannot_be_read_back_is_never_activated(dataset, monkeypatch):
+    run(dataset)
+    before = visible_state()
+    real_save = training_service.bundle_save
+
+    def damaged_save(bundle, path):
+        real_save(bundle, path)
+        with open(path, "r+b") as handle:
+            handle.seek(100)
+            handle.write(b"\x00" * 64)
+
+    monkeypatch.setattr(training_service, "bundle_save", damaged_save)
+    failed = run(dataset)
+    assert failed.status == Status.FAILED and "model file" in failed.error
+    assert visible_state() == before
+
+
+def test_a_run_declared_stale_while_training_cannot_activate(dataset, monkeypatch):
+    run(dataset)
+    before = visible_state()
+    real_stage = training_service.scores_stage
+
+    def stage_then_lose_the_claim(*args):
+        real_stage(*args)
+        training_stale_runs_fail(worker="test")  # as if the worker had restarted meanwhile
+
+    monkeypatch.setattr(training_service, "scores_stage", stage_then_lose_the_claim)
+    failed = run(dataset)
+    assert failed.status == Status.FAILED and "restarted" in failed.error
+    assert visible_state() == before
+    assert not StagedScore.objects.exists()
+
+
+def test_progress_is_reported_stage_by_stage_up_to_100(dataset):
+    seen = []
+    run(dataset, listeners=(lambda stage, percent: seen.append((stage, percent)),))
+    stages = [stage for stage, _ in seen]
+    assert stages[0] == "reading" and stages[-1] == "activating"
+    percents = [percent for _, percent in seen]
+    assert percents == sorted(percents) and np.max(percents) >= 95

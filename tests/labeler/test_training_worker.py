@@ -1,0 +1,158 @@
+"""The loop on a real Celery worker process: Redis in CI, the embedded broker on a laptop.
+
+demo data -> training on the worker -> labels -> training -> an active version with metrics, a
+queue and pseudo-labels; and a worker killed with SIGKILL mid-run changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from celery import Celery
+
+from labeler.models import Label, ModelVersion, PseudoLabel, QueueEntry, TrainingPolicy
+from labeler.services import training_runs
+from labeler.services.demo import demo_data_import
+from labeler.services.training import training_run_execute
+from labeler.services.training_runs import TRAINING_QUEUE, TRAINING_TASK, training_request
+from tests.conftest import IN_CI, require_reachable
+from tests.labeler.test_training_run import label_queue, small_options, visible_state
+from tests.workers import wait_until, worker_start, worker_stop
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.services,
+]
+
+Status = ModelVersion.Status
+QUICK_TRAINING = {"TRAINING_SGAN_STEPS": "60", "TRAINING_AUTOENCODER_EPOCHS": "1"}
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """(broker URL, result backend, client transport options, worker environment)."""
+    if IN_CI:
+        require_reachable("Redis", "127.0.0.1", 6379)
+        url = "redis://127.0.0.1:6379/13"
+        return url, url, {}, {}
+    folder = tmp_path / "broker"
+    options = {
+        "data_folder_in": str(folder / "messages"),
+        "data_folder_out": str(folder / "messages"),
+        "control_folder": str(folder / "control"),
+    }
+    for path in [*options.values(), str(tmp_path / "results")]:
+        os.makedirs(path, exist_ok=True)
+    return (
+        "filesystem://",
+        f"file://{tmp_path / 'results'}",
+        options,
+        {"CELERY_BROKER_DIR": str(folder)},
+    )
+
+
+@pytest.fixture
+def client(broker, monkeypatch):
+    """The web side's view of the broker: training requests go through it to the worker."""
+    url, backend, options, _ = broker
+    app = Celery("training-client", broker=url, backend=backend, set_as_current=False)
+    app.conf.broker_transport_options = options
+    sent = []
+
+    def enqueue(version_id):
+        sent.append(app.send_task(TRAINING_TASK, args=[version_id], queue=TRAINING_QUEUE))
+
+    monkeypatch.setattr(training_runs, "_enqueue", enqueue)
+    app.sent = sent
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def environment(broker, tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    policy = TrainingPolicy.current()
+    policy.queue_size = 120
+    policy.save()
+    return {**broker[3], "MEDIA_ROOT": settings.MEDIA_ROOT, **QUICK_TRAINING}
+
+
+def request_and_wait(client, dataset, django_capture_on_commit_callbacks) -> ModelVersion:
+    with django_capture_on_commit_callbacks(execute=True):
+        version = training_request(dataset=dataset, trigger="button").version
+    # get() blocks on the result backend until the worker answers; the timeout guards a hang.
+    assert client.sent.pop().get(timeout=240) == "activated"
+    version.refresh_from_db()
+    return version
+
+
+def test_demo_data_to_an_active_version_through_a_real_worker(
+    broker, client, environment, bob, django_capture_on_commit_callbacks
+):
+    dataset = demo_data_import(rows=3000, features=8, fraud_rate=0.02, seed=5).dataset
+    worker = worker_start("trainer@%h", broker[0], broker[1], environment)
+    try:
+        cold = request_and_wait(client, dataset, django_capture_on_commit_callbacks)
+        assert cold.status == Status.ACTIVE and cold.kind == ModelVersion.Kind.AUTOENCODER
+        assert cold.worker.startswith("trainer@")
+        label_queue(dataset, bob, 120)
+        version = request_and_wait(client, dataset, django_capture_on_commit_callbacks)
+    finally:
+        worker_stop(worker)
+    assert version.status == Status.ACTIVE and version.kind == ModelVersion.Kind.SGAN
+    assert version.device == "cpu" and os.path.exists(version.artifact_path)
+    assert version.metrics["cross_validation"]["average_precision"] is not None
+    assert version.training_counts["human_labels"] == 120
+    assert QueueEntry.objects.filter(model_version=version).count() > 0
+    assert PseudoLabel.objects.filter(model_version=version).exists()
+
+
+def test_a_worker_killed_mid_training_changes_nothing_and_the_next_run_succeeds(
+    broker, client, environment, bob, django_capture_on_commit_callbacks
+):
+    dataset = demo_data_import(rows=3000, features=8, fraud_rate=0.02, seed=5).dataset
+    for labels in (120, 30):  # an active committee version with a queue and pseudo-labels
+        version = training_request(dataset=dataset, trigger="command", enqueue=False).version
+        training_run_execute(version_id=version.pk, worker="setup", options=small_options())
+        label_queue(dataset, bob, labels)
+    assert PseudoLabel.objects.exists() and QueueEntry.objects.exists()
+    before = visible_state()
+
+    # An autoencoder that would train for hours: the kill lands mid-stage.
+    slow = {**environment, "TRAINING_AUTOENCODER_EPOCHS": "100000"}
+    worker = worker_start("doomed@%h", broker[0], broker[1], slow)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            doomed = training_request(dataset=dataset, trigger="button").version
+        wait_until(
+            lambda: ModelVersion.objects.filter(pk=doomed.pk, stage="autoencoder").exists(),
+            timeout=180,
+            what="the worker to be mid-training",
+        )
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        worker_stop(worker)
+    doomed.refresh_from_db()
+    assert doomed.status == Status.TRAINING  # nobody has noticed yet
+    assert visible_state() == before
+
+    # The worker comes back under the same name: it fails the run it held, then trains again.
+    worker = worker_start("doomed@%h", broker[0], broker[1], environment)
+    try:
+        wait_until(
+            lambda: ModelVersion.objects.filter(pk=doomed.pk, status=Status.FAILED).exists(),
+            timeout=120,
+            what="the restarted worker to fail the stale run",
+        )
+        assert visible_state() == before
+        client.sent.clear()
+        version = request_and_wait(client, dataset, django_capture_on_commit_callbacks)
+    finally:
+        worker_stop(worker)
+    doomed.refresh_from_db()
+    assert "restarted" in doomed.error and "nothing was activated" in doomed.error
+    assert version.status == Status.ACTIVE and version.pk != doomed.pk
+    assert version.training_counts["human_labels"] == Label.objects.count()
