@@ -51,11 +51,21 @@ class LabelOutput(serializers.ModelSerializer):
         ]
 
 
+class ClassNameField(serializers.SlugRelatedField):
+    """A label class by name; a name no class can have (a NUL byte, which PostgreSQL refuses
+    in text) is the same clear 400 as an unknown one, without a query."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
 class TransactionClassInput(serializers.Serializer):
     """A transaction and a class for it: what a label and a verdict both name."""
 
     transaction = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    label_class = serializers.SlugRelatedField(
+    label_class = ClassNameField(
         slug_field="name", queryset=LabelClass.objects.all(), help_text="class name, e.g. fraud"
     )
 

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
-def test_no_request_makes_the_api_fail(live_server, django_user_model, monkeypatch, tmp_path):
+def test_no_request_makes_the_api_fail(
+    live_server, django_user_model, monkeypatch, tmp_path, caplog
+):
     monkeypatch.setattr(training_runs, "_enqueue", lambda version_id: None)  # no broker here
     dataset = demo_data_import(rows=300, features=4, fraud_rate=0.05, seed=3).dataset
     ModelVersion.objects.create(  # so that the version endpoints have something to show
@@ -51,6 +53,11 @@ def test_no_request_makes_the_api_fail(live_server, django_user_model, monkeypat
         timeout=600,
         check=False,
     )
-    summary = result.stdout[-4000:]
+    server_errors = [  # the server's side of any 500: the traceback says what to fix
+        f"{record.getMessage()}\n{caplog.handler.formatter.formatException(record.exc_info)}"
+        for record in caplog.records
+        if record.name == "django.request" and record.exc_info
+    ]
+    summary = result.stdout[-4000:] + "\n".join(server_errors[:3])
     assert result.returncode == 0, summary
     assert "15 selected / 15 total" in result.stdout, summary

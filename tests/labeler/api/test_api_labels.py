@@ -148,6 +148,10 @@ def test_ids_and_page_sizes_no_database_can_take_are_refused_or_clamped(api, que
 def test_values_no_database_can_store_are_refused_before_they_reach_it(api, queued, bob, alice):
     client = api(bob)
     assert post_label(client, queued[0], key="bad\x00key").status_code == 400
+    nul_class = post_label(client, queued[0], name="fr\x00aud")
+    assert nul_class.status_code == 400 and "label_class" in nul_class.json()
+    verdict = {"transaction": queued[0].pk, "label_class": "\x00"}
+    assert api(alice).post("/api/v1/reviews/", verdict, HTTP_IDEMPOTENCY_KEY="r").status_code == 400
     odd_offset = client.get("/api/v1/labels/", {"created_after": "2026-01-01T00:00:00-22:21"})
     assert odd_offset.status_code == 200  # taken to UTC
     too_early = client.get("/api/v1/labels/", {"created_after": "0001-01-01T00:00:00+05:00"})
