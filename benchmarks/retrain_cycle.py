@@ -11,6 +11,10 @@ state: pseudo-labels of the previous version in, a queue with leases to keep). T
 in the same process on the same arrays, is the cheapest retrain there is: the weak classifier
 alone, fitted and scoring every row in memory ("x weak" = cycle / baseline).
 Targets on 2 CPU cores: a cycle at 285k rows <= 60 s, reading <= 3 s, scoring >= 200k rows/s.
+
+--device cpu --device cuda runs every case once per device (TRAINING_DEVICE), to compare a CUDA
+worker with a CPU one on the same machine; the table's "device" column is what the version
+recorded.
 """
 
 from __future__ import annotations
@@ -127,6 +131,7 @@ def run_case(case: str, workdir: Path) -> dict:
         "positives": int(steady.training_counts["positives"]),
         "pseudo_in": int(steady.training_counts["pseudo_labels_in"]),
         "kind": steady.kind,
+        "device": steady.device,
         "durations": steady.durations,
         "wall": steady.wall,
         "baseline": baseline_seconds,
@@ -191,7 +196,7 @@ def _lease_some(queue_entry_model, annotator) -> None:
 
 def report(results: list[dict]) -> None:
     print(
-        f"\n{'case':<28}{'rows':>10}{'labels':>8}{'kind':>7}"
+        f"\n{'case':<28}{'device':>7}{'rows':>10}{'labels':>8}{'kind':>7}"
         + "".join(f"{stage[:9]:>10}" for stage in STAGES)
         + f"{'total':>9}{'rows/s scored':>15}{'weak only':>10}{'x weak':>8}"
     )
@@ -199,21 +204,36 @@ def report(results: list[dict]) -> None:
         durations = result["durations"]
         scoring = durations.get("scoring") or float("nan")
         print(
-            f"{result['case']:<28}{result['rows']:>10,}{result['labels']:>8}{result['kind']:>7}"
+            f"{result['case']:<28}{result.get('device', '?'):>7}{result['rows']:>10,}"
+            + f"{result['labels']:>8}{result['kind']:>7}"
             + "".join(f"{durations.get(stage, 0.0):>10.2f}" for stage in STAGES)
             + f"{durations['total']:>9.1f}{result['rows'] / scoring:>15,.0f}"
             + f"{result['baseline']:>10.2f}{durations['total'] / result['baseline']:>8.1f}"
         )
-    generated = sorted(
-        (r for r in results if ":generated:" in r["case"] and r["case"].startswith("sqlite")),
-        key=lambda r: r["rows"],
-    )
-    if len(generated) > 1:
-        print("\ngrowth (SQLite, generated): seconds per 100k rows")
-        for result in generated:
-            per = result["durations"]["total"] / result["rows"] * 100_000
-            reading = result["durations"]["reading"] / result["rows"] * 100_000
-            print(f"  {result['rows']:>10,} rows: cycle {per:6.2f} s, reading {reading:5.2f} s")
+    for device in sorted({r.get("device", "?") for r in results}):
+        generated = sorted(
+            (
+                r
+                for r in results
+                if ":generated:" in r["case"]
+                and r["case"].startswith("sqlite")
+                and r.get("device", "?") == device
+            ),
+            key=lambda r: r["rows"],
+        )
+        if len(generated) > 1:
+            print(f"\ngrowth (SQLite, generated, {device}): seconds per 100k rows")
+            for result in generated:
+                per = result["durations"]["total"] / result["rows"] * 100_000
+                reading = result["durations"]["reading"] / result["rows"] * 100_000
+                print(f"  {result['rows']:>10,} rows: cycle {per:6.2f} s, reading {reading:5.2f} s")
+    devices = {r.get("device") for r in results}
+    if len(devices) > 1:  # the same case on several devices: the ratio to the CPU run
+        cpu = {r["case"]: r["durations"]["total"] for r in results if r.get("device") == "cpu"}
+        for result in results:
+            if result.get("device") != "cpu" and result["case"] in cpu:
+                ratio = cpu[result["case"]] / result["durations"]["total"]
+                print(f"{result['case']}: {result['device']} cycle is {ratio:.2f}x the CPU one")
     print(
         "\ntargets: cycle at 285k rows <= 60 s; reading <= 3 s; scoring >= 200,000 rows/s; "
         "linear growth"
@@ -223,6 +243,9 @@ def report(results: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", action="append", help="database:source[:rows]; repeatable")
+    parser.add_argument(
+        "--device", action="append", help="TRAINING_DEVICE for the workers (auto, cpu, cuda)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -230,22 +253,26 @@ def main() -> None:
         print(json.dumps(run_case(args.child, workdir)))
         return
     results = []
-    for case in args.case or DEFAULT_CASES:
+    runs = [(case, device) for case in args.case or DEFAULT_CASES for device in args.device or [""]]
+    for case, device in runs:
         started = time.perf_counter()
+        environment = dict(os.environ, **({"TRAINING_DEVICE": device} if device else {}))
         # One process per case: Django binds its database at start-up.
         output = subprocess.run(
             [sys.executable, __file__, "--child", case],
             capture_output=True,
             text=True,
             check=False,
+            env=environment,
         )
         if output.returncode != 0:
-            print(f"{case}: failed\n{output.stderr[-3000:]}")
+            print(f"{case} {device}: failed\n{output.stderr[-3000:]}")
             continue
         result = json.loads(output.stdout.strip().splitlines()[-1])
         results.append(result)
         print(
-            f"{case}: steady-state cycle {result['durations']['total']:.1f} s "
+            f"{case} on {result['device']}: steady-state cycle "
+            f"{result['durations']['total']:.1f} s "
             f"({time.perf_counter() - started:.0f} s for the whole case)",
             flush=True,
         )
