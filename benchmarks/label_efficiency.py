@@ -1,6 +1,7 @@
 """Label efficiency: test AP against the number of human labels, per labeling strategy.
 
     python benchmarks/label_efficiency.py [--seeds 3] [--draws 100] [--generated] [--quick]
+    python benchmarks/label_efficiency.py --only fraudloop --seeds 1 --device cpu --device cuda
 
 A simulated annotator answers from the reference labels. The pool is the first 80% of rows by
 time, the test set the last 20%. Strategies: random sampling (mean of --draws orders), the
@@ -84,6 +85,11 @@ def main() -> None:
         "--quick", action="store_true", help="1 seed, 10 draws, no ceiling MLP tuning"
     )
     parser.add_argument("--only", choices=["fraudloop"], help="skip everything but fraudloop")
+    parser.add_argument(
+        "--device",
+        action="append",
+        help="the SGAN's device (auto, cpu, cuda); repeated, fraudloop runs once per device",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.draws = 1, 10
@@ -101,9 +107,11 @@ def main() -> None:
     if args.only is None:
         curves["random"] = [random_curves(split, draws=args.draws, seed=0, **settings)]
         curves["baseline"] = [baseline_curve(split, seed=s, **settings) for s in seeds]
-    curves["fraudloop"] = [
-        fraudloop_curve(split, seed=s, config=CommitteeConfig(), **settings) for s in seeds
-    ]
+    for index, device in enumerate(args.device or ["auto"]):
+        config = CommitteeConfig()
+        config = replace(config, sgan=replace(config.sgan, device=device))
+        name = "fraudloop" if index == 0 else f"fraudloop on {device}"
+        curves[name] = [fraudloop_curve(split, seed=s, config=config, **settings) for s in seeds]
     if args.only is None:
         no_sgan = replace(CommitteeConfig(), use_sgan=False)
         curves["fraudloop without SGAN"] = [
@@ -131,7 +139,12 @@ def report(curves, ceiling, chance, pool_frauds, args, elapsed) -> None:
     print("\narea under the learning curve (AP x labels / budget):")
     for name in names:
         seconds = np.mean([c.seconds for c in curves[name]])
-        print(f"  {name:<24} {mean_sd(areas[name])}   ({seconds:.0f} s per run)")
+        members = ", ".join(
+            f"{member} {np.mean([c.member_seconds.get(member, 0.0) for c in curves[name]]):.1f} s"
+            for member in sorted({m for c in curves[name] for m in c.member_seconds})
+        )
+        training = f"; training {members}" if members else ""
+        print(f"  {name:<24} {mean_sd(areas[name])}   ({seconds:.0f} s per run{training})")
     if ceiling:
         print("\nceiling (fully supervised on every pool label):")
         for name, value in ceiling.items():

@@ -90,6 +90,8 @@ def committee_train(
     sgan = None
     human_positives = int(np.sum(np.asarray(labels) == config.positive_class))
     if config.use_sgan and human_positives >= config.min_positives_for_sgan:
+        if on_progress is not None:  # the weak model is done: the SGAN's time starts here
+            on_progress("sgan", 0.0)
         sgan = sgan_train(
             x_labeled,
             y_labeled,
