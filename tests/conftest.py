@@ -82,11 +82,12 @@ def dora(django_user_model):
 
 @pytest.fixture(autouse=True)
 def _fresh_policies():
-    """Each test reads the policies from its own database, never from an earlier test's cache."""
-    from labeler.models import ReviewPolicy, TrainingPolicy
+    """Each test reads the policies and classes from its own database, never from an earlier
+    test's cache."""
+    from labeler.models import LabelClass, ReviewPolicy, TrainingPolicy
 
-    TrainingPolicy.forget()
-    ReviewPolicy.forget()
+    for cached in (TrainingPolicy, ReviewPolicy, LabelClass):
+        cached.forget()
     yield
-    TrainingPolicy.forget()
-    ReviewPolicy.forget()
+    for cached in (TrainingPolicy, ReviewPolicy, LabelClass):
+        cached.forget()

@@ -1,7 +1,11 @@
 """The K classes a transaction can be labeled with."""
 
+import time
+
 from django.core.validators import RegexValidator
 from django.db import models
+
+from labeler.models.singleton import CACHE_SECONDS
 
 
 class LabelClass(models.Model):
@@ -42,3 +46,29 @@ class LabelClass(models.Model):
 
     def __str__(self):
         return self.display_name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        LabelClass.forget()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        LabelClass.forget()
+        return result
+
+    @classmethod
+    def ordered(cls) -> list["LabelClass"]:
+        """Every class by position, from memory for CACHE_SECONDS: the annotator page reads
+        them on every label, and they change about never (an edit in another process is
+        seen within that time, at once in the process that saved it)."""
+        cached = cls.__dict__.get("_cached")
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < CACHE_SECONDS:
+            return list(cached[0])
+        classes = list(cls.objects.order_by("position"))
+        cls._cached = (classes, now)
+        return list(classes)
+
+    @classmethod
+    def forget(cls) -> None:
+        cls._cached = None

@@ -78,7 +78,12 @@ def label_submit(
         with transaction.atomic():
             # One submitter per transaction at a time (a row lock on PostgreSQL; SQLite takes
             # the database write lock at the start of the transaction).
-            item = Transaction.objects.select_for_update().filter(pk=transaction_id).first()
+            item = (
+                Transaction.objects.select_for_update(of=("self",))
+                .select_related("queue_entry")  # its queue entry in the same read
+                .filter(pk=transaction_id)
+                .first()
+            )
             if item is None:
                 raise LabelRefused(f"there is no transaction {transaction_id} (deleted?)")
             # Every label of the item, in one read: a handful at most.
@@ -90,7 +95,7 @@ def label_submit(
             if repeated is not None:
                 return SubmitOutcome(repeated, created=False)
             active = [label for label in history if label.status == Label.Status.ACTIVE]
-            entry = QueueEntry.objects.filter(transaction=item).first()
+            entry = _queue_entry(item)
             # A reviewer who sends a label back asks for one more annotator's answer beside it.
             second_opinion = entry is not None and entry.reason == QueueEntry.Reason.SECOND_OPINION
             others = next((x for x in active if x.annotator_id != user.pk), None)
@@ -136,6 +141,13 @@ def label_submit(
     return SubmitOutcome(label, created=True)
 
 
+def _queue_entry(item: Transaction) -> QueueEntry | None:
+    try:
+        return item.queue_entry
+    except QueueEntry.DoesNotExist:
+        return None
+
+
 def _decision(item: Transaction, label_class: LabelClass) -> str:
     if item.suggested_class_id is None:
         return Label.Decision.MANUAL
@@ -152,9 +164,9 @@ def _suggested_probability(item: Transaction, chosen: LabelClass) -> float | Non
     if item.suggested_class_id == chosen.pk:
         suggested_positive = chosen.is_positive
     else:
-        suggested_positive = LabelClass.objects.filter(
-            pk=item.suggested_class_id, is_positive=True
-        ).exists()
+        suggested_positive = any(
+            c.pk == item.suggested_class_id and c.is_positive for c in LabelClass.ordered()
+        )
     return item.score if suggested_positive else 1.0 - item.score
 
 

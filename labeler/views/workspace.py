@@ -39,9 +39,9 @@ def parse_int(value) -> int | None:
 
 
 def label_classes(request) -> list[LabelClass]:
-    """The label classes, read once per request."""
+    """The label classes, read once per request (and from memory on most requests)."""
     if not hasattr(request, "_label_classes"):
-        request._label_classes = list(LabelClass.objects.order_by("position"))
+        request._label_classes = LabelClass.ordered()
     return request._label_classes
 
 
