@@ -37,6 +37,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/label_efficiency.py
 	$(BIN)/python benchmarks/retrain_cycle.py
 	$(BIN)/python benchmarks/annotate_speed.py --browser
+	$(BIN)/python benchmarks/export_speed.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3
