@@ -10,6 +10,11 @@ session, service and template, no network): "submit label + render the next item
 The baseline, in the same process, is the label write alone (`label_submit`): the ratio shows
 what the page adds to the write. Target: p95 <= 20 ms.
 
+With --review, the same for the review page: an annotator (through the service, untimed)
+labels 1,500 items fraud with "four eyes for fraud" on, so each one waits for a reviewer, then a
+reviewer agrees with 1,000 of them through `/review/answer/`; the baseline is the verdict write
+alone (`review_submit`) over further items.
+
 With --browser, the page is served by `manage.py runserver` and headless Chromium (Debian's
 package) labels 200 items by keyboard; the figure is keydown -> the next item painted (the
 animation frame after the swap), p50 / p95. Target: p95 <= 100 ms.
@@ -151,6 +156,79 @@ def server_case(database: str, workdir: Path) -> dict:
     }
 
 
+def review_case(database: str, workdir: Path) -> dict:
+    prepare(database, workdir)
+    from django.test import Client
+
+    from labeler.models import LabelClass, ReviewItem, ReviewPolicy
+    from labeler.roles import role_group
+    from labeler.services.labeling import label_submit, queue_next_item
+    from labeler.services.review import review_next_item, review_submit
+
+    policy = ReviewPolicy.current()
+    policy.four_eyes_for_fraud = True  # every fraud label waits for a reviewer
+    policy.save()
+    fraud = LabelClass.objects.get(is_positive=True)
+    labeler = annotator("labeler")
+    for index in range(LABELS + LABELS // 2):
+        entry = queue_next_item(user=labeler)
+        if entry is None:
+            break
+        label_submit(
+            user=labeler,
+            transaction_id=entry.transaction_id,
+            label_class=fraud,
+            request_token=f"fraud-{index}",
+        )
+    reviewer = annotator("reviewer")
+    reviewer.groups.add(role_group("reviewer"))
+    client = Client()
+    client.force_login(reviewer)
+    page = client.get("/review/").content.decode()
+    current, following = [int(value) for value in NEXT_ITEM.findall(page)[:2]]
+    timings = []
+    for index in range(LABELS):
+        data = {
+            "transaction": current,
+            "action": "confirm",
+            "token": f"agree-{index}",
+            "showing": following,
+        }
+        started = time.perf_counter()
+        response = client.post("/review/answer/", data, HTTP_HX_REQUEST="true")
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.content[:300]
+        found = NEXT_ITEM.search(response.content.decode())
+        current, following = following, int(found.group(1)) if found else None
+        if current is None:
+            break
+    baseline = []
+    for index in range(LABELS // 2):
+        item = review_next_item(user=reviewer)
+        if item is None:
+            break
+        label = item.transaction.labels.filter(status="active").first()
+        started = time.perf_counter()
+        review_submit(
+            user=reviewer,
+            transaction_id=item.transaction_id,
+            label_class=label.label_class,
+            request_token=f"base-{index}",
+        )
+        baseline.append((time.perf_counter() - started) * 1000)
+    from django.db import connection
+
+    return {
+        "case": f"{connection.vendor} review",
+        "labels": len(timings),
+        "p50": statistics.median(timings),
+        "p95": percentile(timings, 0.95),
+        "baseline_p50": statistics.median(baseline),
+        "baseline_p95": percentile(baseline, 0.95),
+        "queue_left": ReviewItem.objects.filter(resolved_at__isnull=True).count(),
+    }
+
+
 def browser_case(database: str, workdir: Path) -> dict:
     url = prepare(database, workdir)
     annotator("keys")
@@ -228,15 +306,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", action="append", choices=["sqlite", "postgres"])
     parser.add_argument("--browser", action="store_true", help="also the keyboard run in Chromium")
+    parser.add_argument("--review", action="store_true", help="also the review page's answers")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         database, kind = args.child.split(":")
         workdir = Path(tempfile.mkdtemp(prefix="fraudloop-annotate-bench-"))
-        run = server_case if kind == "server" else browser_case
+        run = {"server": server_case, "review": review_case, "browser": browser_case}[kind]
         print(json.dumps(run(database, workdir)))
         return
     children = [f"{database}:server" for database in args.case or ["sqlite", "postgres"]]
+    if args.review:
+        children += [f"{database}:review" for database in args.case or ["sqlite", "postgres"]]
     if args.browser:
         children.append(f"{(args.case or ['sqlite'])[0]}:browser")
     results = []
