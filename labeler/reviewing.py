@@ -51,9 +51,13 @@ def review_item_view(item: ReviewItem | None, classes: list[LabelClass]) -> Revi
     transaction = item.transaction
     by_id = {c.pk: c for c in classes}
     labels = list(
-        transaction.labels.select_related("annotator", "suggested_by").order_by("created_at", "id")
+        transaction.labels.select_related("annotator", "suggested_by", "label_class").order_by(
+            "created_at", "id"
+        )
     )
-    pseudo_labels = list(transaction.pseudo_labels.order_by("-model_version_id"))
+    pseudo_labels = list(
+        transaction.pseudo_labels.select_related("label_class").order_by("-model_version_id")
+    )
     claim = review_claim(item, classes, labels=labels)
     suggested = by_id.get(transaction.suggested_class_id)
     probability = None
@@ -65,7 +69,9 @@ def review_item_view(item: ReviewItem | None, classes: list[LabelClass]) -> Revi
         alternatives=[c for c in classes if c != claim],
         labels=labels,
         pseudo_labels=pseudo_labels,
-        reviews=list(transaction.reviews.select_related("reviewer").order_by("created_at", "id")),
+        reviews=list(
+            transaction.reviews.select_related("reviewer", "new_class").order_by("created_at", "id")
+        ),
         suggested=suggested,
         probability=probability,
         chart=feature_chart(

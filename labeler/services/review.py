@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from labeler.errors import FraudloopError
@@ -95,11 +95,13 @@ def transaction_review(
     pseudo_label: PseudoLabel | None = None,
     item: ReviewItem | None = None,
     note: str = "",
+    request_token: str = "",
 ) -> list[Review]:
     """Settles the transaction's class: a review for each of its human labels (active or
     overruled before) and for `pseudo_label`; overruled labels are marked, labels a reviewer
-    now agrees with are active again. Any open review item of the transaction is resolved.
-    Run inside a transaction."""
+    now agrees with are active again. Any open review item of the transaction is resolved
+    (recording `request_token`, which makes a repeat of the request find its result). Run
+    inside a transaction."""
     labels = list(
         Label.objects.select_for_update()
         .filter(
@@ -147,6 +149,7 @@ def transaction_review(
         resolved_at=timezone.now(),
         resolved_by=reviewer,
         resolved_class=label_class,
+        resolved_token=request_token,
         leased_to=None,
         lease_expires_at=None,
     )
@@ -169,12 +172,16 @@ def review_submit(
         # One verdict per transaction at a time: a row lock on PostgreSQL; SQLite takes the
         # database write lock when the transaction begins.
         row = TransactionRow.objects.select_for_update().get(pk=transaction_id)
-        repeated = ReviewItem.objects.filter(
-            transaction=row, resolved_by=user, resolved_token=request_token
-        ).first()
+        # In one read: this request's item if it came before, and the open item.
+        items = list(
+            ReviewItem.objects.filter(transaction=row)
+            .filter(Q(resolved_by=user, resolved_token=request_token) | Q(resolved_at__isnull=True))
+            .select_related("pseudo_label")
+        )
+        repeated = next((i for i in items if i.resolved_at is not None), None)
         if repeated is not None:
             return ReviewOutcome(repeated, list(repeated.reviews.all()), created=False)
-        item = ReviewItem.objects.filter(transaction=row, resolved_at__isnull=True).first()
+        item = next(iter(items), None)
         if item is None:
             last = (
                 ReviewItem.objects.filter(transaction=row, resolved_at__isnull=False)
@@ -196,8 +203,8 @@ def review_submit(
             pseudo_label=item.pseudo_label,
             item=item,
             note=note,
+            request_token=request_token,
         )
-        ReviewItem.objects.filter(pk=item.pk).update(resolved_token=request_token)
         item.refresh_from_db()
     return ReviewOutcome(item, reviews, created=True)
 

@@ -92,12 +92,16 @@ def review_answer(request):
     if isinstance(answer, HttpResponseBadRequest):
         return answer
     transaction_id, action, class_id = answer
-    transaction = get_object_or_404(Transaction, pk=transaction_id)
     classes = label_classes(request)
     open_item = (
-        ReviewItem.objects.filter(transaction=transaction, resolved_at__isnull=True)
+        ReviewItem.objects.filter(transaction_id=transaction_id, resolved_at__isnull=True)
         .select_related("transaction", "pseudo_label")
         .first()
+    )
+    transaction = (
+        open_item.transaction
+        if open_item is not None
+        else get_object_or_404(Transaction, pk=transaction_id)
     )
     claim = review_claim(open_item, classes) if open_item else None
     label_class = class_for_answer(action, class_id, claim=claim, classes=classes)

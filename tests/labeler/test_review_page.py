@@ -247,3 +247,37 @@ def test_the_dashboard_figures_on_a_known_small_case(client, alice, bob, dora, v
     assert "Waiting for review: 1" in page
     assert "<td>bob</td>" in page and "33%" in page and "67%" in page
     assert "0.950" in page
+
+
+def test_an_items_history_is_read_in_a_fixed_number_of_queries(
+    client, bob, dora, rejected, version
+):
+    """No query per label, pseudo-label or review shown: a long history costs what a short one
+    does."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import LabelFactory
+
+    client.force_login(dora)
+
+    def queries_for_the_page() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("review")).status_code == 200
+        return len(captured)
+
+    queries_for_the_page()  # leases the items and starts the session: the same work from here
+    short = queries_for_the_page()
+    for row in rejected:
+        for index in range(3):
+            LabelFactory(
+                transaction=row,
+                annotator=bob,
+                label_class=label_class("fraud"),
+                status=Label.Status.SUPERSEDED,
+                request_token=f"old-{index}",
+            )
+            PseudoLabelFactory(
+                transaction=row, model_version=ModelVersionFactory(dataset=version.dataset)
+            )
+    assert queries_for_the_page() == short
