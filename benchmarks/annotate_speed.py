@@ -86,6 +86,21 @@ def prepare(database: str, workdir: Path) -> str:
     return url
 
 
+def timing_result(page: str, timings: list[float], baseline: list[float], **extra) -> dict:
+    """A server case's figures: the page's p50 / p95 and the write alone's."""
+    from django.db import connection
+
+    return {
+        "case": f"{connection.vendor} {page}",
+        "labels": len(timings),
+        "p50": statistics.median(timings),
+        "p95": percentile(timings, 0.95),
+        "baseline_p50": statistics.median(baseline),
+        "baseline_p95": percentile(baseline, 0.95),
+        **extra,
+    }
+
+
 def annotator(name: str):
     from django.contrib.auth import get_user_model
 
@@ -143,17 +158,7 @@ def server_case(database: str, workdir: Path) -> dict:
             request_token=f"base-{index}",
         )
         baseline.append((time.perf_counter() - started) * 1000)
-    from django.db import connection
-
-    return {
-        "case": f"{connection.vendor} server",
-        "labels": len(timings),
-        "p50": statistics.median(timings),
-        "p95": percentile(timings, 0.95),
-        "baseline_p50": statistics.median(baseline),
-        "baseline_p95": percentile(baseline, 0.95),
-        "queue_left": QueueEntry.objects.count(),
-    }
+    return timing_result("server", timings, baseline, queue_left=QueueEntry.objects.count())
 
 
 def review_case(database: str, workdir: Path) -> dict:
@@ -216,17 +221,8 @@ def review_case(database: str, workdir: Path) -> dict:
             request_token=f"base-{index}",
         )
         baseline.append((time.perf_counter() - started) * 1000)
-    from django.db import connection
-
-    return {
-        "case": f"{connection.vendor} review",
-        "labels": len(timings),
-        "p50": statistics.median(timings),
-        "p95": percentile(timings, 0.95),
-        "baseline_p50": statistics.median(baseline),
-        "baseline_p95": percentile(baseline, 0.95),
-        "queue_left": ReviewItem.objects.filter(resolved_at__isnull=True).count(),
-    }
+    left = ReviewItem.objects.filter(resolved_at__isnull=True).count()
+    return timing_result("review", timings, baseline, queue_left=left)
 
 
 def browser_case(database: str, workdir: Path) -> dict:
