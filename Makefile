@@ -36,7 +36,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/import_speed.py
 	$(BIN)/python benchmarks/label_efficiency.py
 	$(BIN)/python benchmarks/retrain_cycle.py
-	$(BIN)/python benchmarks/annotate_speed.py --browser
+	$(BIN)/python benchmarks/annotate_speed.py --review --browser
 	$(BIN)/python benchmarks/export_speed.py
 
 clean:
