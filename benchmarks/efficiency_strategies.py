@@ -39,27 +39,6 @@ class Curve:
     member_seconds: dict[str, float] = field(default_factory=dict)  # training time by member
 
 
-class MemberClock:
-    """Adds up each committee member's training time from committee_train's progress reports
-    (a member's time runs from its first report to the next member's, or to the end)."""
-
-    def __init__(self, totals: dict[str, float]):
-        self.totals = totals
-        self.member: str | None = None
-        self.started = 0.0
-
-    def __call__(self, member: str, done: float) -> None:
-        if member != self.member:
-            self.stop()
-            self.member, self.started = member, time.perf_counter()
-
-    def stop(self) -> None:
-        if self.member is not None:
-            elapsed = time.perf_counter() - self.started
-            self.totals[self.member] = self.totals.get(self.member, 0.0) + elapsed
-            self.member = None
-
-
 def test_ap(split: Split, scores: np.ndarray) -> float:
     return float(average_precision_score(split.y_test, scores))
 
@@ -177,7 +156,6 @@ def fraudloop_curve(
             committee = None
             test_scores = autoencoder.anomaly_score(split.x_test)
         else:
-            clock = MemberClock(curve.member_seconds)
             committee = committee_train(
                 split.x_pool,
                 np.flatnonzero(labeled),
@@ -187,9 +165,9 @@ def fraudloop_curve(
                 pseudo_labels=pseudo,
                 previous_scores=pool_scores,
                 seed=seed,
-                on_progress=clock,
             )
-            clock.stop()
+            for member, seconds in committee.train_seconds.items():
+                curve.member_seconds[member] = curve.member_seconds.get(member, 0.0) + seconds
             test_scores = committee.predict_proba(split.x_test)[:, 1]
             pool_members = committee.member_proba(split.x_pool)
             pool_proba = committee.predict_proba(split.x_pool, pool_members)

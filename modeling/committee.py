@@ -3,6 +3,7 @@ human labels, the previous version's pseudo-labels and the unlabeled pool."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -33,6 +34,7 @@ class Committee:
     weak: WeakClassifier
     sgan: SGAN | None
     config: CommitteeConfig
+    train_seconds: dict[str, float] = field(default_factory=dict)  # by member, as trained
 
     def member_proba(self, x: np.ndarray) -> dict[str, np.ndarray]:
         members = {"weak": self.weak.predict_proba(x)}
@@ -86,12 +88,15 @@ def committee_train(
     weak = WeakClassifier(num_classes, replace(config.weak, seed=seed))
     if on_progress is not None:
         on_progress("weak", 0.0)
+    started = time.perf_counter()
     weak.fit(x_labeled, y_labeled, x_unlabeled=unlabeled, weights=weights)
+    train_seconds = {"weak": time.perf_counter() - started}
     sgan = None
     human_positives = int(np.sum(np.asarray(labels) == config.positive_class))
     if config.use_sgan and human_positives >= config.min_positives_for_sgan:
-        if on_progress is not None:  # the weak model is done: the SGAN's time starts here
+        if on_progress is not None:
             on_progress("sgan", 0.0)
+        started = time.perf_counter()
         sgan = sgan_train(
             x_labeled,
             y_labeled,
@@ -101,7 +106,8 @@ def committee_train(
             weights=weights,
             on_progress=None if on_progress is None else lambda done: on_progress("sgan", done),
         )
-    return Committee(weak=weak, sgan=sgan, config=config)
+        train_seconds["sgan"] = time.perf_counter() - started
+    return Committee(weak=weak, sgan=sgan, config=config, train_seconds=train_seconds)
 
 
 def committee_pseudo_labels(

@@ -42,6 +42,8 @@ def test_both_members_and_their_average(small_data, labeled):
     assert set(members) == {"weak", "sgan"}
     expected = 0.5 * members["weak"] + 0.5 * members["sgan"]
     np.testing.assert_allclose(committee.predict_proba(x[:50]), expected)
+    assert set(committee.train_seconds) == {"weak", "sgan"}  # each member's own training time
+    assert all(seconds > 0 for seconds in committee.train_seconds.values())
 
 
 def test_no_sgan_without_enough_frauds_or_when_turned_off(small_data, labeled):
@@ -51,6 +53,7 @@ def test_no_sgan_without_enough_frauds_or_when_turned_off(small_data, labeled):
     off = replace(FAST, use_sgan=False)
     committee = committee_train(x, labeled, y[labeled], num_classes=2, config=off)
     assert committee.sgan is None
+    assert set(committee.train_seconds) == {"weak"}
     np.testing.assert_array_equal(
         committee.predict_proba(x[:5]), committee.weak.predict_proba(x[:5])
     )

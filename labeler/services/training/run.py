@@ -96,7 +96,7 @@ def training_run(
             probabilities=np.ones(len(arrays.pseudo_rows)),
             weight=arrays.pseudo_weight,
         )
-        stages.member_progress("weak", 0.0)
+        stages.report("weak")  # the stage a failure inside the committee is reported in
         committee = committee_train(
             x,
             arrays.labeled,
@@ -106,9 +106,9 @@ def training_run(
             pseudo_labels=pseudo,
             previous_scores=arrays.previous_scores,
             seed=options.seed,
-            on_progress=stages.member_progress,
+            on_progress=stages.report,  # each member is a stage of its own
         )
-        stages.members_done()
+        stages.durations.update({m: round(t, 3) for m, t in committee.train_seconds.items()})
     kind = (
         ModelVersion.Kind.AUTOENCODER
         if committee is None

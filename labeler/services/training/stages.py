@@ -33,20 +33,6 @@ class StageClock:
         first, last = STAGES[stage]
         self.progress(stage, first + (last - first) * done)
 
-    def member_progress(self, member: str, done: float) -> None:
-        """Committee training reports by member: each one's time is its own stage."""
-        now = time.perf_counter()
-        if member != getattr(self, "_member", None):
-            self.members_done(now)
-            self._member, self._member_started = member, now
-        self.report(member, done)
-
-    def members_done(self, now: float | None = None) -> None:
-        if getattr(self, "_member", None) is not None:
-            now = now or time.perf_counter()
-            self.durations[self._member] = round(now - self._member_started, 3)
-            self._member = None
-
     @contextmanager
     def stage(self, name: str):
         self.report(name)
