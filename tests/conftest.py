@@ -84,10 +84,8 @@ def dora(django_user_model):
 def _fresh_policies():
     """Each test reads the policies and classes from its own database, never from an earlier
     test's cache."""
-    from labeler.models import LabelClass, ReviewPolicy, TrainingPolicy
+    from labeler.models import memory
 
-    for cached in (TrainingPolicy, ReviewPolicy, LabelClass):
-        cached.forget()
+    memory.forget()
     yield
-    for cached in (TrainingPolicy, ReviewPolicy, LabelClass):
-        cached.forget()
+    memory.forget()

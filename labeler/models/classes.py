@@ -1,11 +1,9 @@
 """The K classes a transaction can be labeled with."""
 
-import time
-
 from django.core.validators import RegexValidator
 from django.db import models
 
-from labeler.models.singleton import CACHE_SECONDS
+from labeler.models import memory
 
 
 class LabelClass(models.Model):
@@ -58,17 +56,10 @@ class LabelClass(models.Model):
 
     @classmethod
     def ordered(cls) -> list["LabelClass"]:
-        """Every class by position, from memory for CACHE_SECONDS: the annotator page reads
-        them on every label, and they change about never (an edit in another process is
-        seen within that time, at once in the process that saved it)."""
-        cached = cls.__dict__.get("_cached")
-        now = time.monotonic()
-        if cached is not None and now - cached[1] < CACHE_SECONDS:
-            return list(cached[0])
-        classes = list(cls.objects.order_by("position"))
-        cls._cached = (classes, now)
-        return list(classes)
+        """Every class by position, from memory for `memory.CACHE_SECONDS`: the annotator page
+        reads them on every label, and they change about never."""
+        return list(memory.remembered(cls, lambda: list(cls.objects.order_by("position"))))
 
     @classmethod
     def forget(cls) -> None:
-        cls._cached = None
+        memory.forget(cls)

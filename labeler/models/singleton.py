@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 from django.db import models
 
-CACHE_SECONDS = 10.0
+from labeler.models import memory
 
 
 class SingletonPolicy(models.Model):
     """A table of one row (pk 1), edited in the admin. `current()` answers from memory for
-    `CACHE_SECONDS`: the annotator page reads the policies on every label, and a change made
-    in another process is seen within that time (at once in the process that saved it)."""
+    `memory.CACHE_SECONDS`: the annotator page reads the policies on every label."""
 
     class Meta:
         abstract = True
@@ -23,14 +20,8 @@ class SingletonPolicy(models.Model):
 
     @classmethod
     def current(cls):
-        cached = cls.__dict__.get("_cached")
-        now = time.monotonic()
-        if cached is not None and now - cached[1] < CACHE_SECONDS:
-            return cached[0]
-        policy, _ = cls.objects.get_or_create(pk=1)
-        cls._cached = (policy, now)
-        return policy
+        return memory.remembered(cls, lambda: cls.objects.get_or_create(pk=1)[0])
 
     @classmethod
     def forget(cls) -> None:
-        cls._cached = None
+        memory.forget(cls)
