@@ -78,20 +78,16 @@ class ItemView:
         return self.entry.transaction
 
 
-def item_view(entry: QueueEntry | None, classes: list[LabelClass] | None = None) -> ItemView | None:
+def item_view(entry: QueueEntry | None, classes: list[LabelClass]) -> ItemView | None:
     if entry is None:
         return None
     transaction = entry.transaction
-    classes = classes if classes is not None else list(LabelClass.objects.order_by("position"))
     suggested = next((c for c in classes if c.pk == transaction.suggested_class_id), None)
-    probability = None
-    if suggested is not None and transaction.score is not None:
-        probability = transaction.score if suggested.is_positive else 1 - transaction.score
     version = transaction.scored_by
     return ItemView(
         entry=entry,
         suggested=suggested,
-        probability=probability,
+        probability=transaction.probability_of(suggested),
         chart=feature_chart(
             features=transaction.feature_vector,
             names=transaction.dataset.feature_names,

@@ -60,9 +60,6 @@ def review_item_view(item: ReviewItem | None, classes: list[LabelClass]) -> Revi
     )
     claim = review_claim(item, classes, labels=labels)
     suggested = by_id.get(transaction.suggested_class_id)
-    probability = None
-    if suggested is not None and transaction.score is not None:
-        probability = transaction.score if suggested.is_positive else 1 - transaction.score
     return ReviewItemView(
         item=item,
         claim=claim,
@@ -73,7 +70,7 @@ def review_item_view(item: ReviewItem | None, classes: list[LabelClass]) -> Revi
             transaction.reviews.select_related("reviewer", "new_class").order_by("created_at", "id")
         ),
         suggested=suggested,
-        probability=probability,
+        probability=transaction.probability_of(suggested),
         chart=feature_chart(
             features=transaction.feature_vector,
             names=transaction.dataset.feature_names,

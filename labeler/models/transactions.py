@@ -112,3 +112,10 @@ class Transaction(models.Model):
     @property
     def feature_vector(self) -> np.ndarray:
         return np.frombuffer(bytes(self.features), dtype="<f4")
+
+    def probability_of(self, label_class) -> float | None:
+        """The latest model's probability of `label_class` (`score` is the positive class's);
+        None when the transaction is unscored or no class is given."""
+        if self.score is None or label_class is None:
+            return None
+        return self.score if label_class.is_positive else 1.0 - self.score

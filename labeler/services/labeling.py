@@ -157,17 +157,11 @@ def _decision(item: Transaction, label_class: LabelClass) -> str:
 
 
 def _suggested_probability(item: Transaction, chosen: LabelClass) -> float | None:
-    """The probability shown with the suggestion: of the suggested class. `score` is the
-    positive class's probability."""
-    if item.score is None or item.suggested_class_id is None:
-        return None
+    """The probability shown with the suggestion: of the suggested class."""
     if item.suggested_class_id == chosen.pk:
-        suggested_positive = chosen.is_positive
-    else:
-        suggested_positive = any(
-            c.pk == item.suggested_class_id and c.is_positive for c in LabelClass.ordered()
-        )
-    return item.score if suggested_positive else 1.0 - item.score
+        return item.probability_of(chosen)
+    suggested = next((c for c in LabelClass.ordered() if c.pk == item.suggested_class_id), None)
+    return item.probability_of(suggested)
 
 
 def label_undo(*, user, since=None) -> Label | None:
