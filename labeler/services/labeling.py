@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from labeler.errors import FraudloopError
@@ -36,12 +37,14 @@ def queue_next_item(*, user, exclude: tuple[int, ...] = ()) -> QueueEntry | None
     """The user's next item, leased to them: one they hold already (not in `exclude`), else the
     highest-priority free one they have not answered. Leases of others are respected until they
     expire."""
-    answered = Label.objects.filter(annotator=user, status=Label.Status.ACTIVE).values(
-        "transaction_id"
+    # Probed per candidate through the (transaction, annotator) index, so the cost does not
+    # grow with the annotator's history.
+    answered = Label.objects.filter(
+        transaction_id=OuterRef("transaction_id"), annotator=user, status=Label.Status.ACTIVE
     )
     held = lease_first(
         QueueEntry.objects.exclude(transaction_id__in=exclude)
-        .exclude(transaction_id__in=answered)
+        .filter(~Exists(answered))
         .order_by("-priority", "id"),
         user=user,
         now=timezone.now(),

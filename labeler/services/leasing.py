@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-ATTEMPTS = 20  # another holder may take the candidate between our read and our write
+ATTEMPTS = 20  # another holder may take the candidate between our pick and our write
 
 
 def lease_seconds() -> int:
@@ -26,36 +26,58 @@ def lease_expiry(now: datetime | None = None) -> datetime:
 
 
 def lease_first(candidates: QuerySet, *, user, now: datetime) -> int | None:
-    """The primary key of the first row of `candidates` (ordered) that `user` holds already,
-    else of the first free one, leased to them now; None when there is neither. PostgreSQL
-    skips rows other sessions hold locked; everywhere the conditional UPDATE makes sure two
-    users never both win the same row.
+    """The primary key of the first row of `candidates` (ordered) that `user` holds already
+    (its lease renewed), else of the first free one, leased to them now; None when there is
+    neither.
 
-    The pick reads the work table alone, without joins: given joins, SQLite's planner can walk
+    One statement picks and leases: `UPDATE ... WHERE pk = COALESCE(first held, first free)
+    AND still free or held RETURNING pk`, a single round trip in autocommit. Each pick walks
+    the candidates in their order and stops at the first match (no sort of the whole queue).
+    On PostgreSQL the free pick is `FOR UPDATE SKIP LOCKED`, so concurrent pickers pass each
+    other instead of queueing on one row; on every database the condition of the `UPDATE`
+    makes sure two users never both win a row.
+
+    The picks read the work table alone, without joins: given joins, SQLite's planner can walk
     every transaction of the dataset to find the first queued one (150 ms at 285k rows)."""
-    held = Q(leased_to=user, lease_expires_at__gte=now)
-    candidates = (
-        candidates.select_related(None)
-        .filter(held | lease_available(now))
-        .annotate(held=Case(When(held, then=Value(1)), default=Value(0)))
-        .order_by("-held", *candidates.query.order_by)
-    )
-    model = candidates.model
+    candidates = candidates.select_related(None)
+    statement, params = _lease_statement(candidates, user=user, now=now)
     for _ in range(ATTEMPTS):
-        with transaction.atomic():
-            if connection.features.has_select_for_update_skip_locked:
-                candidates = candidates.select_for_update(skip_locked=True)
-            picked = candidates.values_list("pk", "held").first()
-            if picked is None:
-                return None
-            if picked[1]:
-                return picked[0]
-            taken = model.objects.filter(Q(pk=picked[0]), lease_available(now)).update(
-                leased_to=user, lease_expires_at=lease_expiry(now)
-            )
-        if taken:
-            return picked[0]
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            leased = cursor.fetchone()
+        if leased is not None:
+            return leased[0]
+        if not candidates.filter(_held(user, now) | lease_available(now)).exists():
+            return None
     return None
+
+
+def _held(user, now: datetime) -> Q:
+    return Q(leased_to=user, lease_expires_at__gte=now)
+
+
+def _lease_statement(candidates: QuerySet, *, user, now: datetime) -> tuple[str, list]:
+    model = candidates.model
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk = quote(model._meta.pk.column)
+    holder = quote(model._meta.get_field("leased_to").column)
+    expires = quote(model._meta.get_field("lease_expires_at").column)
+    held, held_params = candidates.filter(_held(user, now)).values("pk")[:1].query.sql_with_params()
+    free, free_params = (
+        candidates.filter(lease_available(now)).values("pk")[:1].query.sql_with_params()
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        free += " FOR UPDATE SKIP LOCKED"
+    moment = connection.ops.adapt_datetimefield_value(now)
+    until = connection.ops.adapt_datetimefield_value(lease_expiry(now))
+    statement = (
+        f"UPDATE {table} SET {holder} = %s, {expires} = %s "
+        f"WHERE {pk} = COALESCE(({held}), ({free})) "
+        f"AND (({holder} = %s AND {expires} >= %s) OR {holder} IS NULL OR {expires} < %s) "
+        f"RETURNING {pk}"
+    )
+    return statement, [user.pk, until, *held_params, *free_params, user.pk, moment, moment]
 
 
 def lease_release(rows: QuerySet, *, user) -> int:
