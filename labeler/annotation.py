@@ -119,7 +119,8 @@ def session_stats(*, user, since: datetime, dataset=None, count_unlabeled=False)
     if dataset is not None:
         policy = TrainingPolicy.current()
         needed = policy.min_new_labels
-        until = max(0, needed - new_human_labels(dataset=dataset, up_to=needed))
+        active = ModelVersion.active_for(dataset.pk)
+        until = max(0, needed - new_human_labels(dataset=dataset, active=active, up_to=needed))
     unlabeled = 0
     if dataset is not None and count_unlabeled:
         unlabeled = dataset.transactions.exclude(labels__status=Label.Status.ACTIVE).count()

@@ -4,7 +4,7 @@ import logging
 import socket
 
 from celery.signals import worker_ready
-from django.db.models.signals import pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from labeler.errors import HistoryProtected
@@ -33,3 +33,27 @@ def _labels_are_never_deleted(sender, instance, **kwargs):
         f"label {instance.pk} cannot be deleted: labels are history. Undo it (superseded) or "
         "overrule it in review instead."
     )
+
+
+def _connect_permission_changes() -> None:
+    """Whatever changes who holds which permission makes this process forget the permissions
+    it remembers (`labeler.auth_backend`)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    from labeler.auth_backend import permissions_forget
+
+    user_model = get_user_model()
+    for through in (
+        user_model.groups.through,
+        user_model.user_permissions.through,
+        Group.permissions.through,
+    ):
+        m2m_changed.connect(permissions_forget, sender=through, dispatch_uid=f"perms-{through}")
+        post_delete.connect(permissions_forget, sender=through, dispatch_uid=f"perms-d-{through}")
+        post_save.connect(permissions_forget, sender=through, dispatch_uid=f"perms-s-{through}")
+    for model in (Group, Permission):
+        post_delete.connect(permissions_forget, sender=model, dispatch_uid=f"perms-d-{model}")
+
+
+_connect_permission_changes()

@@ -1,10 +1,29 @@
 """What training produces: model versions, and the queue of items to show annotators next."""
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from labeler.models import memory
 from labeler.models.singleton import SingletonPolicy
+
+
+class ModelVersionQuerySet(models.QuerySet):
+    """Writes through a queryset make this process forget the versions it remembers."""
+
+    def update(self, **kwargs):
+        try:
+            return super().update(**kwargs)
+        finally:
+            memory.forget(ModelVersion)
+
+    def delete(self):
+        try:
+            return super().delete()
+        finally:
+            memory.forget(ModelVersion)
 
 
 class ModelVersion(models.Model):
@@ -57,6 +76,8 @@ class ModelVersion(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ModelVersionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -85,6 +106,33 @@ class ModelVersion(models.Model):
     def __str__(self):
         kind = self.get_kind_display() or "model"
         return f"{kind} v{self.pk} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            memory.forget(ModelVersion)
+
+    @classmethod
+    def queued_for(cls, dataset_id: int) -> ModelVersion | None:
+        """The dataset's queued run, from memory for `memory.CACHE_SECONDS`: every label asks
+        whether a run waits already. A run another process claims meanwhile reads as queued
+        until then, which only delays the next follow-up request by as long."""
+        return memory.remembered(
+            cls,
+            lambda: cls.objects.filter(dataset_id=dataset_id, status=cls.Status.QUEUED).first(),
+            key=("queued", dataset_id),
+        )
+
+    @classmethod
+    def active_for(cls, dataset_id: int) -> ModelVersion | None:
+        """The dataset's active version, from memory for `memory.CACHE_SECONDS` (the annotator
+        page counts the labels until the next run from its watermark on every label)."""
+        return memory.remembered(
+            cls,
+            lambda: cls.objects.filter(dataset_id=dataset_id, status=cls.Status.ACTIVE).first(),
+            key=("active", dataset_id),
+        )
 
 
 class TrainingPolicy(SingletonPolicy):

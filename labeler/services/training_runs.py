@@ -82,9 +82,7 @@ def training_request_if_due(*, dataset: Dataset, trigger: str) -> TrainingReques
             return None
         # Labels arriving while a run waits join it: one read instead of the due check on
         # every label (stale runs are found by the schedule and by restarting workers).
-        queued = ModelVersion.objects.filter(
-            dataset=dataset, status=ModelVersion.Status.QUEUED
-        ).first()
+        queued = ModelVersion.queued_for(dataset.pk)
         if queued is not None:
             return TrainingRequest(queued, created=False)
     if not training_due(dataset=dataset, policy=policy):

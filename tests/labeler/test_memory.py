@@ -1,6 +1,7 @@
 """Short-lived per-process memory of the policies and label classes."""
 
 import pytest
+from django.db import connection
 
 from labeler.models import LabelClass, TrainingPolicy, memory
 
@@ -34,3 +35,33 @@ def test_saving_here_is_seen_at_once_and_each_owner_is_kept_apart(clock):
     legit.save()
     assert [c.name for c in LabelClass.ordered()] == names
     assert "Genuine" in [c.display_name for c in LabelClass.ordered()]
+
+
+def test_a_datasets_queued_run_is_remembered_and_forgotten_on_any_write_here(clock):
+    from labeler.models import Dataset, ModelVersion
+
+    dataset = Dataset.objects.create(name="memory")
+    assert ModelVersion.queued_for(dataset.pk) is None
+    queued = ModelVersion.objects.create(dataset=dataset, status=ModelVersion.Status.QUEUED)
+    assert ModelVersion.queued_for(dataset.pk) == queued  # save() forgot the empty answer
+    ModelVersion.objects.filter(pk=queued.pk).update(status=ModelVersion.Status.TRAINING)
+    assert ModelVersion.queued_for(dataset.pk) is None  # update() forgot too
+    assert ModelVersion.active_for(dataset.pk) is None
+    with connection.cursor() as cursor:  # another process activates it: no forgetting here
+        cursor.execute(
+            "UPDATE labeler_modelversion SET status = 'active' WHERE id = %s", [queued.pk]
+        )
+    assert ModelVersion.active_for(dataset.pk) is None
+    clock[0] += memory.CACHE_SECONDS + 1
+    assert ModelVersion.active_for(dataset.pk) == queued
+
+
+def test_forgetting_an_owner_drops_every_key_it_holds(clock):
+    loads = []
+    for key in ("a", "b"):
+        memory.remembered(TrainingPolicy, lambda key=key: loads.append(key), key=key)
+        memory.remembered(TrainingPolicy, lambda key=key: loads.append(key), key=key)
+    assert loads == ["a", "b"]
+    memory.forget(TrainingPolicy)
+    memory.remembered(TrainingPolicy, lambda: loads.append("a"), key="a")
+    assert loads == ["a", "b", "a"]
