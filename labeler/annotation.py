@@ -104,8 +104,9 @@ class SessionStats:
     labels: int
     frauds: int
     per_hour: float
-    until_retraining: int | None
+    until_retraining: int | None  # 0 once a run waits: it will learn from every label so far
     unlabeled: int
+    retraining_queued: bool = False
 
 
 def session_stats(*, user, since: datetime, dataset=None, count_unlabeled=False) -> SessionStats:
@@ -115,12 +116,16 @@ def session_stats(*, user, since: datetime, dataset=None, count_unlabeled=False)
         annotator=user, status=Label.Status.ACTIVE, created_at__gte=since
     ).aggregate(labels=Count("id"), frauds=Count("id", filter=Q(label_class__is_positive=True)))
     hours = max((timezone.now() - since).total_seconds() / 3600, 1 / 60)
-    until = None
+    until, queued = None, False
     if dataset is not None:
-        policy = TrainingPolicy.current()
-        needed = policy.min_new_labels
-        active = ModelVersion.active_for(dataset.pk)
-        until = max(0, needed - new_human_labels(dataset=dataset, active=active, up_to=needed))
+        queued = ModelVersion.queued_for(dataset.pk) is not None
+        if queued:
+            until = 0
+        else:
+            needed = TrainingPolicy.current().min_new_labels
+            active = ModelVersion.active_for(dataset.pk)
+            new = new_human_labels(dataset=dataset, active=active, up_to=needed)
+            until = max(0, needed - new)
     unlabeled = 0
     if dataset is not None and count_unlabeled:
         unlabeled = dataset.transactions.exclude(labels__status=Label.Status.ACTIVE).count()
@@ -130,4 +135,5 @@ def session_stats(*, user, since: datetime, dataset=None, count_unlabeled=False)
         per_hour=round(figures["labels"] / hours, 1),
         until_retraining=until,
         unlabeled=unlabeled,
+        retraining_queued=queued,
     )

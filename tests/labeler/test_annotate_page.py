@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from labeler.models import Label, ModelVersion, QueueEntry
+from labeler.models import Label, ModelVersion, QueueEntry, TrainingPolicy
 from labeler.services import labeling
 from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory, label_class
 
@@ -186,3 +186,28 @@ def test_numbers_no_database_can_hold_are_a_bad_request(client, queue, bob):
     assert client.post(reverse("annotate_answer"), answer).status_code == 400
     assert client.post(reverse("annotate_skip"), {"transaction": "9" * 30}).status_code == 400
     assert not Label.objects.exists()
+
+
+def test_the_stats_count_down_to_the_next_retraining_then_say_it_is_queued(client, queue, bob):
+    policy = TrainingPolicy.current()
+    policy.min_new_labels = 2
+    policy.save()
+    client.force_login(bob)
+    assert (
+        "<strong>2</strong> labels until the next retraining"
+        in client.get(reverse("annotate")).content.decode()
+    )
+    body = client.post(
+        reverse("annotate_answer"),
+        {"transaction": queue[0].transaction_id, "action": "confirm", "token": "t1"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "<strong>1</strong> labels until the next retraining" in body
+    dataset = queue[0].transaction.dataset
+    ModelVersion.objects.create(dataset=dataset, status=ModelVersion.Status.QUEUED)
+    body = client.post(
+        reverse("annotate_answer"),
+        {"transaction": queue[1].transaction_id, "action": "confirm", "token": "t2"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "retraining queued" in body and "until the next retraining" not in body
