@@ -222,3 +222,10 @@ def test_progress_is_reported_stage_by_stage_up_to_100(dataset):
     assert stages[0] == "reading" and stages[-1] == "activating"
     percents = [percent for _, percent in seen]
     assert percents == sorted(percents) and np.max(percents) >= 95
+
+
+def test_every_reason_acquisition_gives_is_a_queue_reason():
+    from modeling import acquisition
+
+    reasons = {value for name, value in vars(acquisition).items() if name.startswith("REASON_")}
+    assert reasons and reasons <= set(QueueEntry.Reason.values)
