@@ -93,21 +93,15 @@ def review_answer(request):
         return answer
     transaction_id, action, class_id = answer
     classes = label_classes(request)
-    open_item = (
-        ReviewItem.objects.filter(transaction_id=transaction_id, resolved_at__isnull=True)
-        .select_related("transaction", "pseudo_label")
-        .first()
-    )
-    transaction = (
-        open_item.transaction
-        if open_item is not None
-        else get_object_or_404(Transaction, pk=transaction_id)
-    )
-    claim = review_claim(open_item, classes) if open_item else None
+    # "Agree" agrees with the claim the reviewer saw, which the card sends back; without it
+    # (an older page) the claim is read.
+    if "suggested" in request.POST:
+        claim_id = parse_int(request.POST.get("suggested"))
+        claim = next((c for c in classes if c.pk == claim_id), None)
+    else:
+        claim = _claim_read(transaction_id, classes)
     label_class = class_for_answer(action, class_id, claim=claim, classes=classes)
     message, level = "", "notice"
-    if label_class is None and open_item is not None:
-        return HttpResponseBadRequest("that verdict needs a class: pick one with its digit")
     try:
         # With no open item there is no claim to agree with: the service tells a repeat of an
         # earlier request from a verdict that came too late.
@@ -118,14 +112,25 @@ def review_answer(request):
             request_token=request.POST.get("token", ""),
         )
         if not outcome.created:
-            message = (
-                f"Already recorded: {transaction.external_id} = {outcome.item.resolved_class}."
-            )
+            external_id = outcome.item.transaction.external_id
+            message = f"Already recorded: {external_id} = {outcome.item.resolved_class}."
     except FraudloopError as refused:
         message, level = str(refused), "warning"
     return _after_answer(
         request, showing=parse_int(request.POST.get("showing")), message=message, level=level
     )
+
+
+def _claim_read(transaction_id: int, classes):
+    open_item = (
+        ReviewItem.objects.filter(transaction_id=transaction_id, resolved_at__isnull=True)
+        .select_related("transaction", "pseudo_label")
+        .first()
+    )
+    if open_item is None:
+        get_object_or_404(Transaction, pk=transaction_id)
+        return None
+    return review_claim(open_item, classes)
 
 
 @login_required

@@ -281,3 +281,22 @@ def test_an_items_history_is_read_in_a_fixed_number_of_queries(
                 transaction=row, model_version=ModelVersionFactory(dataset=version.dataset)
             )
     assert queries_for_the_page() == short
+
+
+def test_agree_keeps_the_claim_the_card_showed_and_without_one_records_nothing(
+    client, dora, rejected
+):
+    client.force_login(dora)
+    page = client.get(reverse("review")).content.decode()
+    legit = label_class("legit")
+    assert f'data-suggested="{legit.pk}"' in page  # the card carries the claim under review
+    agree = {"transaction": rejected[0].pk, "action": "confirm", "suggested": legit.pk}
+    client.post(reverse("review_answer"), {**agree, "token": "a-1"}, HTTP_HX_REQUEST="true")
+    review = Review.objects.get()
+    assert (review.verdict, review.label.label_class.name) == ("agree", "legit")
+    nothing = {"transaction": rejected[1].pk, "action": "confirm", "suggested": ""}
+    body = client.post(
+        reverse("review_answer"), {**nothing, "token": "a-2"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "that verdict needs a class" in body
+    assert Review.objects.count() == 1
