@@ -17,7 +17,7 @@ from modeling.weak import WeakClassifier, WeakConfig
 @dataclass
 class CommitteeConfig:
     use_sgan: bool = True
-    sgan_share: float = 0.5  # weight of the SGAN in the averaged probabilities
+    sgan_share: float = 0.5  # weight of the SGAN in the geometric mean of the probabilities
     min_positives_for_sgan: int = 4  # below this the SGAN has nothing to learn fraud from
     use_pseudo_labels: bool = True
     weak: WeakConfig = field(default_factory=WeakConfig)
@@ -49,7 +49,13 @@ class Committee:
         if "sgan" not in members:
             return members["weak"]
         share = self.config.sgan_share
-        return (1 - share) * members["weak"] + share * members["sgan"]
+        # A weighted geometric mean, renormalised: the members' probabilities live on different
+        # scales (class weights, PU background), and a row both rank high stays high.
+        logs = (1 - share) * np.log(np.clip(members["weak"], 1e-7, 1.0)) + share * np.log(
+            np.clip(members["sgan"], 1e-7, 1.0)
+        )
+        combined = np.exp(logs - logs.max(axis=1, keepdims=True))
+        return combined / combined.sum(axis=1, keepdims=True)
 
 
 def committee_train(

@@ -35,13 +35,16 @@ def captured(monkeypatch):
     return calls
 
 
-def test_both_members_and_their_average(small_data, labeled):
+def test_both_members_and_their_normalised_geometric_mean(small_data, labeled):
     x, y = small_data
     committee = committee_train(x, labeled, y[labeled], num_classes=2, config=FAST)
     members = committee.member_proba(x[:50])
     assert set(members) == {"weak", "sgan"}
-    expected = 0.5 * members["weak"] + 0.5 * members["sgan"]
-    np.testing.assert_allclose(committee.predict_proba(x[:50]), expected)
+    product = np.sqrt(members["weak"] * members["sgan"])
+    expected = product / product.sum(axis=1, keepdims=True)
+    combined = committee.predict_proba(x[:50])
+    np.testing.assert_allclose(combined, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(combined.sum(axis=1), 1.0, rtol=1e-6)
     assert set(committee.train_seconds) == {"weak", "sgan"}  # each member's own training time
     assert all(seconds > 0 for seconds in committee.train_seconds.values())
 
