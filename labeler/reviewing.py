@@ -50,10 +50,10 @@ def review_item_view(item: ReviewItem | None, classes: list[LabelClass]) -> Revi
         return None
     transaction = item.transaction
     by_id = {c.pk: c for c in classes}
+    # The history shows which version suggested by its number (`suggested_by_id`) alone: the
+    # version rows, with their metrics, stay unread.
     labels = list(
-        transaction.labels.select_related("annotator", "suggested_by", "label_class").order_by(
-            "created_at", "id"
-        )
+        transaction.labels.select_related("annotator", "label_class").order_by("created_at", "id")
     )
     pseudo_labels = list(
         transaction.pseudo_labels.select_related("label_class").order_by("-model_version_id")
