@@ -42,7 +42,8 @@ ROWS = 284_807
 LABELS = 1000
 BROWSER_LABELS = 200
 NEXT_ITEM = re.compile(r'data-transaction="(\d+)"')
-# What the page's script sends back with an answer: the suggestion the annotator saw.
+# What the page's script sends back with an answer: the suggestion the annotator saw (on the
+# review page, the claim under review).
 SUGGESTED = re.compile(r'data-transaction="(\d+)" data-token="[^"]*" data-suggested="(\d*)"')
 
 
@@ -115,7 +116,7 @@ def server_case(database: str, workdir: Path) -> dict:
     prepare(database, workdir)
     from django.test import Client
 
-    from labeler.models import LabelClass, QueueEntry
+    from labeler.models import Label, LabelClass, QueueEntry
     from labeler.services.labeling import label_submit, queue_next_item
 
     client = Client()
@@ -144,6 +145,8 @@ def server_case(database: str, workdir: Path) -> dict:
         if current is None:
             break
 
+    recorded = Label.objects.filter(annotator__username="bench").count()
+    assert recorded == len(timings), f"{len(timings)} answers timed, {recorded} labels recorded"
     baseline_user = annotator("baseline")
     baseline = []
     for index in range(LABELS):
@@ -191,10 +194,12 @@ def review_case(database: str, workdir: Path) -> dict:
     client.force_login(reviewer)
     page = client.get("/review/").content.decode()
     current, following = [int(value) for value in NEXT_ITEM.findall(page)[:2]]
+    claims = dict(SUGGESTED.findall(page))  # the claim under review, as the card sends it back
     timings = []
     for index in range(LABELS):
         data = {
             "transaction": current,
+            "suggested": claims.pop(str(current), ""),
             "action": "confirm",
             "token": f"agree-{index}",
             "showing": following,
@@ -203,10 +208,14 @@ def review_case(database: str, workdir: Path) -> dict:
         response = client.post("/review/answer/", data, HTTP_HX_REQUEST="true")
         timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.content[:300]
-        found = NEXT_ITEM.search(response.content.decode())
+        body = response.content.decode()
+        claims.update(SUGGESTED.findall(body))
+        found = NEXT_ITEM.search(body)
         current, following = following, int(found.group(1)) if found else None
         if current is None:
             break
+    recorded = ReviewItem.objects.filter(resolved_by=reviewer).count()
+    assert recorded == len(timings), f"{len(timings)} verdicts timed, {recorded} recorded"
     baseline = []
     for index in range(LABELS // 2):
         item = review_next_item(user=reviewer)
