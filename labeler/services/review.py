@@ -145,14 +145,20 @@ def transaction_review(
         )
     if not reviews:
         raise ReviewRefused("this transaction has no label or pseudo-label to review")
+    resolution = {
+        "resolved_at": timezone.now(),
+        "resolved_by": reviewer,
+        "resolved_class": label_class,
+        "resolved_token": request_token,
+        "leased_to": None,
+        "lease_expires_at": None,
+    }
     ReviewItem.objects.filter(transaction_id=transaction_id, resolved_at__isnull=True).update(
-        resolved_at=timezone.now(),
-        resolved_by=reviewer,
-        resolved_class=label_class,
-        resolved_token=request_token,
-        leased_to=None,
-        lease_expires_at=None,
+        **resolution
     )
+    if item is not None:  # the caller's copy, as the database now holds it
+        for field, value in resolution.items():
+            setattr(item, field, value)
     return reviews
 
 
@@ -205,7 +211,6 @@ def review_submit(
             note=note,
             request_token=request_token,
         )
-        item.refresh_from_db()
     return ReviewOutcome(item, reviews, created=True)
 
 
