@@ -114,6 +114,12 @@ class ModelVersion(models.Model):
             memory.forget(ModelVersion)
 
     @classmethod
+    def remembered(cls, pk: int) -> ModelVersion:
+        """The version from memory for `memory.CACHE_SECONDS`: every item shown draws its chart
+        from the profiles of the version that scored it."""
+        return memory.remembered(cls, lambda: cls.objects.get(pk=pk), key=("pk", pk))
+
+    @classmethod
     def queued_for(cls, dataset_id: int) -> ModelVersion | None:
         """The dataset's queued run, from memory for `memory.CACHE_SECONDS`: every label asks
         whether a run waits already. A run another process claims meanwhile reads as queued

@@ -1,8 +1,12 @@
 """Datasets, their import batches and the transactions they hold."""
 
+from __future__ import annotations
+
 import numpy as np
 from django.conf import settings
 from django.db import models
+
+from labeler.models import memory
 
 
 class Dataset(models.Model):
@@ -17,6 +21,18 @@ class Dataset(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            memory.forget(Dataset)
+
+    @classmethod
+    def remembered(cls, pk: int) -> Dataset:
+        """The dataset from memory for `memory.CACHE_SECONDS` (every item shown names its
+        features from it; a dataset's schema is set by its first import)."""
+        return memory.remembered(cls, lambda: cls.objects.get(pk=pk), key=pk)
 
 
 class ImportBatch(models.Model):

@@ -51,9 +51,14 @@ def queue_next_item(*, user, exclude: tuple[int, ...] = ()) -> QueueEntry | None
     )
     if held is None:
         return None
-    return QueueEntry.objects.select_related(
-        "transaction", "transaction__dataset", "transaction__scored_by", "leased_to"
-    ).get(pk=held)
+    entry = QueueEntry.objects.select_related("transaction").get(pk=held)
+    entry.leased_to = user
+    # The dataset and the scoring version are the same few rows for every item: from memory.
+    item = entry.transaction
+    item.dataset = Dataset.remembered(item.dataset_id)
+    if item.scored_by_id is not None:
+        item.scored_by = ModelVersion.remembered(item.scored_by_id)
+    return entry
 
 
 def queue_lease_release(*, user, transaction_id: int) -> None:

@@ -65,3 +65,23 @@ def test_forgetting_an_owner_drops_every_key_it_holds(clock):
     memory.forget(TrainingPolicy)
     memory.remembered(TrainingPolicy, lambda: loads.append("a"), key="a")
     assert loads == ["a", "b", "a"]
+
+
+def test_datasets_and_versions_by_key_are_remembered_until_saved_here(
+    clock, django_assert_num_queries
+):
+    from labeler.models import Dataset, ModelVersion
+
+    dataset = Dataset.objects.create(name="kept", feature_names=["V1"])
+    version = ModelVersion.objects.create(dataset=dataset, metrics={"profiles": {}})
+    assert Dataset.remembered(dataset.pk).feature_names == ["V1"]
+    assert ModelVersion.remembered(version.pk).metrics == {"profiles": {}}
+    with django_assert_num_queries(0):
+        Dataset.remembered(dataset.pk)
+        ModelVersion.remembered(version.pk)
+    dataset.feature_names = ["V1", "V2"]
+    dataset.save()
+    version.metrics = {}
+    version.save()
+    assert Dataset.remembered(dataset.pk).feature_names == ["V1", "V2"]
+    assert ModelVersion.remembered(version.pk).metrics == {}
