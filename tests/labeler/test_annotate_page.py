@@ -203,6 +203,7 @@ def test_the_stats_count_down_to_the_next_retraining_then_say_it_is_queued(clien
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert "<strong>1</strong> labels until the next retraining" in body
+    assert '<strong data-stat="frauds">1</strong>' in body  # it confirmed a fraud suggestion
     dataset = queue[0].transaction.dataset
     ModelVersion.objects.create(dataset=dataset, status=ModelVersion.Status.QUEUED)
     body = client.post(
