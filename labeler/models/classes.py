@@ -6,7 +6,7 @@ from django.db import models
 from labeler.models import memory
 
 
-class LabelClass(models.Model):
+class LabelClass(memory.ForgetOnWrite):
     """One of the K classes (legit, fraud by default); `code` is its value in imported files."""
 
     name = models.SlugField(max_length=32, unique=True)
@@ -44,15 +44,6 @@ class LabelClass(models.Model):
 
     def __str__(self):
         return self.display_name
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        LabelClass.forget()
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        LabelClass.forget()
-        return result
 
     @classmethod
     def ordered(cls) -> list["LabelClass"]:

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from django.db import models
+
 CACHE_SECONDS = 10.0
 
 _held: dict[tuple[type, Hashable], tuple[Any, float]] = {}
@@ -34,3 +36,23 @@ def forget(owner: type | None = None) -> None:
         return
     for held in [held for held in _held if held[0] is owner]:
         _held.pop(held, None)
+
+
+class ForgetOnWrite(models.Model):
+    """A model whose rows this process may remember: saving or deleting one here forgets what
+    is held for its class at once."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            forget(type(self))
+
+    def delete(self, *args, **kwargs):
+        try:
+            return super().delete(*args, **kwargs)
+        finally:
+            forget(type(self))

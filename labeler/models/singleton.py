@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from django.db import models
-
 from labeler.models import memory
 
 
-class SingletonPolicy(models.Model):
+class SingletonPolicy(memory.ForgetOnWrite):
     """A table of one row (pk 1), edited in the admin. `current()` answers from memory for
     `memory.CACHE_SECONDS`: the annotator page reads the policies on every label."""
 
     class Meta:
         abstract = True
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        type(self).forget()
 
     @classmethod
     def current(cls):

@@ -26,7 +26,7 @@ class ModelVersionQuerySet(models.QuerySet):
             memory.forget(ModelVersion)
 
 
-class ModelVersion(models.Model):
+class ModelVersion(memory.ForgetOnWrite):
     """One trained model with everything needed to judge and reproduce it."""
 
     class Kind(models.TextChoices):
@@ -106,12 +106,6 @@ class ModelVersion(models.Model):
     def __str__(self):
         kind = self.get_kind_display() or "model"
         return f"{kind} v{self.pk} ({self.status})"
-
-    def save(self, *args, **kwargs):
-        try:
-            super().save(*args, **kwargs)
-        finally:
-            memory.forget(ModelVersion)
 
     @classmethod
     def remembered(cls, pk: int) -> ModelVersion:

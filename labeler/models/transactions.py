@@ -9,7 +9,7 @@ from django.db import models
 from labeler.models import memory
 
 
-class Dataset(models.Model):
+class Dataset(memory.ForgetOnWrite):
     """A set of transactions sharing one feature schema; every import adds to one dataset."""
 
     name = models.SlugField(max_length=64, unique=True)
@@ -21,12 +21,6 @@ class Dataset(models.Model):
 
     def __str__(self):
         return self.name
-
-    def save(self, *args, **kwargs):
-        try:
-            super().save(*args, **kwargs)
-        finally:
-            memory.forget(Dataset)
 
     @classmethod
     def remembered(cls, pk: int) -> Dataset:
