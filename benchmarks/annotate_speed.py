@@ -112,6 +112,35 @@ def annotator(name: str):
     return user
 
 
+def page_answers(client, *, page: str, action: str, token: str) -> list[float]:
+    """Answers the page's items one after another as its script does (each answer sends back
+    the suggestion or claim the card showed, and names the item now shown): milliseconds per
+    answer, up to LABELS."""
+    body = client.get(page).content.decode()
+    current, following = [int(value) for value in NEXT_ITEM.findall(body)[:2]]
+    shown = dict(SUGGESTED.findall(body))
+    timings = []
+    for index in range(LABELS):
+        data = {
+            "transaction": current,
+            "suggested": shown.pop(str(current), ""),
+            "action": action,
+            "token": f"{token}-{index}",
+            "showing": following,
+        }
+        started = time.perf_counter()
+        response = client.post(f"{page}answer/", data, HTTP_HX_REQUEST="true")
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.content[:300]
+        body = response.content.decode()
+        shown.update(SUGGESTED.findall(body))
+        found = NEXT_ITEM.search(body)
+        current, following = following, int(found.group(1)) if found else None
+        if current is None:
+            break
+    return timings
+
+
 def server_case(database: str, workdir: Path) -> dict:
     prepare(database, workdir)
     from django.test import Client
@@ -121,29 +150,8 @@ def server_case(database: str, workdir: Path) -> dict:
 
     client = Client()
     client.force_login(annotator("bench"))
-    page = client.get("/annotate/").content.decode()
-    current, following = [int(value) for value in NEXT_ITEM.findall(page)[:2]]
-    suggested = dict(SUGGESTED.findall(page))
     legit = LabelClass.objects.get(name="legit")
-    timings = []
-    for index in range(LABELS):
-        data = {
-            "transaction": current,
-            "suggested": suggested.pop(str(current), ""),
-            "action": f"class:{legit.pk}",
-            "token": f"bench-{index}",
-            "showing": following,
-        }
-        started = time.perf_counter()
-        response = client.post("/annotate/answer/", data, HTTP_HX_REQUEST="true")
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.content[:300]
-        body = response.content.decode()
-        suggested.update(SUGGESTED.findall(body))
-        found = NEXT_ITEM.search(body)
-        current, following = following, int(found.group(1)) if found else None
-        if current is None:
-            break
+    timings = page_answers(client, page="/annotate/", action=f"class:{legit.pk}", token="bench")
 
     recorded = Label.objects.filter(annotator__username="bench").count()
     assert recorded == len(timings), f"{len(timings)} answers timed, {recorded} labels recorded"
@@ -192,28 +200,7 @@ def review_case(database: str, workdir: Path) -> dict:
     reviewer.groups.add(role_group("reviewer"))
     client = Client()
     client.force_login(reviewer)
-    page = client.get("/review/").content.decode()
-    current, following = [int(value) for value in NEXT_ITEM.findall(page)[:2]]
-    claims = dict(SUGGESTED.findall(page))  # the claim under review, as the card sends it back
-    timings = []
-    for index in range(LABELS):
-        data = {
-            "transaction": current,
-            "suggested": claims.pop(str(current), ""),
-            "action": "confirm",
-            "token": f"agree-{index}",
-            "showing": following,
-        }
-        started = time.perf_counter()
-        response = client.post("/review/answer/", data, HTTP_HX_REQUEST="true")
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.content[:300]
-        body = response.content.decode()
-        claims.update(SUGGESTED.findall(body))
-        found = NEXT_ITEM.search(body)
-        current, following = following, int(found.group(1)) if found else None
-        if current is None:
-            break
+    timings = page_answers(client, page="/review/", action="confirm", token="agree")
     recorded = ReviewItem.objects.filter(resolved_by=reviewer).count()
     assert recorded == len(timings), f"{len(timings)} verdicts timed, {recorded} recorded"
     baseline = []
