@@ -50,7 +50,3 @@ class LabelClass(memory.ForgetOnWrite):
         """Every class by position, from memory for `memory.CACHE_SECONDS`: the annotator page
         reads them on every label, and they change about never."""
         return list(memory.remembered(cls, lambda: list(cls.objects.order_by("position"))))
-
-    @classmethod
-    def forget(cls) -> None:
-        memory.forget(cls)

@@ -15,7 +15,3 @@ class SingletonPolicy(memory.ForgetOnWrite):
     @classmethod
     def current(cls):
         return memory.remembered(cls, lambda: cls.objects.get_or_create(pk=1)[0])
-
-    @classmethod
-    def forget(cls) -> None:
-        memory.forget(cls)
