@@ -17,7 +17,12 @@ from sklearn.metrics import average_precision_score
 
 from modeling.acquisition import AcquisitionConfig, batch_select
 from modeling.autoencoder import AutoencoderConfig, autoencoder_train
-from modeling.committee import CommitteeConfig, committee_pseudo_labels, committee_train
+from modeling.committee import (
+    CommitteeConfig,
+    committee_pseudo_labels,
+    committee_train,
+    share_evidence_extend,
+)
 from modeling.device import set_seed
 from modeling.weak import WeakClassifier, WeakConfig
 
@@ -37,6 +42,7 @@ class Curve:
     frauds_found: list[int] = field(default_factory=list)
     seconds: float = 0.0
     member_seconds: dict[str, float] = field(default_factory=dict)  # training time by member
+    sgan_share: list[float] = field(default_factory=list)  # the committee's, per round (nan: none)
 
 
 def test_ap(split: Split, scores: np.ndarray) -> float:
@@ -156,6 +162,8 @@ def fraudloop_curve(
             committee = None
             test_scores = autoencoder.anomaly_score(split.x_test)
         else:
+            # The previous committee's members, judged on the answers they had not seen.
+            evidence = share_evidence_extend(committee, split.x_pool[picked], split.y_pool[picked])
             committee = committee_train(
                 split.x_pool,
                 np.flatnonzero(labeled),
@@ -164,6 +172,7 @@ def fraudloop_curve(
                 config=config,
                 pseudo_labels=pseudo,
                 previous_scores=pool_scores,
+                share_evidence=evidence,
                 seed=seed,
             )
             for member, seconds in committee.train_seconds.items():
@@ -176,6 +185,8 @@ def fraudloop_curve(
         curve.labels.append(int(labeled.sum()))
         curve.ap.append(test_ap(split, test_scores))
         curve.frauds_found.append(int(y.sum()))
+        has_sgan = committee is not None and committee.sgan is not None
+        curve.sgan_share.append(committee.sgan_share if has_sgan else float("nan"))
     curve.seconds = time.perf_counter() - started
     return curve
 

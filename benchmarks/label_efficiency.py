@@ -127,12 +127,18 @@ def report(curves, ceiling, chance, pool_frauds, args, elapsed) -> None:
     print(
         f"\n{'labels':>6} "
         + " ".join(f"{name:>24}" for name in names)
-        + "   frauds found (fraudloop)"
+        + "   frauds found (fraudloop)   SGAN share"
     )
     for row, size in enumerate(sizes):
         cells = [mean_sd([c.ap[row] for c in curves[name]]) for name in names]
         found = mean_sd([c.frauds_found[row] for c in curves["fraudloop"]])
-        print(f"{size:>6} " + " ".join(f"{cell:>24}" for cell in cells) + f"   {found}")
+        shares = [c.sgan_share[row] for c in curves["fraudloop"]]
+        share = "-" if np.isnan(shares).all() else f"{np.nanmean(shares):.2f}"
+        print(
+            f"{size:>6} "
+            + " ".join(f"{cell:>24}" for cell in cells)
+            + f"   {found:>24}   {share:>10}"
+        )
     areas = {
         name: [area(c.labels, c.ap, chance, args.budget) for c in curves[name]] for name in names
     }

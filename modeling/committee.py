@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from sklearn.metrics import average_precision_score
 
 from modeling.pseudo import PseudoLabelConfig, PseudoLabels, pseudo_labels_select
 from modeling.sgan import SGAN, SGANConfig, sgan_train
@@ -17,7 +18,13 @@ from modeling.weak import WeakClassifier, WeakConfig
 @dataclass
 class CommitteeConfig:
     use_sgan: bool = True
-    sgan_share: float = 0.5  # weight of the SGAN in the geometric mean of the probabilities
+    # Weight of the SGAN in the geometric mean of the members' probabilities. None: learned at
+    # each training from the members' record on answers they had not seen (`ShareEvidence`).
+    sgan_share: float | None = None
+    share_grid: tuple[float, ...] = (0.2, 0.35, 0.5, 0.65, 0.8)
+    # The learned share is pulled towards 0.5 while the record holds few frauds: with n of them
+    # it moves n / (n + share_prior_positives) of the way to the best share of the grid.
+    share_prior_positives: int = 10
     min_positives_for_sgan: int = 4  # below this the SGAN has nothing to learn fraud from
     use_pseudo_labels: bool = True
     weak: WeakConfig = field(default_factory=WeakConfig)
@@ -30,11 +37,35 @@ class CommitteeConfig:
 
 
 @dataclass
+class ShareEvidence:
+    """Each member's probabilities for rows a human answered after that member was trained: an
+    honest record of which member ranks new answers better. (The SGAN's held-out labels are not:
+    its checkpoint was picked on them, which flatters it.)"""
+
+    weak: np.ndarray  # (n, K)
+    sgan: np.ndarray  # (n, K)
+    labels: np.ndarray  # (n,) class codes the humans gave
+
+    def extended(self, weak: np.ndarray, sgan: np.ndarray, labels: np.ndarray) -> ShareEvidence:
+        return ShareEvidence(
+            np.vstack([self.weak, weak]),
+            np.vstack([self.sgan, sgan]),
+            np.concatenate([self.labels, np.asarray(labels, np.int64)]),
+        )
+
+    @classmethod
+    def empty(cls, num_classes: int) -> ShareEvidence:
+        return cls(np.zeros((0, num_classes)), np.zeros((0, num_classes)), np.zeros(0, np.int64))
+
+
+@dataclass
 class Committee:
     weak: WeakClassifier
     sgan: SGAN | None
     config: CommitteeConfig
     train_seconds: dict[str, float] = field(default_factory=dict)  # by member, as trained
+    sgan_share: float = 0.5  # the SGAN's weight in the geometric mean, as trained
+    share_evidence: ShareEvidence | None = None  # what the share was learned from, carried on
 
     def member_proba(self, x: np.ndarray) -> dict[str, np.ndarray]:
         members = {"weak": self.weak.predict_proba(x)}
@@ -48,14 +79,59 @@ class Committee:
         members = members or self.member_proba(x)
         if "sgan" not in members:
             return members["weak"]
-        share = self.config.sgan_share
-        # A weighted geometric mean, renormalised: the members' probabilities live on different
-        # scales (class weights, PU background), and a row both rank high stays high.
-        logs = (1 - share) * np.log(np.clip(members["weak"], 1e-7, 1.0)) + share * np.log(
-            np.clip(members["sgan"], 1e-7, 1.0)
+        return geometric_mean(members["weak"], members["sgan"], self.sgan_share)
+
+
+def geometric_mean(weak: np.ndarray, sgan: np.ndarray, share: float) -> np.ndarray:
+    """Weighted geometric mean of two (n, K) probability arrays, renormalised per row: the
+    members' probabilities live on different scales (class weights, PU background), and a row
+    both rank high stays high."""
+    logs = (1 - share) * np.log(np.clip(weak, 1e-7, 1.0)) + share * np.log(np.clip(sgan, 1e-7, 1.0))
+    combined = np.exp(logs - logs.max(axis=1, keepdims=True))
+    return combined / combined.sum(axis=1, keepdims=True)
+
+
+def share_learn(evidence: ShareEvidence | None, config: CommitteeConfig) -> float:
+    """The SGAN's share: the grid share whose mix ranks the evidence's frauds best (average
+    precision; ties go to the share nearest 0.5), pulled towards 0.5 while the evidence holds
+    few frauds. 0.5 without evidence of both kinds."""
+    if evidence is None:
+        return 0.5
+    weak_proba, sgan_proba = evidence.weak, evidence.sgan
+    is_positive = evidence.labels == config.positive_class
+    if is_positive.all() or not is_positive.any():
+        return 0.5
+    positive = config.positive_class
+    scored = [
+        (
+            float(
+                average_precision_score(
+                    is_positive, geometric_mean(weak_proba, sgan_proba, share)[:, positive]
+                )
+            ),
+            -abs(share - 0.5),
+            share,
         )
-        combined = np.exp(logs - logs.max(axis=1, keepdims=True))
-        return combined / combined.sum(axis=1, keepdims=True)
+        for share in config.share_grid
+    ]
+    best = max(scored)[2]
+    frauds = int(np.sum(is_positive))
+    return 0.5 + (best - 0.5) * frauds / (frauds + config.share_prior_positives)
+
+
+def share_evidence_extend(
+    previous: Committee | None, x_answered: np.ndarray, labels: np.ndarray
+) -> ShareEvidence | None:
+    """The previous committee's evidence, plus its members' probabilities for `x_answered`: rows
+    answered since it was trained. Rows it was trained on must not be passed."""
+    if previous is None:
+        return None
+    evidence = previous.share_evidence
+    if previous.sgan is None or not len(labels):
+        return evidence
+    members = previous.member_proba(x_answered)
+    evidence = evidence or ShareEvidence.empty(previous.weak.num_classes)
+    return evidence.extended(members["weak"], members["sgan"], labels)
 
 
 def committee_train(
@@ -67,12 +143,14 @@ def committee_train(
     config: CommitteeConfig | None = None,
     pseudo_labels: PseudoLabels | None = None,
     previous_scores: np.ndarray | None = None,
+    share_evidence: ShareEvidence | None = None,
     seed: int = 0,
     on_progress: Callable[[str, float], None] | None = None,
 ) -> Committee:
     """`labeled` indexes `x_pool`; `pseudo_labels` (indices into `x_pool`) come from the previous
     version and are used at their lower weight, never for a row that has a human label now.
-    `on_progress(member, share done)` reports how far training has got."""
+    `share_evidence` (see `share_evidence_extend`) sets the SGAN's share unless the config fixes
+    it. `on_progress(member, share done)` reports how far training has got."""
     config = config or CommitteeConfig()
     is_labeled = np.zeros(len(x_pool), bool)
     is_labeled[labeled] = True
@@ -113,7 +191,17 @@ def committee_train(
             on_progress=None if on_progress is None else lambda done: on_progress("sgan", done),
         )
         train_seconds["sgan"] = time.perf_counter() - started
-    return Committee(weak=weak, sgan=sgan, config=config, train_seconds=train_seconds)
+    share = (
+        config.sgan_share if config.sgan_share is not None else share_learn(share_evidence, config)
+    )
+    return Committee(
+        weak=weak,
+        sgan=sgan,
+        config=config,
+        train_seconds=train_seconds,
+        sgan_share=share,
+        share_evidence=share_evidence,
+    )
 
 
 def committee_pseudo_labels(

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from modeling.autoencoder import Autoencoder, AutoencoderConfig
-from modeling.committee import Committee, CommitteeConfig
+from modeling.committee import Committee, CommitteeConfig, ShareEvidence
 from modeling.features import FeatureScaler
 from modeling.pseudo import PseudoLabelConfig
 from modeling.sgan import SGAN, Discriminator, Generator, SGANConfig
@@ -67,7 +67,15 @@ def bundle_save(bundle: ModelBundle, path: str | Path) -> Path:
         payload["committee"] = {
             "config": _committee_config_state(committee.config),
             "weak": committee.weak.to_state(),
+            "sgan_share": committee.sgan_share,
         }
+        evidence = committee.share_evidence
+        if evidence is not None:
+            payload["committee"]["share_evidence"] = {
+                "weak": torch.as_tensor(evidence.weak),
+                "sgan": torch.as_tensor(evidence.sgan),
+                "labels": torch.as_tensor(evidence.labels),
+            }
         if committee.sgan is not None:
             sgan = committee.sgan
             payload["committee"]["sgan"] = {
@@ -141,7 +149,18 @@ def bundle_load(path: str | Path, *, device: str = "cpu") -> ModelBundle:
                     sgan_config,
                     best_step=sgan_state["best_step"],
                 )
-            bundle.committee = Committee(WeakClassifier.from_state(state["weak"]), sgan, config)
+            evidence = state.get("share_evidence")
+            bundle.committee = Committee(
+                WeakClassifier.from_state(state["weak"]),
+                sgan,
+                config,
+                sgan_share=float(state.get("sgan_share", 0.5)),
+                share_evidence=None
+                if evidence is None
+                else ShareEvidence(
+                    evidence["weak"].numpy(), evidence["sgan"].numpy(), evidence["labels"].numpy()
+                ),
+            )
         if "autoencoder" in payload:
             state = payload["autoencoder"]
             autoencoder = Autoencoder(state["input_size"], AutoencoderConfig(**state["config"]))

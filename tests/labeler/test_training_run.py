@@ -24,7 +24,8 @@ from labeler.services.training import run as training_service
 from labeler.services.training.rescoring import transaction_scores_by_version
 from labeler.services.training_runs import training_request, training_stale_runs_fail
 from modeling.autoencoder import AutoencoderConfig
-from modeling.committee import CommitteeConfig
+from modeling.committee import CommitteeConfig, share_learn
+from modeling.features import feature_matrix
 from modeling.model_files import bundle_load
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,9 @@ def visible_state():
     )
 
 
-def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_labels(dataset, bob):
+def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_labels(
+    dataset, bob, alice
+):
     cold = run(dataset)
     assert cold.status == Status.ACTIVE and cold.kind == ModelVersion.Kind.AUTOENCODER
     assert cold.device == "cpu" and cold.durations["total"] > 0
@@ -131,6 +134,12 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     assert not StagedScore.objects.exists()
     bundle = bundle_load(version.artifact_path)
     assert bundle.committee.sgan is not None and bundle.class_names == ["legit", "fraud"]
+    # No committee before it to judge: the SGAN weighs as much as the weak classifier.
+    assert version.metrics["committee"] == {
+        "sgan_share": 0.5,
+        "record_answers": 0,
+        "record_positives": 0,
+    }
 
     # Reviewers get a random sample of each class's pseudo-labels to spot-check.
     by_class = version.training_counts["pseudo_labels_by_class"]
@@ -144,12 +153,43 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     assert history[cold.pk].fraud_probability is None and history[cold.pk].anomaly > 0
 
     label_queue(dataset, bob, 30)
+    new_labels = list(Label.objects.order_by("-id")[:30])
+    # A second opinion on an item the last version trained on is not an answer it had not seen.
+    seen = Label.objects.order_by("id").first()
+    Label.objects.create(
+        transaction_id=seen.transaction_id,
+        annotator=alice,
+        label_class_id=seen.label_class_id,
+        decision=Label.Decision.MANUAL,
+    )
     still_unlabeled = pseudo.exclude(transaction__labels__isnull=False).count()
     steady = run(dataset)
+    # The last version's members, judged on the 30 answers given since it trained, set the
+    # SGAN's share; the record goes on in the model file for the version after.
+    record = bundle_load(steady.artifact_path).committee
+    assert len(record.share_evidence.labels) == 30
+    positives = sum(label.label_class.is_positive for label in new_labels)
+    assert int(record.share_evidence.labels.sum()) == positives
+    members = bundle.committee.member_proba(
+        bundle.scaler.transform(_features_of([label.transaction_id for label in new_labels]))
+    )
+    assert np.allclose(np.sort(record.share_evidence.sgan[:, 1]), np.sort(members["sgan"][:, 1]))
+    assert record.sgan_share == share_learn(record.share_evidence, record.config)
+    assert steady.metrics["committee"]["record_answers"] == 30
+    assert steady.metrics["committee"]["record_positives"] == positives
     assert steady.training_counts["pseudo_labels_in"] == still_unlabeled > 0
     assert steady.training_counts["human_labels"] == 150
     # The previous version's unchecked spot checks went with its pseudo-labels.
     assert not ReviewItem.objects.filter(pseudo_label__model_version=version).exists()
+
+
+def _features_of(transaction_ids) -> np.ndarray:
+    rows = list(Transaction.objects.filter(pk__in=transaction_ids))
+    return feature_matrix(
+        np.stack([row.feature_vector for row in rows]),
+        np.asarray([row.amount for row in rows], np.float64),
+        np.asarray([row.time for row in rows], np.float64),
+    )
 
 
 def test_a_lease_on_an_item_that_stays_queued_survives_the_swap(dataset, bob):

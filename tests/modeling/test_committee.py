@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from modeling import committee as committee_module
-from modeling.committee import CommitteeConfig, committee_train
+from modeling.committee import (
+    CommitteeConfig,
+    ShareEvidence,
+    committee_train,
+    share_evidence_extend,
+    share_learn,
+)
 from modeling.pseudo import PseudoLabels
 from modeling.sgan import SGANConfig
 
@@ -40,7 +46,9 @@ def test_both_members_and_their_normalised_geometric_mean(small_data, labeled):
     committee = committee_train(x, labeled, y[labeled], num_classes=2, config=FAST)
     members = committee.member_proba(x[:50])
     assert set(members) == {"weak", "sgan"}
-    product = np.sqrt(members["weak"] * members["sgan"])
+    share = committee.sgan_share
+    assert share == 0.5  # no record of answers yet: an even mix
+    product = members["weak"] ** (1 - share) * members["sgan"] ** share
     expected = product / product.sum(axis=1, keepdims=True)
     combined = committee.predict_proba(x[:50])
     np.testing.assert_allclose(combined, expected, rtol=1e-5, atol=1e-6)
@@ -93,3 +101,63 @@ def test_previous_suspects_are_left_out_of_the_background(small_data, labeled, c
     assert len(background) == unlabeled_count - int(unlabeled_count * 0.01)
     kept = {row.tobytes() for row in background}
     assert not any(x[row].tobytes() in kept for row in suspects[: int(unlabeled_count * 0.01)])
+
+
+def _proba(fraud_scores):
+    fraud_scores = np.asarray(fraud_scores, float)
+    return np.stack([1 - fraud_scores, fraud_scores], axis=1)
+
+
+def test_the_share_leans_to_the_member_that_ranked_new_answers_better():
+    rng = np.random.default_rng(0)
+    labels = np.zeros(200, np.int64)
+    labels[:10] = 1
+    sharp = _proba(np.where(labels == 1, 0.9, 0.1))
+    noise = _proba(rng.uniform(0.05, 0.95, 200))
+    config = CommitteeConfig(share_grid=(0.2, 0.5, 0.8), share_prior_positives=10)
+    # 10 frauds on record against a prior of 10: half the way from 0.5 to the grid's best share.
+    assert share_learn(ShareEvidence(noise, sharp, labels), config) == pytest.approx(0.65)
+    assert share_learn(ShareEvidence(sharp, noise, labels), config) == pytest.approx(0.35)
+    # Both perfect: every share ties, and the tie goes to the even mix.
+    assert share_learn(ShareEvidence(sharp, sharp, labels), config) == pytest.approx(0.5)
+    # No record, or one class only: nothing to judge by.
+    assert share_learn(None, config) == 0.5
+    assert share_learn(ShareEvidence(noise, sharp, np.zeros(200, np.int64)), config) == 0.5
+
+
+def test_evidence_is_the_previous_members_on_answers_they_had_not_seen(small_data, labeled):
+    x, y = small_data
+    first, second = labeled[::2], labeled[1::2]
+    previous = committee_train(x, first, y[first], num_classes=2, config=FAST)
+    assert share_evidence_extend(None, x[second], y[second]) is None  # no previous committee
+    evidence = share_evidence_extend(previous, x[second], y[second])
+    members = previous.member_proba(x[second])
+    np.testing.assert_array_equal(evidence.weak, members["weak"])
+    np.testing.assert_array_equal(evidence.sgan, members["sgan"])
+    np.testing.assert_array_equal(evidence.labels, y[second])
+    committee = committee_train(
+        x, labeled, y[labeled], num_classes=2, config=FAST, share_evidence=evidence
+    )
+    assert committee.sgan_share == share_learn(evidence, FAST)
+    assert committee.share_evidence is evidence  # carried on to the next version
+    # The next round appends to the record; a committee without an SGAN adds nothing to it.
+    later = share_evidence_extend(committee, x[:5], y[:5])
+    assert len(later.labels) == len(second) + 5
+    np.testing.assert_array_equal(later.labels[: len(second)], y[second])
+    weak_only = replace(committee, sgan=None)
+    assert share_evidence_extend(weak_only, x[:5], y[:5]) is evidence
+
+
+def test_a_fixed_share_is_used_as_given(small_data, labeled):
+    x, y = small_data
+    previous = committee_train(x, labeled[::2], y[labeled[::2]], num_classes=2, config=FAST)
+    evidence = share_evidence_extend(previous, x[labeled[1::2]], y[labeled[1::2]])
+    committee = committee_train(
+        x,
+        labeled,
+        y[labeled],
+        num_classes=2,
+        config=replace(FAST, sgan_share=0.3),
+        share_evidence=evidence,
+    )
+    assert committee.sgan_share == 0.3

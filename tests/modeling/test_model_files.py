@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from modeling.autoencoder import AutoencoderConfig, autoencoder_train
-from modeling.committee import CommitteeConfig, committee_train
+from modeling.committee import CommitteeConfig, committee_train, share_evidence_extend
 from modeling.features import FeatureScaler
 from modeling.model_files import (
     FORMAT_VERSION,
@@ -24,7 +24,12 @@ def bundle(small_data):
     x, y = small_data
     labeled = np.concatenate([np.flatnonzero(y == 1)[:30], np.flatnonzero(y == 0)[:200]])
     config = replace(CommitteeConfig(), sgan=SGANConfig(steps=20, hidden=16, device="cpu"))
-    committee = committee_train(x, labeled, y[labeled], num_classes=2, config=config)
+    previous = committee_train(x, labeled[::2], y[labeled[::2]], num_classes=2, config=config)
+    evidence = share_evidence_extend(previous, x[labeled[1::2]], y[labeled[1::2]])
+    committee = committee_train(
+        x, labeled, y[labeled], num_classes=2, config=config, share_evidence=evidence
+    )
+    assert committee.sgan_share != 0.5  # learned from the evidence, so the file must keep it
     autoencoder = autoencoder_train(x, AutoencoderConfig(epochs=1, device="cpu"))
     return ModelBundle(
         class_names=["legit", "fraud"],
@@ -42,6 +47,12 @@ def test_round_trip_keeps_predictions_scaler_and_names(bundle, small_data, tmp_p
     assert loaded.class_names == ["legit", "fraud"]
     assert loaded.metadata == {"dataset": "demo", "labels": 230}
     assert loaded.committee.config == bundle.committee.config
+    assert loaded.committee.sgan_share == bundle.committee.sgan_share  # as learned at training
+    for part in ("weak", "sgan", "labels"):  # carried on to the next version's share
+        np.testing.assert_array_equal(
+            getattr(loaded.committee.share_evidence, part),
+            getattr(bundle.committee.share_evidence, part),
+        )
     np.testing.assert_allclose(
         loaded.committee.predict_proba(x), bundle.committee.predict_proba(x), rtol=1e-5
     )

@@ -21,6 +21,14 @@ def version_metrics(
     }
     if committee is not None and committee.sgan is not None:
         metrics["sgan"] = {"best_step": committee.sgan.best_step, "history": committee.sgan.history}
+        evidence = committee.share_evidence
+        metrics["committee"] = {
+            "sgan_share": round(committee.sgan_share, 4),
+            "record_answers": 0 if evidence is None else len(evidence.labels),
+            "record_positives": 0
+            if evidence is None
+            else int(np.sum(evidence.labels == arrays.positive_code)),
+        }
     oof = out_of_fold_proba(
         x,
         arrays.labeled,

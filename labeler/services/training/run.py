@@ -18,6 +18,7 @@ import numpy as np
 from labeler.models import Label, ModelVersion, TrainingPolicy
 from labeler.services.activation import model_version_activate
 from labeler.services.queueing import QueuePlan
+from labeler.services.training.evidence import share_evidence_gather
 from labeler.services.training.options import TrainingOptions
 from labeler.services.training.outputs import (
     artifact_path,
@@ -105,6 +106,7 @@ def training_run(
             config=committee_config,
             pseudo_labels=pseudo,
             previous_scores=arrays.previous_scores,
+            share_evidence=share_evidence_gather(previous, arrays),
             seed=options.seed,
             on_progress=stages.report,  # each member is a stage of its own
         )
