@@ -43,6 +43,7 @@ class Curve:
     seconds: float = 0.0
     member_seconds: dict[str, float] = field(default_factory=dict)  # training time by member
     sgan_share: list[float] = field(default_factory=list)  # the committee's, per round (nan: none)
+    anomaly_share: list[float] = field(default_factory=list)  # the same for the anomaly member
 
 
 def test_ap(split: Split, scores: np.ndarray) -> float:
@@ -141,7 +142,7 @@ def fraudloop_curve(
             )
         else:
             members = {name: proba[candidates] for name, proba in pool_members.items()}
-            member_scores = [m[:, 1] for m in members.values()] + [anomaly[candidates]]
+            member_scores = [m[:, 1] for m in members.values()]  # the anomaly rank among them
             embedding = committee.sgan.embed(split.x_pool[candidates]) if committee.sgan else None
             selection = batch_select(
                 size=round_size,
@@ -173,6 +174,7 @@ def fraudloop_curve(
                 pseudo_labels=pseudo,
                 previous_scores=pool_scores,
                 share_evidence=evidence,
+                autoencoder=autoencoder,
                 seed=seed,
             )
             for member, seconds in committee.train_seconds.items():
@@ -187,6 +189,7 @@ def fraudloop_curve(
         curve.frauds_found.append(int(y.sum()))
         has_sgan = committee is not None and committee.sgan is not None
         curve.sgan_share.append(committee.sgan_share if has_sgan else float("nan"))
+        curve.anomaly_share.append(committee.anomaly_share if committee else float("nan"))
     curve.seconds = time.perf_counter() - started
     return curve
 

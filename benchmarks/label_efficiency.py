@@ -127,13 +127,18 @@ def report(curves, ceiling, chance, pool_frauds, args, elapsed) -> None:
     print(
         f"\n{'labels':>6} "
         + " ".join(f"{name:>24}" for name in names)
-        + "   frauds found (fraudloop)   SGAN share"
+        + "   frauds found (fraudloop)   SGAN, anomaly shares"
     )
     for row, size in enumerate(sizes):
         cells = [mean_sd([c.ap[row] for c in curves[name]]) for name in names]
         found = mean_sd([c.frauds_found[row] for c in curves["fraudloop"]])
-        shares = [c.sgan_share[row] for c in curves["fraudloop"]]
-        share = "-" if np.isnan(shares).all() else f"{np.nanmean(shares):.2f}"
+        share = " ".join(
+            "-" if np.isnan(values).all() else f"{np.nanmean(values):.2f}"
+            for values in (
+                [c.sgan_share[row] for c in curves["fraudloop"]],
+                [c.anomaly_share[row] for c in curves["fraudloop"]],
+            )
+        )
         print(
             f"{size:>6} "
             + " ".join(f"{cell:>24}" for cell in cells)

@@ -30,6 +30,9 @@ class Autoencoder(nn.Module):
         super().__init__()
         self.config = config
         self.input_size = input_size
+        # The training rows' reconstruction errors at 1,001 evenly spaced quantiles: they turn a
+        # score into a rank that means the same from one version to the next.
+        self.error_quantiles: np.ndarray | None = None
         self.encoder = nn.Sequential(
             nn.Linear(input_size, config.hidden),
             nn.ReLU(),
@@ -56,6 +59,13 @@ class Autoencoder(nn.Module):
             )
             scores.append(((self(chunk) - chunk) ** 2).mean(dim=1).cpu().numpy())
         return np.concatenate(scores) if scores else np.zeros(0)
+
+    def anomaly_rank(self, x: np.ndarray) -> np.ndarray:
+        """Share of the training rows that reconstruct better than each row: 0 to 1."""
+        if self.error_quantiles is None:
+            raise RuntimeError("this autoencoder has no error quantiles to rank by")
+        levels = np.linspace(0.0, 1.0, len(self.error_quantiles))
+        return np.interp(self.anomaly_score(x), self.error_quantiles, levels)
 
 
 def autoencoder_train(
@@ -86,4 +96,5 @@ def autoencoder_train(
             loss.backward()
             optimizer.step()
     model.eval()
+    model.error_quantiles = np.quantile(model.anomaly_score(x), np.linspace(0.0, 1.0, 1001))
     return model

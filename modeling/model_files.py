@@ -68,12 +68,16 @@ def bundle_save(bundle: ModelBundle, path: str | Path) -> Path:
             "config": _committee_config_state(committee.config),
             "weak": committee.weak.to_state(),
             "sgan_share": committee.sgan_share,
+            "anomaly_share": committee.anomaly_share,
         }
+        if committee.autoencoder is not None:
+            if committee.autoencoder is not bundle.autoencoder:
+                raise ValueError("the committee's anomaly member must be the bundle's autoencoder")
+            payload["committee"]["anomaly_member"] = True
         evidence = committee.share_evidence
         if evidence is not None:
             payload["committee"]["share_evidence"] = {
-                "weak": torch.as_tensor(evidence.weak),
-                "sgan": torch.as_tensor(evidence.sgan),
+                "members": {name: torch.as_tensor(p) for name, p in evidence.members.items()},
                 "labels": torch.as_tensor(evidence.labels),
             }
         if committee.sgan is not None:
@@ -93,6 +97,8 @@ def bundle_save(bundle: ModelBundle, path: str | Path) -> Path:
             "config": asdict(autoencoder.config),
             "weights": {k: v.cpu() for k, v in autoencoder.state_dict().items()},
         }
+        if autoencoder.error_quantiles is not None:
+            payload["autoencoder"]["error_quantiles"] = torch.as_tensor(autoencoder.error_quantiles)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(path.suffix + ".partial")
     torch.save(payload, temporary)
@@ -129,6 +135,13 @@ def bundle_load(path: str | Path, *, device: str = "cpu") -> ModelBundle:
             scaler=FeatureScaler.from_state(payload["scaler"]),
             metadata=payload.get("metadata", {}),
         )
+        if "autoencoder" in payload:
+            state = payload["autoencoder"]
+            autoencoder = Autoencoder(state["input_size"], AutoencoderConfig(**state["config"]))
+            autoencoder.load_state_dict(state["weights"])
+            if "error_quantiles" in state:
+                autoencoder.error_quantiles = state["error_quantiles"].numpy()
+            bundle.autoencoder = autoencoder.to(device).eval()
         if "committee" in payload:
             state = payload["committee"]
             config = _committee_config(state["config"])
@@ -154,18 +167,16 @@ def bundle_load(path: str | Path, *, device: str = "cpu") -> ModelBundle:
                 WeakClassifier.from_state(state["weak"]),
                 sgan,
                 config,
+                autoencoder=bundle.autoencoder if state.get("anomaly_member") else None,
                 sgan_share=float(state.get("sgan_share", 0.5)),
+                anomaly_share=float(state.get("anomaly_share", 0.0)),
                 share_evidence=None
                 if evidence is None
                 else ShareEvidence(
-                    evidence["weak"].numpy(), evidence["sgan"].numpy(), evidence["labels"].numpy()
+                    {name: p.numpy() for name, p in evidence["members"].items()},
+                    evidence["labels"].numpy(),
                 ),
             )
-        if "autoencoder" in payload:
-            state = payload["autoencoder"]
-            autoencoder = Autoencoder(state["input_size"], AutoencoderConfig(**state["config"]))
-            autoencoder.load_state_dict(state["weights"])
-            bundle.autoencoder = autoencoder.to(device).eval()
     except (KeyError, TypeError, RuntimeError) as error:
         raise ModelFileError(
             f"{path}: the model file is incomplete or damaged ({error})"

@@ -24,7 +24,7 @@ from labeler.services.training import run as training_service
 from labeler.services.training.rescoring import transaction_scores_by_version
 from labeler.services.training_runs import training_request, training_stale_runs_fail
 from modeling.autoencoder import AutoencoderConfig
-from modeling.committee import CommitteeConfig, share_learn
+from modeling.committee import CommitteeConfig, shares_learn
 from modeling.features import feature_matrix
 from modeling.model_files import bundle_load
 
@@ -134,9 +134,11 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     assert not StagedScore.objects.exists()
     bundle = bundle_load(version.artifact_path)
     assert bundle.committee.sgan is not None and bundle.class_names == ["legit", "fraud"]
-    # No committee before it to judge: the SGAN weighs as much as the weak classifier.
+    # No committee before it to judge: the members weigh as the priors say.
+    assert bundle.committee.autoencoder is bundle.autoencoder  # the anomaly rank is a member
     assert version.metrics["committee"] == {
         "sgan_share": 0.5,
+        "anomaly_share": 0.4,
         "record_answers": 0,
         "record_positives": 0,
     }
@@ -168,13 +170,18 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     # SGAN's share; the record goes on in the model file for the version after.
     record = bundle_load(steady.artifact_path).committee
     assert len(record.share_evidence.labels) == 30
+    assert set(record.share_evidence.members) == {"weak", "sgan", "anomaly"}
     positives = sum(label.label_class.is_positive for label in new_labels)
     assert int(record.share_evidence.labels.sum()) == positives
     members = bundle.committee.member_proba(
         bundle.scaler.transform(_features_of([label.transaction_id for label in new_labels]))
     )
-    assert np.allclose(np.sort(record.share_evidence.sgan[:, 1]), np.sort(members["sgan"][:, 1]))
-    assert record.sgan_share == share_learn(record.share_evidence, record.config)
+    for name in ("weak", "sgan", "anomaly"):
+        assert np.allclose(
+            np.sort(record.share_evidence.members[name][:, 1]), np.sort(members[name][:, 1])
+        )
+    shares = shares_learn(record.share_evidence, record.config)
+    assert (record.sgan_share, record.anomaly_share) == shares
     assert steady.metrics["committee"]["record_answers"] == 30
     assert steady.metrics["committee"]["record_positives"] == positives
     assert steady.training_counts["pseudo_labels_in"] == still_unlabeled > 0

@@ -28,3 +28,16 @@ def test_same_seed_same_scores(small_data):
     first = autoencoder_train(x, config).anomaly_score(x)
     second = autoencoder_train(x, config).anomaly_score(x)
     np.testing.assert_array_equal(first, second)
+
+
+def test_rank_is_the_share_of_training_rows_that_reconstruct_better(small_data):
+    x, _ = small_data
+    model = autoencoder_train(x, AutoencoderConfig(epochs=1, device="cpu"))
+    rank = model.anomaly_rank(x)
+    assert rank.min() >= 0.0 and rank.max() <= 1.0
+    # On the rows it learned from, the rank is spread evenly over 0-1 and follows the score.
+    np.testing.assert_allclose(np.quantile(rank, [0.1, 0.5, 0.9]), [0.1, 0.5, 0.9], atol=0.01)
+    scores = model.anomaly_score(x)
+    assert np.all(np.diff(rank[np.argsort(scores)]) >= 0)
+    far = x[:5] * 50  # further out than anything seen: the top rank
+    np.testing.assert_allclose(model.anomaly_rank(far), 1.0)

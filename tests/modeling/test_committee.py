@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from modeling import committee as committee_module
+from modeling.autoencoder import AutoencoderConfig, autoencoder_train
 from modeling.committee import (
     CommitteeConfig,
     ShareEvidence,
     committee_train,
     share_evidence_extend,
-    share_learn,
+    shares_learn,
 )
 from modeling.pseudo import PseudoLabels
 from modeling.sgan import SGANConfig
@@ -41,14 +42,28 @@ def captured(monkeypatch):
     return calls
 
 
-def test_both_members_and_their_normalised_geometric_mean(small_data, labeled):
+@pytest.fixture(scope="module")
+def autoencoder(small_data):
+    x, _ = small_data
+    return autoencoder_train(x, AutoencoderConfig(epochs=1, device="cpu"))
+
+
+def test_all_members_and_their_normalised_geometric_mean(small_data, labeled, autoencoder):
     x, y = small_data
-    committee = committee_train(x, labeled, y[labeled], num_classes=2, config=FAST)
+    committee = committee_train(
+        x, labeled, y[labeled], num_classes=2, config=FAST, autoencoder=autoencoder
+    )
     members = committee.member_proba(x[:50])
-    assert set(members) == {"weak", "sgan"}
-    share = committee.sgan_share
-    assert share == 0.5  # no record of answers yet: an even mix
-    product = members["weak"] ** (1 - share) * members["sgan"] ** share
+    assert set(members) == {"weak", "sgan", "anomaly"}
+    # The anomaly member: the rank among the rows the autoencoder learned from, as a probability.
+    np.testing.assert_allclose(members["anomaly"][:, 1], autoencoder.anomaly_rank(x[:50]))
+    np.testing.assert_allclose(members["anomaly"].sum(axis=1), 1.0)
+    # No record of answers yet: the priors.
+    sgan, anomaly = committee.sgan_share, committee.anomaly_share
+    assert (sgan, anomaly) == (0.5, 0.4)
+    product = (
+        members["weak"] ** (1 - sgan) * members["sgan"] ** sgan * members["anomaly"] ** anomaly
+    )
     expected = product / product.sum(axis=1, keepdims=True)
     combined = committee.predict_proba(x[:50])
     np.testing.assert_allclose(combined, expected, rtol=1e-5, atol=1e-6)
@@ -108,47 +123,75 @@ def _proba(fraud_scores):
     return np.stack([1 - fraud_scores, fraud_scores], axis=1)
 
 
-def test_the_share_leans_to_the_member_that_ranked_new_answers_better():
+def test_the_shares_lean_to_the_members_that_ranked_new_answers_better():
     rng = np.random.default_rng(0)
     labels = np.zeros(200, np.int64)
     labels[:10] = 1
     sharp = _proba(np.where(labels == 1, 0.9, 0.1))
-    noise = _proba(rng.uniform(0.05, 0.95, 200))
-    config = CommitteeConfig(share_grid=(0.2, 0.5, 0.8), share_prior_positives=10)
-    # 10 frauds on record against a prior of 10: half the way from 0.5 to the grid's best share.
-    assert share_learn(ShareEvidence(noise, sharp, labels), config) == pytest.approx(0.65)
-    assert share_learn(ShareEvidence(sharp, noise, labels), config) == pytest.approx(0.35)
-    # Both perfect: every share ties, and the tie goes to the even mix.
-    assert share_learn(ShareEvidence(sharp, sharp, labels), config) == pytest.approx(0.5)
+    noise = [_proba(rng.uniform(0.05, 0.95, 200)) for _ in range(3)]
+    config = CommitteeConfig(
+        share_grid=(0.2, 0.5, 0.8),
+        anomaly_grid=(0.0, 0.4, 0.8),
+        anomaly_share_prior=0.4,
+        share_prior_positives=10,
+    )
+
+    def learn(weak, sgan, anomaly=None, labels=labels):
+        members = {"weak": weak, "sgan": sgan} | ({} if anomaly is None else {"anomaly": anomaly})
+        return shares_learn(ShareEvidence(members, labels), config)
+
+    # 10 frauds on record against a prior of 10: half the way from the prior to the best pair.
+    assert learn(noise[0], sharp) == pytest.approx((0.65, 0.4))  # no anomaly member: its prior
+    assert learn(sharp, noise[0]) == pytest.approx((0.35, 0.4))
+    # The rank alone is sharp: as much of it as the grid has (0.8), half way from 0.4.
+    assert learn(noise[0], noise[1], sharp)[1] == pytest.approx(0.6)
+    # All sharp: every pair ties, and the tie goes to the priors.
+    assert learn(sharp, sharp, sharp) == pytest.approx((0.5, 0.4))
     # No record, or one class only: nothing to judge by.
-    assert share_learn(None, config) == 0.5
-    assert share_learn(ShareEvidence(noise, sharp, np.zeros(200, np.int64)), config) == 0.5
+    assert shares_learn(None, config) == (0.5, 0.4)
+    assert learn(noise[0], sharp, labels=np.zeros(200, np.int64)) == (0.5, 0.4)
 
 
-def test_evidence_is_the_previous_members_on_answers_they_had_not_seen(small_data, labeled):
+def test_evidence_is_the_previous_members_on_answers_they_had_not_seen(
+    small_data, labeled, autoencoder
+):
     x, y = small_data
     first, second = labeled[::2], labeled[1::2]
-    previous = committee_train(x, first, y[first], num_classes=2, config=FAST)
+    previous = committee_train(
+        x, first, y[first], num_classes=2, config=FAST, autoencoder=autoencoder
+    )
     assert share_evidence_extend(None, x[second], y[second]) is None  # no previous committee
     evidence = share_evidence_extend(previous, x[second], y[second])
     members = previous.member_proba(x[second])
-    np.testing.assert_array_equal(evidence.weak, members["weak"])
-    np.testing.assert_array_equal(evidence.sgan, members["sgan"])
+    assert set(evidence.members) == {"weak", "sgan", "anomaly"}
+    for name, proba in members.items():
+        np.testing.assert_array_equal(evidence.members[name], proba)
     np.testing.assert_array_equal(evidence.labels, y[second])
     committee = committee_train(
-        x, labeled, y[labeled], num_classes=2, config=FAST, share_evidence=evidence
+        x,
+        labeled,
+        y[labeled],
+        num_classes=2,
+        config=FAST,
+        share_evidence=evidence,
+        autoencoder=autoencoder,
     )
-    assert committee.sgan_share == share_learn(evidence, FAST)
+    assert (committee.sgan_share, committee.anomaly_share) == shares_learn(evidence, FAST)
     assert committee.share_evidence is evidence  # carried on to the next version
-    # The next round appends to the record; a committee without an SGAN adds nothing to it.
+    # The next round appends to the record.
     later = share_evidence_extend(committee, x[:5], y[:5])
     assert len(later.labels) == len(second) + 5
     np.testing.assert_array_equal(later.labels[: len(second)], y[second])
-    weak_only = replace(committee, sgan=None)
-    assert share_evidence_extend(weak_only, x[:5], y[:5]) is evidence
+    # A member that joins since starts the record again: mixes compare rows all members scored.
+    weak_only = replace(committee, sgan=None, autoencoder=None)
+    record = share_evidence_extend(weak_only, x[:5], y[:5])
+    assert set(record.members) == {"weak"}
+    restarted = share_evidence_extend(replace(committee, share_evidence=record), x[5:8], y[5:8])
+    assert set(restarted.members) == {"weak", "sgan", "anomaly"}
+    assert len(restarted.labels) == 3
 
 
-def test_a_fixed_share_is_used_as_given(small_data, labeled):
+def test_fixed_shares_are_used_as_given(small_data, labeled, autoencoder):
     x, y = small_data
     previous = committee_train(x, labeled[::2], y[labeled[::2]], num_classes=2, config=FAST)
     evidence = share_evidence_extend(previous, x[labeled[1::2]], y[labeled[1::2]])
@@ -157,7 +200,12 @@ def test_a_fixed_share_is_used_as_given(small_data, labeled):
         labeled,
         y[labeled],
         num_classes=2,
-        config=replace(FAST, sgan_share=0.3),
+        config=replace(FAST, sgan_share=0.3, anomaly_share=0.0),
         share_evidence=evidence,
+        autoencoder=autoencoder,
     )
-    assert committee.sgan_share == 0.3
+    assert (committee.sgan_share, committee.anomaly_share) == (0.3, 0.0)
+    np.testing.assert_allclose(  # a zero share leaves the anomaly member out of the mix
+        committee.predict_proba(x[:20]),
+        replace(committee, autoencoder=None).predict_proba(x[:20]),
+    )

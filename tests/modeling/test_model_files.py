@@ -24,13 +24,13 @@ def bundle(small_data):
     x, y = small_data
     labeled = np.concatenate([np.flatnonzero(y == 1)[:30], np.flatnonzero(y == 0)[:200]])
     config = replace(CommitteeConfig(), sgan=SGANConfig(steps=20, hidden=16, device="cpu"))
-    previous = committee_train(x, labeled[::2], y[labeled[::2]], num_classes=2, config=config)
-    evidence = share_evidence_extend(previous, x[labeled[1::2]], y[labeled[1::2]])
-    committee = committee_train(
-        x, labeled, y[labeled], num_classes=2, config=config, share_evidence=evidence
-    )
-    assert committee.sgan_share != 0.5  # learned from the evidence, so the file must keep it
     autoencoder = autoencoder_train(x, AutoencoderConfig(epochs=1, device="cpu"))
+    train = dict(num_classes=2, config=config, autoencoder=autoencoder)
+    previous = committee_train(x, labeled[::2], y[labeled[::2]], **train)
+    evidence = share_evidence_extend(previous, x[labeled[1::2]], y[labeled[1::2]])
+    committee = committee_train(x, labeled, y[labeled], share_evidence=evidence, **train)
+    # Learned from the record, so the file must keep them.
+    assert (committee.sgan_share, committee.anomaly_share) != (0.5, 0.4)
     return ModelBundle(
         class_names=["legit", "fraud"],
         scaler=FeatureScaler.fit(x),
@@ -48,11 +48,16 @@ def test_round_trip_keeps_predictions_scaler_and_names(bundle, small_data, tmp_p
     assert loaded.metadata == {"dataset": "demo", "labels": 230}
     assert loaded.committee.config == bundle.committee.config
     assert loaded.committee.sgan_share == bundle.committee.sgan_share  # as learned at training
-    for part in ("weak", "sgan", "labels"):  # carried on to the next version's share
-        np.testing.assert_array_equal(
-            getattr(loaded.committee.share_evidence, part),
-            getattr(bundle.committee.share_evidence, part),
-        )
+    assert loaded.committee.anomaly_share == bundle.committee.anomaly_share
+    assert loaded.committee.autoencoder is loaded.autoencoder  # the anomaly member
+    np.testing.assert_array_equal(
+        loaded.autoencoder.error_quantiles, bundle.autoencoder.error_quantiles
+    )
+    record, saved = loaded.committee.share_evidence, bundle.committee.share_evidence
+    assert set(record.members) == set(saved.members) == {"weak", "sgan", "anomaly"}
+    for name in saved.members:  # carried on to the next version's shares
+        np.testing.assert_array_equal(record.members[name], saved.members[name])
+    np.testing.assert_array_equal(record.labels, saved.labels)
     np.testing.assert_allclose(
         loaded.committee.predict_proba(x), bundle.committee.predict_proba(x), rtol=1e-5
     )

@@ -21,9 +21,13 @@ def version_metrics(
     }
     if committee is not None and committee.sgan is not None:
         metrics["sgan"] = {"best_step": committee.sgan.best_step, "history": committee.sgan.history}
+    if committee is not None:
         evidence = committee.share_evidence
-        metrics["committee"] = {
-            "sgan_share": round(committee.sgan_share, 4),
+        metrics["committee"] = {  # the members' weights, and the record they were learned from
+            "sgan_share": None if committee.sgan is None else round(committee.sgan_share, 4),
+            "anomaly_share": round(committee.anomaly_share, 4)
+            if committee.autoencoder is not None
+            else None,
             "record_answers": 0 if evidence is None else len(evidence.labels),
             "record_positives": 0
             if evidence is None

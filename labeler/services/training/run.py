@@ -1,9 +1,10 @@
 """One training run, database to database.
 
-read the training set -> fit the scaler -> autoencoder -> committee (weak + SGAN) -> evaluate
--> save and reload the model file -> score every transaction -> plan the queue -> pseudo-labels
--> activate (one transaction). Everything before activation writes only rows that belong to the
-new, not yet active version, so a run that dies anywhere changes nothing annotators see.
+read the training set -> fit the scaler -> autoencoder -> committee (weak + SGAN + anomaly rank)
+-> evaluate -> save and reload the model file -> score every transaction -> plan the queue
+-> pseudo-labels -> activate (one transaction). Everything before activation writes only rows
+that belong to the new, not yet active version, so a run that dies anywhere changes nothing
+annotators see.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def training_run(
             pseudo_labels=pseudo,
             previous_scores=arrays.previous_scores,
             share_evidence=share_evidence_gather(previous, arrays),
+            autoencoder=autoencoder,
             seed=options.seed,
             on_progress=stages.report,  # each member is a stage of its own
         )
@@ -151,10 +153,9 @@ def training_run(
             proba=None if staged.proba is None else staged.proba[candidates],
             anomaly=anomaly[candidates],
             rng=np.random.default_rng(options.seed + version.pk),
-            member_scores=None
+            member_scores=None  # the anomaly rank is one of the members
             if staged.members is None
-            else [m[candidates, arrays.positive_code] for m in staged.members.values()]
-            + [anomaly[candidates]],
+            else [m[candidates, arrays.positive_code] for m in staged.members.values()],
             embedding=bundle.committee.sgan.embed(x[candidates])
             if bundle.committee is not None and bundle.committee.sgan is not None
             else None,
