@@ -26,8 +26,8 @@ class CommitteeConfig:
     # members' record on answers they had not seen (`ShareEvidence`).
     sgan_share: float | None = None
     anomaly_share: float | None = None
-    share_grid: tuple[float, ...] = (0.2, 0.35, 0.5, 0.65, 0.8)
-    anomaly_grid: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8)
+    share_grid: tuple[float, ...] = (0.2, 0.35, 0.5, 0.65, 0.8, 0.95)
+    anomaly_grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25)
     # Where the shares start, and stay while the record is thin: with n frauds on record they move
     # n / (n + share_prior_positives) of the way to the record's best. Mixing in the anomaly rank
     # at about this strength lifted test AP in every round of the label-efficiency benchmark, on
