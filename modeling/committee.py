@@ -97,7 +97,10 @@ class Committee:
 
 def anomaly_proba(rank: np.ndarray, num_classes: int, config: CommitteeConfig) -> np.ndarray:
     """The anomaly rank (0-1 among the rows the autoencoder learned from) as class
-    probabilities: the positive class gets the rank, the other classes share the rest."""
+    probabilities: the positive class gets the rank, the other classes share the rest. Ranks are
+    kept half a quantile step (of 1,000) inside 0-1: a row past every training row is 'more
+    unusual than all', not infinitely likely to be fraud."""
+    rank = np.clip(rank, 0.0005, 0.9995)
     proba = np.repeat(((1 - rank) / max(1, num_classes - 1))[:, None], num_classes, axis=1)
     proba[:, config.positive_class] = rank
     return proba
