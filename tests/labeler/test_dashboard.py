@@ -38,7 +38,10 @@ def board_data(bob, alice, dora):
         dataset=dataset,
         status=ModelVersion.Status.ACTIVE,
         training_counts={"human_labels": 200},
-        metrics={"cross_validation": {"average_precision": 0.7}},
+        metrics={
+            "cross_validation": {"average_precision": 0.7},
+            "committee": {"sgan_share": 0.8125, "anomaly_share": 1.2},
+        },
     )
     LabelFactory(transaction=rows[0], annotator=bob, label_class=label_class("fraud"))
     LabelFactory(transaction=rows[1], annotator=bob, label_class=label_class("legit"))
@@ -80,6 +83,8 @@ def test_the_page_shows_the_figures_and_exports_to_reviewers(client, board_data,
     assert '<strong data-count="frauds_found">2</strong>' in page
     assert '<strong data-count="waiting_for_review">1</strong>' in page
     assert "<polyline" in page and "audit sample" in page
+    assert '<td class="num" data-mix>0.81 / 1.20</td>' in page  # the active version's mix
+    assert '<td class="num" data-mix>\u2013</td>' in page  # the older version: no committee
     assert "Export labels" not in page  # exports are for reviewers
     client.force_login(alice)
     page = client.get("/").content.decode()
