@@ -2,6 +2,7 @@
 only when a complete version activates, and never when a run fails."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +22,9 @@ from labeler.services import training_runs
 from labeler.services.demo import demo_data_import
 from labeler.services.training import TrainingOptions, training_run_execute
 from labeler.services.training import run as training_service
+from labeler.services.training.evidence import share_evidence_gather
 from labeler.services.training.rescoring import transaction_scores_by_version
+from labeler.services.training_data import training_arrays_build
 from labeler.services.training_runs import training_request, training_stale_runs_fail
 from modeling.autoencoder import AutoencoderConfig
 from modeling.committee import CommitteeConfig, shares_learn
@@ -276,3 +279,21 @@ def test_every_reason_acquisition_gives_is_a_queue_reason():
 
     reasons = {value for name, value in vars(acquisition).items() if name.startswith("REASON_")}
     assert reasons and reasons <= set(QueueEntry.Reason.values)
+
+
+def test_the_record_counts_only_answers_the_last_version_never_saw(dataset, bob):
+    run(dataset)
+    label_queue(dataset, bob, 120)
+    version = run(dataset)
+    label_queue(dataset, bob, 20)
+    arrays = training_arrays_build(dataset=dataset)
+    assert share_evidence_gather(None, arrays) is None
+    assert len(share_evidence_gather(version, arrays).labels) == 20
+    # A version that does not say what it trained on: none of the labels is safe to count.
+    unknown = ModelVersion.objects.get(pk=version.pk)
+    unknown.training_counts = {}
+    assert share_evidence_gather(unknown, arrays) is None  # its own record: none yet
+    # A file that cannot be read: no record carried on, and the run goes on with the priors.
+    Path(version.artifact_path).write_bytes(b"not a model")
+    assert share_evidence_gather(version, arrays) is None
+    assert run(dataset).metrics["committee"]["record_answers"] == 0

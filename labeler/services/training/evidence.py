@@ -19,7 +19,9 @@ logger = logging.getLogger(__name__)
 def answered_since(version: ModelVersion, arrays: TrainingArrays) -> np.ndarray:
     """Positions in `arrays.labeled` of the items first labeled after `version` read its labels
     (and by this run's reading): rows that version never trained on."""
-    watermark = version.training_counts.get("last_label_id") or 0
+    watermark = version.training_counts.get("last_label_id")
+    if watermark is None:  # not known what it trained on: nothing is safe to count
+        return np.zeros(0, np.int64)
     seen_before = Label.objects.filter(
         transaction__dataset_id=version.dataset_id, id__lte=watermark
     ).values("transaction_id")
@@ -41,7 +43,7 @@ def share_evidence_gather(
     previous: ModelVersion | None, arrays: TrainingArrays
 ) -> ShareEvidence | None:
     """The previous version's record, plus its members' probabilities for the answers since; None
-    without a previous version whose file can be read (the next share is then an even one)."""
+    without a previous version whose file can be read (the next shares are then the priors)."""
     if previous is None or not previous.artifact_path:
         return None
     try:
@@ -52,6 +54,8 @@ def share_evidence_gather(
     if bundle.committee is None or bundle.class_names != arrays.class_names:
         return None  # classes changed since: its probabilities mean something else
     positions = answered_since(previous, arrays)
+    if not len(positions):
+        return bundle.committee.share_evidence
     rows = arrays.labeled[positions]
     # Scaled as that version scaled its inputs: its members are judged on what they would see.
     x = bundle.scaler.transform(
