@@ -62,8 +62,11 @@ def k_center_greedy(embedding: np.ndarray, k: int, *, rng: np.random.Generator) 
 @dataclass
 class AcquisitionConfig:
     audit_share: float = 0.05
-    likely_fraud_share: float = 0.8  # of the non-audit picks, once a fraud is known
-    disagreement_share: float = 0.1  # the rest goes to plain uncertainty
+    # Of the non-audit picks, once a fraud is known. In the label-efficiency benchmark 0.85 with
+    # 0.05 for disagreement beat 0.8 with 0.1 (disagreement picks there were all legitimate) and
+    # 0.9 with 0.05, on the reference file and on generated data alike.
+    likely_fraud_share: float = 0.85
+    disagreement_share: float = 0.05  # the rest goes to plain uncertainty
     diversity_pool: int = 4  # diversity picks k from the top k * this many by uncertainty
     # When the previous round's likely-fraud picks were mostly legitimate, the model has run out
     # of frauds it can see: most of those slots go to the anomaly ranking instead.
