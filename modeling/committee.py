@@ -129,16 +129,22 @@ def geometric_mean(members: dict[str, np.ndarray], weights: dict[str, float]) ->
 def shares_learn(evidence: ShareEvidence | None, config: CommitteeConfig) -> tuple[float, float]:
     """(SGAN share, anomaly share): the grid pair whose mix ranks the record's frauds best
     (average precision; ties go to the pair nearest the priors), each pulled towards its prior
-    while the record holds few frauds. The priors without a record of both kinds."""
-    priors = (config.sgan_share_prior, config.anomaly_share_prior)
+    while the record holds few frauds. The priors without a record of both kinds. A share the
+    config fixes is used as given, and the other is learned alongside that value."""
+    priors = (
+        config.sgan_share_prior if config.sgan_share is None else config.sgan_share,
+        config.anomaly_share_prior if config.anomaly_share is None else config.anomaly_share,
+    )
     if evidence is None:
         return priors
     is_positive = evidence.labels == config.positive_class
     if is_positive.all() or not is_positive.any():
         return priors
     members = evidence.members
-    sgan_grid = config.share_grid if "sgan" in members else (priors[0],)
-    anomaly_grid = config.anomaly_grid if "anomaly" in members else (priors[1],)
+    learn_sgan = "sgan" in members and config.sgan_share is None
+    learn_anomaly = "anomaly" in members and config.anomaly_share is None
+    sgan_grid = config.share_grid if learn_sgan else (priors[0],)
+    anomaly_grid = config.anomaly_grid if learn_anomaly else (priors[1],)
     scored = []
     for sgan in sgan_grid:
         for anomaly in anomaly_grid:
@@ -233,8 +239,8 @@ def committee_train(
         config=config,
         autoencoder=autoencoder,
         train_seconds=train_seconds,
-        sgan_share=sgan_share if config.sgan_share is None else config.sgan_share,
-        anomaly_share=anomaly_share if config.anomaly_share is None else config.anomaly_share,
+        sgan_share=sgan_share,
+        anomaly_share=anomaly_share,
         share_evidence=share_evidence,
     )
 

@@ -148,6 +148,11 @@ def test_the_shares_lean_to_the_members_that_ranked_new_answers_better():
     assert learn(sharp, noise[0]) == pytest.approx((0.35, 0.4))
     # The rank alone is sharp: as much of it as the grid has (0.8), half way from 0.4.
     assert learn(noise[0], noise[1], sharp)[1] == pytest.approx(0.6)
+    # A share the config fixes stays as given; the other is learned beside it.
+    fixed = replace(config, sgan_share=0.3)
+    members = {"weak": noise[0], "sgan": noise[1], "anomaly": sharp}
+    assert shares_learn(ShareEvidence(members, labels), fixed) == pytest.approx((0.3, 0.6))
+    assert shares_learn(None, fixed) == (0.3, 0.4)
     # All sharp: every pair ties, and the tie goes to the priors.
     assert learn(sharp, sharp, sharp) == pytest.approx((0.5, 0.4))
     # No record, or one class only: nothing to judge by.
