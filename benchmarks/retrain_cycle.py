@@ -49,6 +49,7 @@ STAGES = [
     "evaluating",
     "saving",
     "scoring",
+    "audit",
     "score_write",
     "queueing",
     "pseudo_labels",

@@ -113,9 +113,11 @@ def session_stats(*, user, since: datetime, dataset=None, count_unlabeled=False)
     """The annotator's figures; `count_unlabeled` (a count over every transaction) only for the
     empty-queue page, never on the per-label path."""
     positive = [c.pk for c in LabelClass.ordered() if c.is_positive]  # no join per answer
-    figures = Label.objects.filter(
-        annotator=user, status=Label.Status.ACTIVE, created_at__gte=since
-    ).aggregate(labels=Count("id"), frauds=Count("id", filter=Q(label_class_id__in=positive)))
+    figures = (
+        Label.objects.counted()
+        .filter(annotator=user, created_at__gte=since)
+        .aggregate(labels=Count("id"), frauds=Count("id", filter=Q(label_class_id__in=positive)))
+    )
     hours = max((timezone.now() - since).total_seconds() / 3600, 1 / 60)
     until, queued = None, False
     if dataset is not None:

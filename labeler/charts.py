@@ -13,6 +13,7 @@ class Series:
     colour: str
     points: str  # "x,y x,y ..." for a polyline
     dots: list[tuple[float, float, str]]  # (x, y, tooltip)
+    intervals: list[tuple[float, float, float]] = field(default_factory=list)  # (x, top, bottom)
 
 
 @dataclass
@@ -35,14 +36,15 @@ def _scale(value, low, high, start, end):
 
 
 def line_chart(
-    data: dict[str, tuple[str, list[tuple[float, float]]]],
+    data: dict[str, tuple[str, list[tuple[float, ...]]]],
     *,
     x_label: str,
     y_label: str,
     y_range: tuple[float, float] = (0.0, 1.0),
 ) -> LineChart | None:
-    """Lines through each series' (x, y) points; None when there is nothing to draw."""
-    xs = [x for _, points in data.values() for x, _ in points]
+    """Lines through each series' (x, y) points, and a vertical bar from low to high where a
+    point comes as (x, y, low, high); None when there is nothing to draw."""
+    xs = [point[0] for _, points in data.values() for point in points]
     if not xs:
         return None
     x_low, x_high = 0.0, max(xs)
@@ -56,9 +58,17 @@ def line_chart(
         )
 
     for name, (colour, points) in data.items():
-        placed = [(*at(x, y), f"{name}: {y:.3f} at {x:g}") for x, y in sorted(points)]
+        placed, intervals = [], []
+        for point in sorted(points):
+            x, y = point[:2]
+            tip = f"{name}: {y:.3f} at {x:g}"
+            if len(point) == 4:
+                low, high = point[2:]
+                tip += f" ({low:.3f}\N{EN DASH}{high:.3f})"
+                intervals.append((at(x, y)[0], at(x, high)[1], at(x, low)[1]))
+            placed.append((*at(x, y), tip))
         chart.series.append(
-            Series(name, colour, " ".join(f"{x},{y}" for x, y, _ in placed), placed)
+            Series(name, colour, " ".join(f"{x},{y}" for x, y, _ in placed), placed, intervals)
         )
     chart.x_ticks = [(at(x, y_range[0])[0], f"{x:g}") for x in _ticks(x_low, x_high)]
     chart.y_ticks = [(at(0, y)[1], f"{y:g}") for y in _ticks(*y_range)]

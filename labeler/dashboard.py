@@ -35,7 +35,8 @@ def _labels_per_hour(dataset: Dataset, now) -> tuple[BarChart, int]:
     start = (now - timedelta(hours=HOURS - 1)).replace(minute=0, second=0, microsecond=0)
     in_dataset = dataset.transactions.filter(pk=OuterRef("transaction_id"))
     times = (
-        Label.objects.filter(annotator__isnull=False, created_at__gte=start)
+        Label.objects.counted()
+        .filter(created_at__gte=start)
         .filter(Exists(in_dataset))
         .values_list("created_at", flat=True)
     )
@@ -52,23 +53,25 @@ def _labels_per_hour(dataset: Dataset, now) -> tuple[BarChart, int]:
 
 
 def _learning_curve(versions: list[ModelVersion]) -> LineChart | None:
-    """Average precision against the human labels each version trained on: on the random
-    audit sample (unbiased) and cross-validated on every label."""
+    """Average precision against the human labels given when each version trained, from the
+    first version the audit could measure: the audit estimate with its interval (on
+    transactions no model learned from), and, for comparison, cross-validation on the labels
+    the committee chose for itself, which flatters it."""
     audit, cross = [], []
     for version in versions:
         labels = version.training_counts.get("human_labels")
         if labels is None:
             continue
-        audit_ap = (version.metrics.get("audit") or {}).get("average_precision")
+        estimate = (version.metrics.get("quality") or {}).get("average_precision")
         cross_ap = (version.metrics.get("cross_validation") or {}).get("average_precision")
-        if audit_ap is not None:
-            audit.append((labels, audit_ap))
+        if estimate is not None:
+            audit.append((labels, estimate["value"], estimate["low"], estimate["high"]))
         if cross_ap is not None:
             cross.append((labels, cross_ap))
     return line_chart(
         {
-            "audit sample": ("#c0392b", audit),
-            "cross-validated": ("#2456c7", cross),
+            "audit estimate (90% interval)": ("#c0392b", audit),
+            "on the labels the model chose (optimistic)": ("#8a94a6", cross),
         },
         x_label="human labels",
         y_label="average precision",
@@ -77,7 +80,7 @@ def _learning_curve(versions: list[ModelVersion]) -> LineChart | None:
 
 def dataset_dashboard(dataset: Dataset) -> DatasetDashboard:
     now = timezone.now()
-    settled, _, disputed, _ = human_classes_settled(dataset)
+    settled, disputed, _ = human_classes_settled(dataset)
     positive = set(LabelClass.objects.filter(is_positive=True).values_list("pk", flat=True))
     overview = training_overview(dataset=dataset)
     trained = list(

@@ -45,8 +45,9 @@ class TrainingOverview:
 def new_human_labels(
     *, dataset: Dataset, active: ModelVersion | None = None, up_to: int | None = None
 ) -> int:
-    """Human labels written since the dataset's active version read its training set; with
-    `up_to`, counting stops there (the label path only asks "enough yet?")."""
+    """People's labels (`Label.objects.counted()`: an undone label does not count) written since
+    the dataset's active version read its training set; with `up_to`, counting stops there (the
+    label path only asks "enough yet?")."""
     if active is not None:
         watermark = Value(active.training_counts.get("last_label_id") or 0)
     else:  # the active version's watermark, read in the same query
@@ -65,9 +66,7 @@ def new_human_labels(
     # Labels first, then their transaction by primary key: a join lets SQLite walk the whole
     # dataset's transactions instead (tens of milliseconds at 285k rows, on every label).
     in_dataset = Transaction.objects.filter(pk=OuterRef("transaction_id"), dataset=dataset)
-    labels = Label.objects.filter(annotator__isnull=False, id__gt=watermark).filter(
-        Exists(in_dataset)
-    )
+    labels = Label.objects.counted().filter(id__gt=watermark).filter(Exists(in_dataset))
     if up_to is not None:
         labels = labels.order_by()[:up_to]
     return labels.count()

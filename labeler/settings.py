@@ -188,6 +188,13 @@ TRAINING_DEVICE = _env(env.str, "TRAINING_DEVICE", default="auto")  # auto: CUDA
 TRAINING_SGAN_STEPS = _env(env.int, "TRAINING_SGAN_STEPS", default=800)
 TRAINING_AUTOENCODER_EPOCHS = _env(env.int, "TRAINING_AUTOENCODER_EPOCHS", default=4)
 TRAINING_SEED = _env(env.int, "TRAINING_SEED", default=0)
+# The audit frame of a new dataset: this share of its rows no model learns from (see README).
+AUDIT_FRAME_SHARE = _env(env.float, "AUDIT_FRAME_SHARE", default=0.1)
+if not 0.0 <= AUDIT_FRAME_SHARE < 0.5:
+    raise ImproperlyConfigured(
+        f"environment variable AUDIT_FRAME_SHARE is {AUDIT_FRAME_SHARE}: it must be at least 0 "
+        "and below 0.5 (0 turns the audit and its quality figures off for new datasets)"
+    )
 # Training on its own queue: GPU workers take `-Q training`, light tasks run anywhere.
 CELERY_TASK_ROUTES = {"labeler.tasks.training_run": {"queue": "training"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

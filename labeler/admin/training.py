@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from labeler.admin.base import ReadOnlyAdmin
 from labeler.models import ModelVersion, QueueEntry, TrainingPolicy
+from labeler.quality_view import quality_view
 
 
 @admin.register(ModelVersion)
@@ -16,8 +17,8 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         "trigger",
         "stage",
         "progress",
-        "average_precision",
         "audit_average_precision",
+        "average_precision",
         "labels",
         "pseudo_labels",
         "seconds",
@@ -29,15 +30,15 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     search_fields = ["=id", "error", "worker"]
     date_hierarchy = "created_at"
 
-    @admin.display(description="AP (cross-validated)")
+    @admin.display(description="AP on chosen labels (optimistic)")
     def average_precision(self, obj):
         value = (obj.metrics.get("cross_validation") or {}).get("average_precision")
         return "-" if value is None else f"{value:.3f}"
 
-    @admin.display(description="AP (audit sample)")
+    @admin.display(description="AP (audit estimate, 90% interval)")
     def audit_average_precision(self, obj):
-        value = (obj.metrics.get("audit") or {}).get("average_precision")
-        return "-" if value is None else f"{value:.3f}"
+        view = quality_view(obj)
+        return "-" if view is None else view.short
 
     @admin.display(description="human labels")
     def labels(self, obj):
@@ -58,7 +59,7 @@ class TrainingPolicyAdmin(admin.ModelAdmin):
     """The 'min new labels' rule the schedule and the labels trigger share; the schedule's
     interval is the periodic task 'retrain when enough new labels' (Periodic tasks)."""
 
-    list_display = ["__str__", "min_new_labels", "retrain_on_labels", "queue_size"]
+    list_display = ["__str__", "min_new_labels", "retrain_on_labels", "queue_size", "audit_share"]
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not TrainingPolicy.objects.exists()

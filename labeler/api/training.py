@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,8 +14,55 @@ from labeler.models import Dataset, ModelVersion
 from labeler.services.training_runs import training_request
 
 
+class EstimateOutput(serializers.Serializer):
+    value = serializers.FloatField()
+    low = serializers.FloatField(help_text="lower end of the interval (see `level`)")
+    high = serializers.FloatField(help_text="upper end of the interval")
+
+
+class QualityOutput(serializers.Serializer):
+    """The version's figures on transactions it has not seen, estimated from the audit's labels
+    alone (importance-weighted, with bootstrap intervals), or what is missing for them."""
+
+    labels = serializers.IntegerField(help_text="audit labels behind the figures")
+    frauds = serializers.IntegerField(help_text="frauds among them")
+    frame_rows = serializers.IntegerField(help_text="transactions in the audit frame")
+    population = serializers.IntegerField(required=False, help_text="transactions in the dataset")
+    pending = serializers.IntegerField(required=False, help_text="drawn, not answered yet")
+    level = serializers.FloatField(required=False, help_text="of the intervals, e.g. 0.9")
+    average_precision = EstimateOutput(required=False)
+    precision_at_top = EstimateOutput(
+        required=False, help_text="fraud share among the top `top_share` of scores"
+    )
+    top_share = serializers.FloatField(required=False)
+    top_count = serializers.IntegerField(required=False, help_text="transactions in that top")
+    recall_at_budget = EstimateOutput(
+        required=False, help_text="share of all frauds within the top `budget_share` of scores"
+    )
+    budget_share = serializers.FloatField(required=False)
+    budget_count = serializers.IntegerField(required=False)
+    frauds_total = EstimateOutput(required=False, help_text="frauds in the dataset")
+    frauds_missed = EstimateOutput(
+        required=False, help_text="frauds in the dataset that no person has labeled"
+    )
+    needed_labels = serializers.IntegerField(
+        required=False, help_text="when too few: about how many more audit labels it needs"
+    )
+    needed_frauds = serializers.IntegerField(required=False)
+    waiting_for = serializers.CharField(
+        required=False, help_text="when nothing can be measured yet (cold start)"
+    )
+
+
 class ModelVersionOutput(serializers.ModelSerializer):
     dataset = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    quality = serializers.SerializerMethodField(
+        help_text="the audit estimate (null for versions from before the audit)"
+    )
+
+    @extend_schema_field(QualityOutput(allow_null=True))
+    def get_quality(self, version: ModelVersion) -> dict | None:
+        return (version.metrics or {}).get("quality")
 
     class Meta:
         model = ModelVersion
@@ -28,6 +75,7 @@ class ModelVersionOutput(serializers.ModelSerializer):
             "stage",
             "progress",
             "device",
+            "quality",
             "hyperparameters",
             "training_counts",
             "metrics",

@@ -12,6 +12,13 @@ def _probability_check(field: str, name: str) -> models.CheckConstraint:
     )
 
 
+class LabelQuerySet(models.QuerySet):
+    def counted(self):
+        """People's labels as every count shows them: given by an annotator and not undone (an
+        overruled label was still an answer; a superseded one was taken back)."""
+        return self.filter(annotator__isnull=False).exclude(status=Label.Status.SUPERSEDED)
+
+
 class Label(models.Model):
     """A human decision. Rows are never deleted: an undo or an overrule changes `status`."""
 
@@ -53,7 +60,13 @@ class Label(models.Model):
         blank=True,
         default="",
         db_default="",  # the bulk write path of imports leaves the column out
-        help_text="why the queue showed the item ('audit': at random)",
+        help_text="why the queue showed the item ('audit': drawn at random by the audit)",
+    )
+    audit_inclusion_probability = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="for an audit pick: the probability that the audit had drawn this transaction "
+        "when it was answered (quality figures weight the label by its inverse)",
     )
     time_taken_ms = models.PositiveIntegerField(null=True, blank=True)
     # NULL, not "", for labels without a token: NULLs never collide in the unique constraint.
@@ -66,6 +79,8 @@ class Label(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LabelQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -95,6 +110,9 @@ class Label(models.Model):
                 name="label_human_has_annotator",
             ),
             _probability_check("suggested_probability", "label_suggested_probability_in_0_1"),
+            _probability_check(
+                "audit_inclusion_probability", "label_audit_inclusion_probability_in_0_1"
+            ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="label_status_created")]
 

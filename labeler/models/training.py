@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -147,6 +148,12 @@ class TrainingPolicy(SingletonPolicy):
         default=True, help_text="start a run as soon as enough new labels arrive"
     )
     queue_size = models.PositiveIntegerField(default=200, help_text="items queued per version")
+    audit_share = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        help_text="share of the queue (so of the labels) given to audit picks: drawn at random "
+        "from the audit frame, never trained on, and the only labels the quality figures use",
+    )
     stale_after_seconds = models.PositiveIntegerField(
         default=600,
         help_text="a run whose worker has not reported for this long is marked failed",
@@ -164,7 +171,7 @@ class QueueEntry(models.Model):
 
     class Reason(models.TextChoices):
         UNCERTAIN = "uncertain"
-        AUDIT = "audit", "random audit"
+        AUDIT = "audit", "audit (drawn at random, for the quality figures)"
         DISAGREEMENT = "disagreement", "models disagree"
         COLD_START = "cold_start", "cold start (anomaly score)"
         LIKELY_FRAUD = "likely_fraud", "likely fraud"
@@ -218,6 +225,7 @@ class StagedScore(models.Model):
     )
     score = models.FloatField()
     uncertainty = models.FloatField(null=True)
+    audit_inclusion = models.FloatField(null=True)  # frame rows only
     suggested_class = models.ForeignKey(
         "labeler.LabelClass",
         null=True,

@@ -14,6 +14,11 @@ class Dataset(memory.ForgetOnWrite):
 
     name = models.SlugField(max_length=64, unique=True)
     feature_names = models.JSONField(default=list)
+    audit_frame_share = models.FloatField(
+        default=0.1,
+        help_text="share of each import set aside as the audit frame: rows no model learns "
+        "from, sampled by the audit for honest quality figures (fixed when the dataset is made)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -97,6 +102,14 @@ class Transaction(models.Model):
         db_index=False,
     )
     imported_at = models.DateTimeField()
+    # The audit frame (modeling/audit.py): a random share of each dataset that no model learns
+    # from. A frame row carries its permanent random number (uniform in [0, 1)) and joins the
+    # audit sample once its inclusion probability, the largest any version's design gave it,
+    # exceeds that number. Outside the frame both are NULL.
+    audit_number = models.FloatField(null=True, blank=True)
+    audit_inclusion = models.FloatField(
+        null=True, blank=True, help_text="probability that the audit has drawn this row by now"
+    )
 
     class Meta:
         ordering = ["dataset_id", "id"]
@@ -113,11 +126,25 @@ class Transaction(models.Model):
                 | models.Q(uncertainty__gte=0, uncertainty__lte=1),
                 name="transaction_uncertainty_in_unit_interval",
             ),
+            models.CheckConstraint(
+                condition=models.Q(audit_number__isnull=True)
+                | models.Q(audit_number__gte=0, audit_number__lt=1),
+                name="transaction_audit_number_in_unit_interval",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(audit_inclusion__isnull=True)
+                | models.Q(audit_inclusion__gte=0, audit_inclusion__lte=1),
+                name="transaction_audit_inclusion_is_probability",
+            ),
         ]
         indexes = [models.Index(fields=["dataset", "time"], name="transaction_dataset_time")]
 
     def __str__(self):
         return f"{self.dataset}:{self.external_id}"
+
+    @property
+    def in_audit_frame(self) -> bool:
+        return self.audit_number is not None
 
     @property
     def feature_vector(self) -> np.ndarray:

@@ -28,7 +28,8 @@ def _staged_scores_apply(version: ModelVersion) -> int:
         # UPDATE ... FROM: PostgreSQL, and SQLite since 3.33.
         cursor.execute(
             f"UPDATE {target} SET score = s.score, uncertainty = s.uncertainty, "
-            f"suggested_class_id = s.suggested_class_id, scored_by_id = s.model_version_id "
+            f"suggested_class_id = s.suggested_class_id, scored_by_id = s.model_version_id, "
+            f"audit_inclusion = s.audit_inclusion "
             f"FROM {staged} AS s WHERE s.model_version_id = %s AND {target}.id = s.transaction_id",
             [version.pk],
         )

@@ -1,9 +1,9 @@
 """The fast write path for imports: executemany on SQLite, binary COPY on PostgreSQL.
 
-Columns come in as NumPy arrays (one value per row), lists of text, or one constant for every
-row. ORM bulk_create spends most of its time building model instances, and psycopg's
-row-by-row COPY most of its time in Python; at 285k rows either alone would cost more than the
-whole import may take, so the rows are encoded column-wise here.
+Columns come in as NumPy arrays (one value per row; NaN in a float array is NULL), lists of
+text, or one constant for every row. ORM bulk_create spends most of its time building model
+instances, and psycopg's row-by-row COPY most of its time in Python; at 285k rows either alone
+would cost more than the whole import may take, so the rows are encoded column-wise here.
 """
 
 from __future__ import annotations
@@ -43,10 +43,21 @@ def _sql_names(model: type[Model], names) -> tuple[str, str]:
     return quote(model._meta.db_table), columns
 
 
+def _has_nulls(value) -> bool:
+    return (
+        isinstance(value, np.ndarray)
+        and value.ndim == 1
+        and np.issubdtype(value.dtype, np.floating)
+        and bool(np.isnan(value).any())
+    )
+
+
 def _python_values(value, rows: int):
     if isinstance(value, np.ndarray):
         if value.ndim == 2:
             return (row.tobytes() for row in np.ascontiguousarray(value))
+        if _has_nulls(value):
+            return [None if number != number else number for number in value.tolist()]
         return value.tolist()
     if isinstance(value, list):
         return value
@@ -73,6 +84,8 @@ def _fixed_field(model, name: str, value, rows: int) -> np.ndarray | None:
     field = _column(model, name)
     if value is None:
         return np.frombuffer(NULL_FIELD * rows, dtype="V4")
+    if _has_nulls(value):
+        return None  # rows differ in length: encoded one by one
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = np.full(rows, value)
     if isinstance(value, datetime):
@@ -98,6 +111,12 @@ def _fixed_field(model, name: str, value, rows: int) -> np.ndarray | None:
 
 
 def _variable_field(value, rows: int) -> list[bytes]:
+    if _has_nulls(value):
+        present = struct.pack(">i", 8)
+        return [
+            NULL_FIELD if number != number else present + struct.pack(">d", number)
+            for number in value.tolist()
+        ]
     texts = [value] * rows if isinstance(value, str) else value
     encoded = [text.encode("utf-8") for text in texts]
     return [struct.pack(">i", len(item)) + item for item in encoded]

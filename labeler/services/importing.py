@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
@@ -99,7 +100,21 @@ def _refuse_repeat(dataset: Dataset, checksum: str, file_name: str) -> None:
         )
 
 
-def _insert_transactions(batch: ImportBatch, table: ParsedTable, external_ids: list[str]) -> None:
+def _audit_numbers(batch: ImportBatch, rows: int, trusted: np.ndarray | None) -> np.ndarray:
+    """Each row's permanent random number if it falls in the dataset's audit frame, else NaN
+    (NULL). Reproducible from the file's checksum. Rows that arrive with a trusted label stay
+    out of the frame: that label trains the models."""
+    share = batch.dataset.audit_frame_share
+    draws = np.random.default_rng(int(batch.checksum[:16], 16)).random(rows)
+    numbers = np.where(draws < share, draws / share if share > 0 else 0.0, np.nan)
+    if trusted is not None:
+        numbers[trusted] = np.nan
+    return numbers
+
+
+def _insert_transactions(
+    batch: ImportBatch, table: ParsedTable, external_ids: list[str], trusted: np.ndarray | None
+) -> None:
     columns_insert(
         Transaction,
         {
@@ -110,6 +125,7 @@ def _insert_transactions(batch: ImportBatch, table: ParsedTable, external_ids: l
             "amount": table.amount,
             "features": np.ascontiguousarray(table.features, dtype="<f4"),
             "imported_at": timezone.now(),
+            "audit_number": _audit_numbers(batch, table.row_count, trusted),
         },
         rows=table.row_count,
     )
@@ -172,7 +188,9 @@ def transactions_import(
     class_ids = _label_class_ids(table, file_name) if with_labels else None
 
     with db_transaction.atomic():
-        dataset, _ = Dataset.objects.get_or_create(name=dataset_name)
+        dataset, _ = Dataset.objects.get_or_create(
+            name=dataset_name, defaults={"audit_frame_share": settings.AUDIT_FRAME_SHARE}
+        )
         dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
         _refuse_repeat(dataset, checksum, file_name)
         _check_schema(dataset, table, file_name)
@@ -190,7 +208,10 @@ def transactions_import(
             column_mapping={**table.column_mapping, "ignored": table.ignored_columns},
             imported_by=imported_by,
         )
-        _insert_transactions(batch, table, external_ids)
+        trusted = (
+            class_ids >= 0 if class_ids is not None and label_mode == LabelMode.TRUSTED else None
+        )
+        _insert_transactions(batch, table, external_ids, trusted)
         if class_ids is not None:
             batch.label_count = _insert_labels(batch, class_ids, label_mode)
         batch.duration_seconds = time.perf_counter() - started

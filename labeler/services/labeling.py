@@ -127,6 +127,10 @@ def label_submit(
                 suggested_probability=_suggested_probability(item, label_class),
                 suggested_by_id=item.scored_by_id,
                 queue_reason=entry.reason if entry else "",
+                # What the audit's figures weight this answer by (its inverse), as of now.
+                audit_inclusion_probability=item.audit_inclusion
+                if entry is not None and entry.reason == QueueEntry.Reason.AUDIT
+                else None,
                 time_taken_ms=time_taken_ms,
                 request_token=request_token,
                 supersedes=superseded,

@@ -2,7 +2,8 @@
 
 Human labels are trusted; a reviewer's overrule replaces the annotator's class; annotators who
 disagree on an item with no review leave it out until a reviewer settles it; the active
-version's pseudo-labels come along for training at their lower weight. Reference labels live in
+version's pseudo-labels come along for training at their lower weight. Rows of the audit frame
+never train: their settled classes are the audit's answers, read apart. Reference labels live in
 their own table and are never read here.
 """
 
@@ -29,10 +30,13 @@ class TrainingArrays:
     amount: np.ndarray  # (n,)
     time: np.ndarray  # (n,)
     previous_scores: np.ndarray | None  # (n,) the active version's scores; None before one
-    labeled: np.ndarray  # (m,) row positions with a trusted human class
+    labeled: np.ndarray  # (m,) row positions with a trusted human class, outside the frame
     label_codes: np.ndarray  # (m,) model class indices (LabelClass.position)
-    audit: np.ndarray  # (m,) bool: the label answered a random audit pick
     excluded: np.ndarray  # row positions humans labeled but did not agree on: not candidates
+    audit_number: np.ndarray  # (n,) each frame row's permanent number; NaN outside the frame
+    audit_inclusion: np.ndarray  # (n,) inclusion probability so far; 0 outside or not yet drawn
+    audit_rows: np.ndarray  # frame row positions with a settled human class: the audit answers
+    audit_codes: np.ndarray  # their class codes
     pseudo_rows: np.ndarray  # active version's pseudo-labels: row positions, codes, probabilities
     pseudo_codes: np.ndarray
     pseudo_weight: float
@@ -47,7 +51,18 @@ class TrainingArrays:
         mask = np.zeros(len(self.transaction_ids), bool)
         mask[self.labeled] = True
         mask[self.excluded] = True
+        mask[self.audit_rows] = True
         return mask
+
+    @property
+    def frame(self) -> np.ndarray:
+        """The audit frame's rows (bool per row)."""
+        return ~np.isnan(self.audit_number)
+
+    @property
+    def learning_rows(self) -> np.ndarray:
+        """Positions of the rows models learn from: every row outside the frame."""
+        return np.flatnonzero(~self.frame)
 
 
 def label_classes_for_training() -> tuple[list[LabelClass], int]:
@@ -67,37 +82,38 @@ def label_classes_for_training() -> tuple[list[LabelClass], int]:
 
 
 def _feature_rows(dataset: Dataset) -> tuple[np.ndarray, ...]:
-    """Ids, times, amounts, latest scores and features as arrays, in id order."""
+    """Ids, times, amounts, latest scores, audit numbers and inclusion probabilities, and
+    features as arrays, in id order."""
     rows = list(
-        dataset.transactions.order_by("id").values_list("id", "time", "amount", "score", "features")
+        dataset.transactions.order_by("id").values_list(
+            "id", "time", "amount", "score", "audit_number", "audit_inclusion", "features"
+        )
     )
     if not rows:
         raise TrainingDataError(f"dataset {dataset.name!r} has no transactions to train on")
-    ids, times, amounts, scores, blobs = zip(*rows, strict=True)
+    ids, times, amounts, scores, numbers, inclusion, blobs = zip(*rows, strict=True)
     features = np.frombuffer(b"".join(blobs), dtype="<f4")
     return (
         np.asarray(ids, np.int64),
         np.asarray(times, np.float64),
         np.asarray(amounts, np.float64),
         np.asarray(scores, np.float64),  # None reads as NaN
+        np.asarray(numbers, np.float64),
+        np.nan_to_num(np.asarray(inclusion, np.float64), nan=0.0),
         features.reshape(len(rows), len(dataset.feature_names)).astype(np.float32),
     )
 
 
-def human_classes_settled(
-    dataset: Dataset,
-) -> tuple[dict[int, int], dict[int, bool], set[int], int]:
-    """transaction id -> class id for every settled item, which of them were audit picks, the
-    ids annotators disagree on, and the newest label id when reading began."""
+def human_classes_settled(dataset: Dataset) -> tuple[dict[int, int], set[int], int]:
+    """transaction id -> class id for every settled item, the ids annotators disagree on, and
+    the newest label id when reading began."""
     # Read first: a label written while this runs counts towards the next run, not this one.
     last_label_id = Label.objects.aggregate(newest=Max("id"))["newest"] or 0
     votes: dict[int, set[int]] = defaultdict(set)
-    audit: dict[int, bool] = {}
-    for transaction_id, class_id, reason in Label.objects.filter(
+    for transaction_id, class_id in Label.objects.filter(
         transaction__dataset=dataset, status=Label.Status.ACTIVE, id__lte=last_label_id
-    ).values_list("transaction_id", "label_class_id", "queue_reason"):
+    ).values_list("transaction_id", "label_class_id"):
         votes[transaction_id].add(class_id)
-        audit[transaction_id] = audit.get(transaction_id, False) or reason == "audit"
     # The latest standing verdict per transaction: its class, whichever opinion it judged.
     reviewed: dict[int, int] = {}
     for transaction_id, verdict, new_class, label_class, pseudo_class in (
@@ -125,27 +141,30 @@ def human_classes_settled(
     for transaction_id, class_id in reviewed.items():
         settled[transaction_id] = class_id
         disputed.discard(transaction_id)
-    return settled, audit, disputed, last_label_id
+    return settled, disputed, last_label_id
 
 
 def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
     classes, positive_code = label_classes_for_training()
     code_of = {label_class.pk: label_class.position for label_class in classes}
-    ids, times, amounts, scores, features = _feature_rows(dataset)
-    settled, audit, disputed, last_label_id = human_classes_settled(dataset)
+    ids, times, amounts, scores, audit_number, audit_inclusion, features = _feature_rows(dataset)
+    settled, disputed, last_label_id = human_classes_settled(dataset)
 
     def positions(transaction_ids) -> np.ndarray:
         wanted = np.fromiter(transaction_ids, np.int64)
         found = np.searchsorted(ids, wanted)
         return found.astype(np.int64)
 
-    labeled_ids = sorted(settled)
+    in_frame = set(ids[~np.isnan(audit_number)].tolist())
+    labeled_ids = sorted(t for t in settled if t not in in_frame)
     labeled = positions(labeled_ids)
     label_codes = np.asarray([code_of[settled[t]] for t in labeled_ids], np.int64)
+    audit_ids = sorted(t for t in settled if t in in_frame)
+    audit_codes = np.asarray([code_of[settled[t]] for t in audit_ids], np.int64)
     active = ModelVersion.objects.filter(dataset=dataset, status=ModelVersion.Status.ACTIVE).first()
     pseudo = (
         list(
-            PseudoLabel.objects.filter(model_version=active)
+            PseudoLabel.objects.filter(model_version=active, transaction__audit_number__isnull=True)
             .exclude(transaction_id__in=settled.keys() | disputed)
             .order_by("transaction_id")
             .values_list("transaction_id", "label_class_id", "weight")
@@ -162,8 +181,11 @@ def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
         previous_scores=None if np.isnan(scores).all() else np.nan_to_num(scores, nan=0.0),
         labeled=labeled,
         label_codes=label_codes,
-        audit=np.asarray([audit.get(t, False) for t in labeled_ids], bool),
         excluded=positions(sorted(disputed)),
+        audit_number=audit_number,
+        audit_inclusion=audit_inclusion,
+        audit_rows=positions(audit_ids),
+        audit_codes=audit_codes,
         pseudo_rows=positions(pseudo_ids),
         pseudo_codes=np.asarray([code_of[row[1]] for row in pseudo], np.int64),
         pseudo_weight=float(pseudo[0][2]) if pseudo else 0.0,
@@ -173,9 +195,13 @@ def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
         last_label_id=last_label_id,
         counts={
             "transactions": len(ids),
-            "human_labels": len(labeled_ids),
+            # Every settled item, training and audit alike: the labels people spent.
+            "human_labels": len(labeled_ids) + len(audit_ids),
+            "training_labels": len(labeled_ids),
             "positives": int(np.sum(label_codes == positive_code)),
-            "audit_labels": int(sum(audit.get(t, False) for t in labeled_ids)),
+            "audit_frame": int(np.sum(~np.isnan(audit_number))),
+            "audit_labels": len(audit_ids),
+            "audit_positives": int(np.sum(audit_codes == positive_code)),
             "disputed": len(disputed),
             "pseudo_labels_in": len(pseudo),
         },

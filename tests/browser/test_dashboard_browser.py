@@ -9,7 +9,7 @@ from labeler.services.demo import demo_data_import
 from labeler.services.training import training_run_execute
 from labeler.services.training_runs import training_request
 from tests.browser.conftest import log_in
-from tests.labeler.test_training_run import label_queue, small_options
+from tests.labeler.training_helpers import label_queue, small_options
 
 pytestmark = [
     pytest.mark.browser,

@@ -8,7 +8,7 @@ from labeler.services import training_runs
 from labeler.services.demo import demo_data_import
 from labeler.services.training import training_run_execute
 from tests.browser.conftest import log_in
-from tests.labeler.test_training_run import small_options
+from tests.labeler.training_helpers import small_options
 
 pytestmark = [
     pytest.mark.browser,

@@ -20,6 +20,23 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+READY_QUALITY = {
+    "labels": 40,
+    "frauds": 9,
+    "frame_rows": 1000,
+    "population": 10_000,
+    "level": 0.9,
+    "average_precision": {"value": 0.4, "low": 0.25, "high": 0.6},
+    "precision_at_top": {"value": 0.8, "low": 0.6, "high": 1.0},
+    "top_share": 0.001,
+    "top_count": 10,
+    "recall_at_budget": {"value": 0.7, "low": 0.5, "high": 0.9},
+    "budget_share": 0.01,
+    "budget_count": 100,
+    "frauds_total": {"value": 30.0, "low": 20.0, "high": 55.0},
+    "frauds_missed": {"value": 18.0, "low": 8.0, "high": 43.0},
+}
+
 
 @pytest.fixture
 def board_data(bob, alice, dora):
@@ -30,7 +47,7 @@ def board_data(bob, alice, dora):
         status=ModelVersion.Status.READY,
         training_counts={"human_labels": 100},
         metrics={
-            "audit": {"average_precision": 0.4},
+            "quality": READY_QUALITY,
             "cross_validation": {"average_precision": 0.5},
         },
     )
@@ -38,9 +55,17 @@ def board_data(bob, alice, dora):
         dataset=dataset,
         status=ModelVersion.Status.ACTIVE,
         training_counts={"human_labels": 200},
+        hyperparameters={"audit": {"share": 0.1}},
         metrics={
             "cross_validation": {"average_precision": 0.7},
             "committee": {"sgan_share": 0.8125, "anomaly_share": 1.2},
+            "quality": {
+                "labels": 8,
+                "frauds": 1,
+                "frame_rows": 1000,
+                "needed_labels": 12,
+                "needed_frauds": 2,
+            },
         },
     )
     LabelFactory(transaction=rows[0], annotator=bob, label_class=label_class("fraud"))
@@ -53,6 +78,10 @@ def board_data(bob, alice, dora):
     LabelFactory(transaction=rows[3], annotator=bob, label_class=label_class("legit"))
     LabelFactory(transaction=rows[3], annotator=alice, label_class=label_class("fraud"))
     old = LabelFactory(transaction=rows[4], annotator=bob, label_class=label_class("legit"))
+    # An answer bob took back (undo): it counts nowhere.
+    LabelFactory(
+        transaction=rows[9], annotator=bob, status=Label.Status.SUPERSEDED, decision="manual"
+    )
     Label.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=3))
     for row in rows[5:8]:
         PseudoLabelFactory(transaction=row, model_version=active)
@@ -71,9 +100,13 @@ def test_counts_rates_and_the_learning_curve(board_data):
     assert sum(bar[3] > 0 for bar in board.labels_per_hour.bars) == 2  # now, and 3 hours ago
     assert board.labels_per_hour.peak == 5
     names = [series.name for series in board.learning_curve.series]
-    assert names == ["audit sample", "cross-validated"]
-    assert len(board.learning_curve.series[0].dots) == 1  # only v1 has audit figures
-    assert len(board.learning_curve.series[1].dots) == 2
+    assert names == ["audit estimate (90% interval)", "on the labels the model chose (optimistic)"]
+    audit, chosen = board.learning_curve.series
+    assert len(audit.dots) == len(audit.intervals) == 1  # v2 has too few audit labels
+    (_, top, bottom), (_, y, _) = audit.intervals[0], audit.dots[0]
+    assert top < y < bottom  # the interval spans the estimate (SVG y grows downwards)
+    assert "0.400 at 100 (0.250\N{EN DASH}0.600)" in audit.dots[0][2]
+    assert len(chosen.dots) == 2
     assert [v.status for v in board.versions] == ["active", "ready"]
 
 
@@ -82,7 +115,16 @@ def test_the_page_shows_the_figures_and_exports_to_reviewers(client, board_data,
     page = client.get("/").content.decode()
     assert '<strong data-count="frauds_found">2</strong>' in page
     assert '<strong data-count="waiting_for_review">1</strong>' in page
-    assert "<polyline" in page and "audit sample" in page
+    assert "<polyline" in page and "audit estimate (90% interval)" in page
+    assert 'class="interval"' in page
+    # The older version's estimate with its interval; the active one says what it lacks.
+    assert '<td class="num" data-audit-ap>0.400 (0.250\N{EN DASH}0.600)</td>' in page
+    assert '<td class="num" data-audit-ap>needs 12 more audit labels</td>' in page
+    assert (
+        "Too few audit labels for an estimate: it needs about 12 more audit labels (about 120 "
+        "labels at the 10% audit share)." in page
+    )
+    assert "On the labels the model chose for itself (optimistic)" in page
     assert '<td class="num" data-mix>0.81 / 1.20</td>' in page  # the active version's mix
     assert '<td class="num" data-mix>\u2013</td>' in page  # the older version: no committee
     assert "Export labels" not in page  # exports are for reviewers

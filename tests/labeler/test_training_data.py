@@ -129,11 +129,29 @@ def test_pseudo_labels_come_from_the_active_version_only_and_never_for_human_lab
     assert arrays.pseudo_weight == pytest.approx(0.3)
 
 
-def test_audit_labels_are_marked_for_unbiased_metrics(rows, bob):
-    LabelFactory(transaction=rows[0], annotator=bob, queue_reason="audit")
-    LabelFactory(transaction=rows[1], annotator=bob, queue_reason="uncertain")
+def test_rows_of_the_audit_frame_never_train_and_their_answers_come_apart(rows, bob):
+    frame = rows[:2]
+    for number, row in zip([0.2, 0.7], frame, strict=True):
+        row.audit_number, row.audit_inclusion = number, 0.5
+        row.save()
+    LabelFactory(
+        transaction=rows[0], annotator=bob, queue_reason="audit", label_class=label_class("fraud")
+    )
+    LabelFactory(transaction=rows[2], annotator=bob, queue_reason="uncertain")
+    active = ModelVersionFactory(dataset=rows[0].dataset, status=ModelVersion.Status.ACTIVE)
+    PseudoLabelFactory(transaction=rows[1], model_version=active)  # never for a frame row
     arrays = training_arrays_build(dataset=rows[0].dataset)
-    assert arrays.audit.tolist() == [True, False]
+    assert labels_by_transaction(arrays) == {rows[2].pk: 0}
+    assert arrays.transaction_ids[arrays.audit_rows].tolist() == [rows[0].pk]
+    assert arrays.audit_codes.tolist() == [1]
+    assert arrays.frame.tolist() == [True, True, False, False, False, False]
+    assert arrays.learning_rows.tolist() == [2, 3, 4, 5]
+    assert arrays.audit_inclusion.tolist() == [0.5, 0.5, 0, 0, 0, 0]
+    assert arrays.pseudo_rows.size == 0
+    assert arrays.human_labeled.tolist() == [True, False, True, False, False, False]
+    counts = arrays.counts
+    assert (counts["human_labels"], counts["training_labels"], counts["audit_labels"]) == (2, 1, 1)
+    assert (counts["positives"], counts["audit_positives"], counts["audit_frame"]) == (0, 1, 2)
 
 
 def test_label_classes_the_model_cannot_use_are_a_clear_error(rows):

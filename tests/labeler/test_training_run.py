@@ -1,7 +1,6 @@
 """A whole training run in this process, on a small demo dataset: what annotators see changes
 only when a complete version activates, and never when a run fails."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,6 @@ from labeler.models import (
     ModelVersion,
     PseudoLabel,
     QueueEntry,
-    ReferenceLabel,
     ReviewItem,
     StagedScore,
     TrainingPolicy,
@@ -20,31 +18,19 @@ from labeler.models import (
 )
 from labeler.services import training_runs
 from labeler.services.demo import demo_data_import
-from labeler.services.training import TrainingOptions, training_run_execute
 from labeler.services.training import run as training_service
 from labeler.services.training.evidence import share_evidence_gather
 from labeler.services.training.rescoring import transaction_scores_by_version
 from labeler.services.training_data import training_arrays_build
-from labeler.services.training_runs import training_request, training_stale_runs_fail
-from modeling.autoencoder import AutoencoderConfig
-from modeling.committee import CommitteeConfig, shares_learn
+from labeler.services.training_runs import training_stale_runs_fail
+from modeling.committee import shares_learn
 from modeling.features import feature_matrix
 from modeling.model_files import bundle_load
+from tests.labeler.training_helpers import label_queue, run
 
 pytestmark = pytest.mark.django_db
 
 Status = ModelVersion.Status
-
-
-def small_options() -> TrainingOptions:
-    committee = CommitteeConfig()
-    committee.sgan = replace(committee.sgan, steps=60, evaluate_every=20)
-    return TrainingOptions(
-        committee=committee,
-        autoencoder=AutoencoderConfig(epochs=1),
-        cross_validation_folds=3,
-        device="cpu",
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -59,32 +45,6 @@ def no_broker(monkeypatch, settings, tmp_path):
 @pytest.fixture
 def dataset():
     return demo_data_import(rows=3000, features=8, fraud_rate=0.02, seed=5).dataset
-
-
-def run(dataset, **changes) -> ModelVersion:
-    version = training_request(dataset=dataset, trigger="command", enqueue=False).version
-    training_run_execute(version_id=version.pk, worker="test", options=small_options(), **changes)
-    version.refresh_from_db()
-    return version
-
-
-def label_queue(dataset, annotator, count: int) -> None:
-    """A simulated annotator answering the top of the queue with the reference class."""
-    entries = list(QueueEntry.objects.order_by("-priority", "id")[:count])
-    truth = dict(
-        ReferenceLabel.objects.filter(
-            transaction_id__in=[e.transaction_id for e in entries]
-        ).values_list("transaction_id", "label_class_id")
-    )
-    for entry in entries:
-        Label.objects.create(
-            transaction_id=entry.transaction_id,
-            annotator=annotator,
-            label_class_id=truth[entry.transaction_id],
-            decision=Label.Decision.MANUAL,
-            queue_reason=entry.reason,
-        )
-        entry.delete()
 
 
 def visible_state():
@@ -120,7 +80,8 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     cold.refresh_from_db()
     assert cold.status == Status.READY  # kept, with its metrics, no longer active
     assert version.training_counts["human_labels"] == 120
-    assert version.training_counts["positives"] == frauds
+    counts = version.training_counts
+    assert counts["positives"] + counts["audit_positives"] == frauds  # training + audit
     assert version.metrics["cross_validation"]["average_precision"] > 0.3
     assert set(version.durations) >= {"reading", "weak", "sgan", "scoring", "activating"}
     # Every transaction scored by the new version; labeled ones are not queued again.
@@ -158,7 +119,9 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     assert history[cold.pk].fraud_probability is None and history[cold.pk].anomaly > 0
 
     label_queue(dataset, bob, 30)
-    new_labels = list(Label.objects.order_by("-id")[:30])
+    # The audit's answers never train, so they are no record of the members either.
+    new_labels = [x for x in Label.objects.order_by("-id")[:30] if x.queue_reason != "audit"]
+    assert 0 < len(new_labels) < 30
     # A second opinion on an item the last version trained on is not an answer it had not seen.
     seen = Label.objects.order_by("id").first()
     Label.objects.create(
@@ -169,10 +132,10 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     )
     still_unlabeled = pseudo.exclude(transaction__labels__isnull=False).count()
     steady = run(dataset)
-    # The last version's members, judged on the 30 answers given since it trained, set the
+    # The last version's members, judged on the answers given since it trained, set the
     # SGAN's share; the record goes on in the model file for the version after.
     record = bundle_load(steady.artifact_path).committee
-    assert len(record.share_evidence.labels) == 30
+    assert len(record.share_evidence.labels) == len(new_labels)
     assert set(record.share_evidence.members) == {"weak", "sgan", "anomaly"}
     positives = sum(label.label_class.is_positive for label in new_labels)
     assert int(record.share_evidence.labels.sum()) == positives
@@ -185,7 +148,7 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
         )
     shares = shares_learn(record.share_evidence, record.config)
     assert (record.sgan_share, record.anomaly_share) == shares
-    assert steady.metrics["committee"]["record_answers"] == 30
+    assert steady.metrics["committee"]["record_answers"] == len(new_labels)
     assert steady.metrics["committee"]["record_positives"] == positives
     assert steady.training_counts["pseudo_labels_in"] == still_unlabeled > 0
     assert steady.training_counts["human_labels"] == 150
@@ -286,9 +249,11 @@ def test_the_record_counts_only_answers_the_last_version_never_saw(dataset, bob)
     label_queue(dataset, bob, 120)
     version = run(dataset)
     label_queue(dataset, bob, 20)
+    answered = Label.objects.order_by("-id")[:20]
+    training_answers = sum(label.queue_reason != "audit" for label in answered)
     arrays = training_arrays_build(dataset=dataset)
     assert share_evidence_gather(None, arrays) is None
-    assert len(share_evidence_gather(version, arrays).labels) == 20
+    assert len(share_evidence_gather(version, arrays).labels) == training_answers
     # A version that does not say what it trained on: none of the labels is safe to count.
     unknown = ModelVersion.objects.get(pk=version.pk)
     unknown.training_counts = {}

@@ -18,7 +18,8 @@ from labeler.services.demo import demo_data_import
 from labeler.services.training import training_run_execute
 from labeler.services.training_runs import TRAINING_QUEUE, TRAINING_TASK, training_request
 from tests.conftest import IN_CI, require_reachable
-from tests.labeler.test_training_run import label_queue, small_options, visible_state
+from tests.labeler.test_training_run import visible_state
+from tests.labeler.training_helpers import label_queue, small_options
 from tests.workers import wait_until, worker_start, worker_stop
 
 pytestmark = [

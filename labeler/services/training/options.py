@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 
+from modeling.audit_estimate import AuditEstimateConfig
 from modeling.autoencoder import AutoencoderConfig
 from modeling.committee import CommitteeConfig
 
@@ -16,6 +17,7 @@ class TrainingOptions:
     committee: CommitteeConfig = field(default_factory=CommitteeConfig)
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
     cross_validation_folds: int = 5
+    audit_estimate: AuditEstimateConfig = field(default_factory=AuditEstimateConfig)
     device: str = "auto"
 
     @classmethod
@@ -26,5 +28,6 @@ class TrainingOptions:
             seed=settings.TRAINING_SEED,
             committee=committee,
             autoencoder=AutoencoderConfig(epochs=settings.TRAINING_AUTOENCODER_EPOCHS),
+            audit_estimate=AuditEstimateConfig(seed=settings.TRAINING_SEED),
             device=settings.TRAINING_DEVICE,
         )

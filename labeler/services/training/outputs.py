@@ -32,6 +32,7 @@ class Scores:
     score: np.ndarray
     uncertainty: np.ndarray | None
     suggested: np.ndarray | None  # LabelClass ids
+    audit_inclusion: np.ndarray | None = None  # frame rows' inclusion after this design; NaN else
 
 
 def scores_compute(arrays: TrainingArrays, x, bundle: ModelBundle, anomaly) -> Scores:
@@ -64,6 +65,9 @@ def scores_stage(version, arrays: TrainingArrays, scores: Scores) -> None:
                 "score": np.clip(scores.score, 0.0, 1.0).astype(np.float64),
                 "uncertainty": None if uncertainty is None else uncertainty.astype(np.float64),
                 "suggested_class": scores.suggested,
+                "audit_inclusion": None
+                if scores.audit_inclusion is None
+                else scores.audit_inclusion.astype(np.float64),
             },
             rows=len(arrays.transaction_ids),
         )

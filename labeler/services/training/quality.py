@@ -1,5 +1,6 @@
-"""A version's quality figures (cross-validated, and on the random audit sample) and the class
-profiles the annotator page draws."""
+"""A version's quality figures: importance-weighted estimates over the audit's answers (the ones
+people see), cross-validation on the labels the committee chose (optimistic, kept for
+comparison), and the class profiles the annotator page draws."""
 
 from __future__ import annotations
 
@@ -7,14 +8,22 @@ import numpy as np
 
 from labeler.services.training.options import TrainingOptions
 from labeler.services.training_data import TrainingArrays
+from modeling.audit import audit_selected
+from modeling.audit_estimate import audit_estimate
 from modeling.evaluation import out_of_fold_proba
 from modeling.features import FeatureScaler
 from modeling.metrics import ranking_metrics
 
 
 def version_metrics(
-    arrays: TrainingArrays, x: np.ndarray, options: TrainingOptions, committee
+    arrays: TrainingArrays,
+    x_learning: np.ndarray,
+    to_learning: np.ndarray,
+    options: TrainingOptions,
+    committee,
 ) -> dict:
+    """The committee's mix and the cross-validation on the labels it chose: `x_learning` holds
+    the rows models learn from, `to_learning` maps row positions there."""
     metrics: dict = {
         "training_labels": len(arrays.labeled),
         "positives": arrays.counts["positives"],
@@ -34,8 +43,8 @@ def version_metrics(
             else int(np.sum(evidence.labels == arrays.positive_code)),
         }
     oof = out_of_fold_proba(
-        x,
-        arrays.labeled,
+        x_learning,
+        to_learning[arrays.labeled],
         arrays.label_codes,
         num_classes=len(arrays.class_names),
         config=options.committee.weak,
@@ -46,10 +55,41 @@ def version_metrics(
         return metrics
     truth = arrays.label_codes == arrays.positive_code
     scores = oof[:, arrays.positive_code]
+    # The committee picked these labels itself, mostly where it expected fraud: figures on them
+    # flatter it, and every page that shows them says so.
     metrics["cross_validation"] = finite(ranking_metrics(truth, scores))
-    if arrays.audit.any():
-        metrics["audit"] = finite(ranking_metrics(truth[arrays.audit], scores[arrays.audit]))
     return metrics
+
+
+def audit_quality(arrays: TrainingArrays, scores: np.ndarray | None, options) -> dict:
+    """The version's figures on the audit frame, from the audit's answers alone, or what is
+    missing for them. `scores`: the version's fraud probability for every row (None at cold
+    start, when nothing is suggested: the figures wait for a committee)."""
+    frame = np.flatnonzero(arrays.frame)
+    in_sample = audit_selected(arrays.audit_number[frame], arrays.audit_inclusion[frame])
+    # Answers on frame rows the audit drew: a frame row someone labeled outside the sample
+    # (through the API, say) was not drawn with a known probability and is left out.
+    drawn = arrays.audit_inclusion[arrays.audit_rows] > arrays.audit_number[arrays.audit_rows]
+    rows, codes = arrays.audit_rows[drawn], arrays.audit_codes[drawn]
+    if scores is None or not len(frame):
+        frauds = int(np.sum(codes == arrays.positive_code))
+        return {
+            "labels": len(rows),
+            "frauds": frauds,
+            "frame_rows": len(frame),
+            "waiting_for": "a committee" if len(frame) else "an audit frame",
+        }
+    known = arrays.counts["positives"] + arrays.counts["audit_positives"]
+    return audit_estimate(
+        frame_scores=scores[frame],
+        answered=np.searchsorted(frame, rows),
+        labels=(codes == arrays.positive_code).astype(np.int64),
+        inclusion=arrays.audit_inclusion[rows],
+        selected=int(in_sample.sum()),
+        population=len(arrays.transaction_ids),
+        known_frauds=known,
+        config=options.audit_estimate,
+    )
 
 
 def class_profiles(arrays: TrainingArrays, scaler: FeatureScaler, x: np.ndarray) -> dict:

@@ -1,10 +1,11 @@
 """One training run, database to database.
 
 read the training set -> fit the scaler -> autoencoder -> committee (weak + SGAN + anomaly rank)
--> evaluate -> save and reload the model file -> score every transaction -> plan the queue
--> pseudo-labels -> activate (one transaction). Everything before activation writes only rows
-that belong to the new, not yet active version, so a run that dies anywhere changes nothing
-annotators see.
+-> evaluate -> save and reload the model file -> score every transaction -> estimate quality on
+the audit -> plan the queue (the committee's picks and the audit's) -> pseudo-labels -> activate
+(one transaction). Models learn from rows outside the audit frame only; every row is scored.
+Everything before activation writes only rows that belong to the new, not yet active version,
+so a run that dies anywhere changes nothing annotators see.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ from labeler.services.training.outputs import (
     scores_compute,
     scores_stage,
 )
-from labeler.services.training.quality import class_profiles, version_metrics
+from labeler.services.training.quality import (
+    audit_quality,
+    class_profiles,
+    version_metrics,
+)
 from labeler.services.training.stages import StageClock
 from labeler.services.training_data import training_arrays_build
 from labeler.services.training_runs import (
@@ -36,7 +41,8 @@ from labeler.services.training_runs import (
     training_run_claim,
     training_run_fail,
 )
-from modeling.acquisition import batch_select
+from modeling.acquisition import REASON_AUDIT, batch_select, interleaved_priorities
+from modeling.audit import AuditConfig, audit_round
 from modeling.autoencoder import autoencoder_train
 from modeling.committee import committee_pseudo_labels, committee_train
 from modeling.device import resolve_device
@@ -75,15 +81,22 @@ def training_run(
     with stages.stage("reading"):
         arrays = training_arrays_build(dataset=dataset)
         matrix = feature_matrix(arrays.features, arrays.amount, arrays.time)
-        scaler = FeatureScaler.fit(matrix)
+        learning = arrays.learning_rows  # everything outside the audit frame
+        scaler = FeatureScaler.fit(matrix[learning] if len(learning) else matrix)
         x = scaler.transform(matrix)
         del matrix
+        x_learning = x[learning]
+        # Row positions as positions among the learning rows.
+        to_learning = np.full(len(x), -1, np.int64)
+        to_learning[learning] = np.arange(len(learning))
     num_classes = len(arrays.class_names)
 
     with stages.stage("autoencoder"):
         autoencoder_config = _with(options.autoencoder, seed=options.seed, device=str(device))
         autoencoder = autoencoder_train(
-            x, autoencoder_config, on_progress=lambda done: stages.report("autoencoder", done)
+            x_learning,
+            autoencoder_config,
+            on_progress=lambda done: stages.report("autoencoder", done),
         )
         anomaly = autoencoder.anomaly_score(x)
 
@@ -93,20 +106,22 @@ def training_run(
     )
     if arrays.counts["positives"] > 0:
         pseudo = PseudoLabels(
-            indices=arrays.pseudo_rows,
+            indices=to_learning[arrays.pseudo_rows],
             classes=arrays.pseudo_codes,
             probabilities=np.ones(len(arrays.pseudo_rows)),
             weight=arrays.pseudo_weight,
         )
         stages.report("weak")  # the stage a failure inside the committee is reported in
         committee = committee_train(
-            x,
-            arrays.labeled,
+            x_learning,
+            to_learning[arrays.labeled],
             arrays.label_codes,
             num_classes=num_classes,
             config=committee_config,
             pseudo_labels=pseudo,
-            previous_scores=arrays.previous_scores,
+            previous_scores=None
+            if arrays.previous_scores is None
+            else arrays.previous_scores[learning],
             share_evidence=share_evidence_gather(previous, arrays),
             autoencoder=autoencoder,
             seed=options.seed,
@@ -122,7 +137,7 @@ def training_run(
     )
 
     with stages.stage("evaluating"):
-        metrics = version_metrics(arrays, x, options, committee)
+        metrics = version_metrics(arrays, x_learning, to_learning, options, committee)
         metrics["profiles"] = class_profiles(arrays, scaler, x)
 
     with stages.stage("saving"):
@@ -143,13 +158,36 @@ def training_run(
 
     with stages.stage("scoring"):
         staged = scores_compute(arrays, x, bundle, anomaly)
+    with stages.stage("audit"):
+        # The new version judged on the audit's answers, all drawn before it trained.
+        metrics["quality"] = audit_quality(arrays, staged.score if committee else None, options)
+        frame = np.flatnonzero(arrays.frame)
+        audit_config = AuditConfig(share=policy.audit_share)
+        audit_slots = round(policy.audit_share * policy.queue_size)
+        audit = audit_round(
+            audit_numbers=arrays.audit_number[frame],
+            previous_inclusion=arrays.audit_inclusion[frame],
+            answered=np.isin(frame, arrays.audit_rows),
+            unavailable=arrays.human_labeled[frame],
+            fraud_probability=staged.score[frame] if committee is not None else None,
+            anomaly=anomaly[frame],
+            # What the next round is expected to answer: its share of the labels until the
+            # next retraining (or of the queue, when that comes first).
+            round_answers=round(
+                policy.audit_share * min(policy.queue_size, max(1, policy.min_new_labels))
+            ),
+            slots=audit_slots,
+            config=audit_config,
+        )
+        staged.audit_inclusion = np.full(len(arrays.transaction_ids), np.nan)
+        staged.audit_inclusion[frame] = audit.inclusion
     with stages.stage("score_write"):
         scores_stage(version, arrays, staged)
 
     with stages.stage("queueing"):
-        candidates = np.flatnonzero(~arrays.human_labeled)
+        candidates = np.flatnonzero(~arrays.human_labeled & ~arrays.frame)
         selection = batch_select(
-            size=policy.queue_size,
+            size=max(0, policy.queue_size - len(audit.picks)),
             proba=None if staged.proba is None else staged.proba[candidates],
             anomaly=anomaly[candidates],
             rng=np.random.default_rng(options.seed + version.pk),
@@ -161,17 +199,21 @@ def training_run(
             else None,
             exploit_hit_rate=_exploit_hit_rate(previous),
         )
+        reasons = selection.reasons + [REASON_AUDIT] * len(audit.picks)
         plan = QueuePlan(
-            transaction_ids=arrays.transaction_ids[candidates[selection.indices]],
-            priorities=selection.priorities,
-            reasons=selection.reasons,
+            transaction_ids=arrays.transaction_ids[
+                np.concatenate([candidates[selection.indices], frame[audit.picks]])
+            ],
+            # Dealt by share: whatever prefix annotators answer carries the planned mix.
+            priorities=interleaved_priorities(reasons, {REASON_AUDIT: policy.audit_share}),
+            reasons=reasons,
         )
 
     pseudo_count, pseudo_by_class = 0, {}
     with stages.stage("pseudo_labels"):
         if bundle.committee is not None:
             chosen = committee_pseudo_labels(
-                bundle.committee, staged.proba, human_labeled=arrays.human_labeled
+                bundle.committee, staged.proba, human_labeled=arrays.human_labeled | arrays.frame
             )
             pseudo_count = pseudo_labels_write(version, arrays, chosen)
             pseudo_by_class = {
@@ -186,6 +228,7 @@ def training_run(
         "cross_validation_folds": options.cross_validation_folds,
         "seed": options.seed,
         "queue_size": policy.queue_size,
+        "audit": asdict(audit_config),
     }
     version.training_counts = {
         **arrays.counts,
@@ -193,6 +236,8 @@ def training_run(
         "pseudo_labels_out": pseudo_count,
         "pseudo_labels_by_class": pseudo_by_class,
         "queue_planned": len(plan.reasons),
+        "audit_selected": audit.selected,
+        "audit_queued": len(audit.picks),
     }
     version.metrics = metrics
     version.artifact_path = str(path)

@@ -1,0 +1,55 @@
+"""One definition of "a person's label" for every count: an undone (superseded) label counts
+nowhere, an overruled one still counts as the answer it was."""
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from labeler.annotation import session_stats
+from labeler.dashboard import dataset_dashboard
+from labeler.models import Label, ModelVersion, QueueEntry, TrainingPolicy
+from labeler.selectors import new_human_labels, training_overview
+from labeler.services import labeling
+from labeler.services.labeling import label_submit, label_undo
+from labeler.services.review import transaction_review
+from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory, label_class
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_training(monkeypatch):
+    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+
+
+def test_undone_labels_count_nowhere_and_overruled_ones_still_do(bob, dora):
+    dataset = DatasetFactory(name="counts")
+    ModelVersionFactory(
+        dataset=dataset, status=ModelVersion.Status.ACTIVE, training_counts={"last_label_id": 0}
+    )
+    started = timezone.now()
+    rows = [TransactionFactory(import_batch__dataset=dataset) for _ in range(4)]
+    for number, row in enumerate(rows):
+        QueueEntry.objects.create(transaction=row, priority=10 - number, reason="uncertain")
+        label_submit(
+            user=bob,
+            transaction_id=row.pk,
+            label_class=label_class("legit"),
+            request_token=f"count-{number}",
+        )
+    label_undo(user=bob)  # the last answer taken back: superseded, the item queued again
+    with transaction.atomic():  # a reviewer overrules the first: still bob's answer
+        transaction_review(
+            reviewer=dora, transaction_id=rows[0].pk, label_class=label_class("fraud")
+        )
+    assert Label.objects.filter(status="superseded").count() == 1
+    assert Label.objects.filter(status="overruled").count() == 1
+    assert Label.objects.counted().count() == 3
+
+    assert new_human_labels(dataset=dataset) == 3
+    assert training_overview(dataset=dataset).new_labels == 3
+    board = dataset_dashboard(dataset)
+    assert board.labels_last_hour == 3 and board.labels_per_hour.peak == 3
+    stats = session_stats(user=bob, since=started, dataset=dataset)
+    assert stats.labels == 3
+    assert stats.until_retraining == TrainingPolicy.current().min_new_labels - 3
