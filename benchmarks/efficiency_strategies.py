@@ -1,4 +1,5 @@
-"""The strategies label_efficiency.py compares: random, the simple baseline, fraudloop, the ceiling.
+"""The strategies label_efficiency.py compares: random, the simple baseline, the ceiling
+(fraudloop's own curve is in efficiency_fraudloop.py).
 
 Each labeling strategy returns one curve: test AP after every round of 50 oracle labels, and how
 many frauds its queries found so far.
@@ -15,16 +16,22 @@ from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
-from modeling.acquisition import AcquisitionConfig, batch_select
-from modeling.autoencoder import AutoencoderConfig, autoencoder_train
-from modeling.committee import (
-    CommitteeConfig,
-    committee_pseudo_labels,
-    committee_train,
-    share_evidence_extend,
-)
-from modeling.device import set_seed
 from modeling.weak import WeakClassifier, WeakConfig
+
+
+@dataclass
+class RawData:
+    """Transactions as a file holds them, in time order."""
+
+    features: np.ndarray
+    amount: np.ndarray
+    seconds: np.ndarray
+    labels: np.ndarray
+
+    def part(self, rows: slice) -> RawData:
+        return RawData(
+            self.features[rows], self.amount[rows], self.seconds[rows], self.labels[rows]
+        )
 
 
 @dataclass
@@ -44,6 +51,18 @@ class Curve:
     member_seconds: dict[str, float] = field(default_factory=dict)  # training time by member
     sgan_share: list[float] = field(default_factory=list)  # the committee's, per round (nan: none)
     anomaly_share: list[float] = field(default_factory=list)  # the same for the anomaly member
+    # The version's audit estimate of AP ({value, low, high}; None while too few audit labels),
+    # and how many of the labels so far went to the audit.
+    estimates: list[dict | None] = field(default_factory=list)
+    audit_labels: list[int] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)  # answers by queue reason (product)
+
+
+def area(curve_labels: list[int], ap: list[float], start_ap: float, budget: int) -> float:
+    """Area under AP against labels, 0 to budget, scaled to [0, 1]."""
+    xs = np.array([0, *curve_labels], float)
+    ys = np.array([start_ap, *ap], float)
+    return float(np.trapezoid(ys, xs) / budget)
 
 
 def test_ap(split: Split, scores: np.ndarray) -> float:
@@ -108,88 +127,6 @@ def baseline_curve(split: Split, *, round_size: int, budget: int, seed: int) -> 
             np.argsort(np.abs(pool_p[rest] - 0.5), kind="stable")[: round_size - len(top)]
         ]
         labeled[top] = labeled[boundary] = True
-    curve.seconds = time.perf_counter() - started
-    return curve
-
-
-def fraudloop_curve(
-    split: Split,
-    *,
-    round_size: int,
-    budget: int,
-    seed: int,
-    config: CommitteeConfig,
-    acquisition: AcquisitionConfig | None = None,
-) -> Curve:
-    """Autoencoder cold start, then the committee (weak + SGAN, or weak alone), acquisition with
-    likely-fraud, disagreement, uncertainty with diversity and an audit share; pseudo-labels."""
-    started = time.perf_counter()
-    rng = set_seed(seed)
-    curve = Curve()
-    autoencoder = autoencoder_train(split.x_pool, AutoencoderConfig(seed=seed))
-    anomaly = autoencoder.anomaly_score(split.x_pool)
-    labeled = np.zeros(len(split.y_pool), bool)
-    pseudo = None
-    committee = None
-    pool_members: dict[str, np.ndarray] = {}
-    pool_scores = None
-    hit_rate = None
-    while labeled.sum() < budget:
-        candidates = np.flatnonzero(~labeled)
-        if committee is None:
-            selection = batch_select(
-                size=round_size, proba=None, anomaly=anomaly[candidates], rng=rng
-            )
-        else:
-            members = {name: proba[candidates] for name, proba in pool_members.items()}
-            member_scores = [m[:, 1] for m in members.values()]  # the anomaly rank among them
-            embedding = committee.sgan.embed(split.x_pool[candidates]) if committee.sgan else None
-            selection = batch_select(
-                size=round_size,
-                proba=committee.predict_proba(split.x_pool[candidates], members),
-                anomaly=anomaly[candidates],
-                rng=rng,
-                member_scores=member_scores,
-                embedding=embedding,
-                exploit_hit_rate=hit_rate,
-                config=acquisition,
-            )
-        picked = candidates[selection.indices]
-        exploit = picked[np.asarray(selection.reasons) == "likely_fraud"]
-        hit_rate = float(split.y_pool[exploit].mean()) if len(exploit) else None
-        labeled[picked] = True
-        y = split.y_pool[labeled]
-        if y.sum() == 0:
-            committee = None
-            test_scores = autoencoder.anomaly_score(split.x_test)
-        else:
-            # The previous committee's members, judged on the answers they had not seen.
-            evidence = share_evidence_extend(committee, split.x_pool[picked], split.y_pool[picked])
-            committee = committee_train(
-                split.x_pool,
-                np.flatnonzero(labeled),
-                y,
-                num_classes=2,
-                config=config,
-                pseudo_labels=pseudo,
-                previous_scores=pool_scores,
-                share_evidence=evidence,
-                autoencoder=autoencoder,
-                seed=seed,
-            )
-            for member, seconds in committee.train_seconds.items():
-                curve.member_seconds[member] = curve.member_seconds.get(member, 0.0) + seconds
-            test_scores = committee.predict_proba(split.x_test)[:, 1]
-            pool_members = committee.member_proba(split.x_pool)
-            pool_proba = committee.predict_proba(split.x_pool, pool_members)
-            pool_scores = pool_proba[:, 1]
-            pseudo = committee_pseudo_labels(committee, pool_proba, human_labeled=labeled)
-        curve.labels.append(int(labeled.sum()))
-        curve.ap.append(test_ap(split, test_scores))
-        curve.frauds_found.append(int(y.sum()))
-        has_sgan = committee is not None and committee.sgan is not None
-        curve.sgan_share.append(committee.sgan_share if has_sgan else float("nan"))
-        curve.anomaly_share.append(committee.anomaly_share if committee else float("nan"))
     curve.seconds = time.perf_counter() - started
     return curve
 

@@ -1,6 +1,7 @@
 """Label efficiency: test AP against the number of human labels, per labeling strategy.
 
     python benchmarks/label_efficiency.py [--seeds 3] [--draws 100] [--generated] [--quick]
+    python benchmarks/label_efficiency.py --product [--only fraudloop]   # + the product itself
     python benchmarks/label_efficiency.py --only fraudloop --seeds 1 --device cpu --device cuda
 
 A simulated annotator answers from the reference labels. The pool is the first 80% of rows by
@@ -9,12 +10,19 @@ simple baseline (isolation forest, then logistic regression: 25 likely + 25 boun
 round), fraudloop (autoencoder cold start, weak + SGAN committee, diversity, pseudo-labels),
 fraudloop without the SGAN, and the ceiling (fully supervised on every pool label). Prints a
 table, areas under the curves and the target ratios; writes CSV and PNG to benchmarks/out/.
+fraudloop keeps an audit frame (10% of the pool) that it never learns from and spends its
+audit share of the labels there; each version's audit estimate is printed beside its test AP.
+
+--product also drives the real services as an annotator would (efficiency_product.py): import,
+training runs, queue_next_item, label_submit, the queue and retrain policy as shipped; its
+curve sits beside the offline one so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import time
 from dataclasses import replace
@@ -26,12 +34,16 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "benchmarks"))
 
+from efficiency_audit import audit_targets, estimate_table  # noqa: E402
+from efficiency_fraudloop import fraudloop_curve  # noqa: E402
+from efficiency_product import product_curves  # noqa: E402
 from efficiency_strategies import (  # noqa: E402
     Curve,
+    RawData,
     Split,
+    area,
     baseline_curve,
     ceiling_scores,
-    fraudloop_curve,
     random_curves,
 )
 
@@ -43,7 +55,8 @@ REFERENCE_FILE = PROJECT.parent / "shared" / "data" / "creditcard-public.csv.gz"
 OUT = PROJECT / "benchmarks" / "out"
 
 
-def load_split(generated: bool) -> tuple[Split, str]:
+def load_raw(generated: bool) -> tuple[RawData, str]:
+    """The transactions in time order, as a file would hold them."""
     if not generated and REFERENCE_FILE.exists():
         import pandas as pd
 
@@ -56,22 +69,26 @@ def load_split(generated: bool) -> tuple[Split, str]:
         data = transactions_synthesize(rows=200_000, features=28, fraud_rate=0.002, seed=11)
         features, amount, seconds, labels = data.features, data.amount, data.time, data.labels
         source = "generated (200,000 rows, 0.2% fraud)"
+    return RawData(features, amount, seconds, labels), source
+
+
+def load_split(generated: bool) -> tuple[Split, str]:
+    raw, source = load_raw(generated)
+    features, amount, seconds, labels = raw.features, raw.amount, raw.seconds, raw.labels
     matrix = feature_matrix(features, amount, seconds)
     matrix = FeatureScaler.fit(matrix).transform(matrix)  # fitted on all rows, as the product does
     cut = int(len(labels) * 0.8)
     return Split(matrix[:cut], labels[:cut], matrix[cut:], labels[cut:]), source
 
 
-def area(curve_labels: list[int], ap: list[float], start_ap: float, budget: int) -> float:
-    """Area under AP against labels, 0 to budget, scaled to [0, 1]."""
-    xs = np.array([0, *curve_labels], float)
-    ys = np.array([start_ap, *ap], float)
-    return float(np.trapezoid(ys, xs) / budget)
-
-
 def mean_sd(values) -> str:
     values = np.asarray(values, float)
-    return f"{values.mean():.3f}±{values.std():.3f}"
+    return f"{np.nanmean(values):.3f}±{np.nanstd(values):.3f}" if values.size else "-"
+
+
+def at(values: list, row: int) -> float:
+    """A curve's value at a row of the table; NaN where the curve has no such row."""
+    return values[row] if row < len(values) else float("nan")
 
 
 def main() -> None:
@@ -85,6 +102,12 @@ def main() -> None:
         "--quick", action="store_true", help="1 seed, 10 draws, no ceiling MLP tuning"
     )
     parser.add_argument("--only", choices=["fraudloop"], help="skip everything but fraudloop")
+    parser.add_argument(
+        "--product", action="store_true", help="also run the loop through the real services"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads for the product mode (0: all)"
+    )
     parser.add_argument(
         "--device",
         action="append",
@@ -112,6 +135,16 @@ def main() -> None:
         config = replace(config, sgan=replace(config.sgan, device=device))
         name = "fraudloop" if index == 0 else f"fraudloop on {device}"
         curves[name] = [fraudloop_curve(split, seed=s, config=config, **settings) for s in seeds]
+    if args.product:
+        raw, _ = load_raw(args.generated)
+        cut = int(len(raw.labels) * 0.8)
+        curves["fraudloop (product)"] = product_curves(
+            raw.part(slice(0, cut)),
+            raw.part(slice(cut, None)),
+            seeds=seeds,
+            budget=args.budget,
+            threads=args.threads or (os.cpu_count() or 1),
+        )
     if args.only is None:
         no_sgan = replace(CommitteeConfig(), use_sgan=False)
         curves["fraudloop without SGAN"] = [
@@ -119,6 +152,13 @@ def main() -> None:
         ]
     ceiling = ceiling_scores(split, seed=0) if args.only is None else {}
     report(curves, ceiling, chance, pool_frauds, args, time.perf_counter() - started)
+    for name in ("fraudloop", "fraudloop (product)"):
+        if name in curves:
+            for line in estimate_table(name, curves[name], from_labels=300):
+                print(line)
+    print("\nthis issue's targets (means over seeds):")
+    for line in audit_targets(curves, chance, args):
+        print(line)
 
 
 def report(curves, ceiling, chance, pool_frauds, args, elapsed) -> None:
@@ -130,7 +170,7 @@ def report(curves, ceiling, chance, pool_frauds, args, elapsed) -> None:
         + "   frauds found (fraudloop)   SGAN, anomaly shares"
     )
     for row, size in enumerate(sizes):
-        cells = [mean_sd([c.ap[row] for c in curves[name]]) for name in names]
+        cells = [mean_sd([at(c.ap, row) for c in curves[name]]) for name in names]
         found = mean_sd([c.frauds_found[row] for c in curves["fraudloop"]])
         share = " ".join(
             "-" if np.isnan(values).all() else f"{np.nanmean(values):.2f}"

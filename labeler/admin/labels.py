@@ -113,6 +113,7 @@ class LabelAdmin(ReviewActionsMixin, ReadOnlyAdmin):
         "suggested_by",
         "disagrees_with_model",
         "queue_reason",
+        "audit_inclusion_probability",
         "status",
         "created_at",
     ]

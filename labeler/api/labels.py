@@ -45,6 +45,7 @@ class LabelOutput(serializers.ModelSerializer):
             "suggested_probability",
             "suggested_by",
             "queue_reason",
+            "audit_inclusion_probability",
             "time_taken_ms",
             "supersedes",
             "created_at",

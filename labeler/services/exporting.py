@@ -47,6 +47,8 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("model_version", "int64", "the version that scored it"),
     ("label", "string", "what training uses: reviewer > agreeing humans > pseudo-label"),
     ("label_source", "string", "reviewer, human, pseudo or empty"),
+    ("audit_frame", "bool_", "in the audit frame: its labels measure the models, never train"),
+    ("audit_inclusion", "float64", "the probability that the audit has drawn it by now"),
 ]
 FORMATS = {
     "csv": "text/csv",
@@ -135,7 +137,7 @@ def _chunk_rows(request: ExportRequest, chunk: list[tuple]) -> list[dict]:
     ):
         pseudo[transaction_id] = (class_name, probability, version)
     out = []
-    for transaction_id, external_id, time, amount, score, scored_by in chunk:
+    for transaction_id, external_id, time, amount, score, scored_by, number, inclusion in chunk:
         human = labels.get(transaction_id, [])
         classes = {class_name for class_name, _ in human}
         review = reviews.get(transaction_id, (None, None, None, None))
@@ -170,6 +172,8 @@ def _chunk_rows(request: ExportRequest, chunk: list[tuple]) -> list[dict]:
                 "model_version": scored_by,
                 "label": label,
                 "label_source": source,
+                "audit_frame": number is not None,
+                "audit_inclusion": inclusion,
             }
         )
     return out
@@ -178,7 +182,14 @@ def _chunk_rows(request: ExportRequest, chunk: list[tuple]) -> list[dict]:
 def export_chunks(request: ExportRequest, *, chunk_size: int = CHUNK) -> Iterator[list[dict]]:
     """The export's rows, `chunk_size` transactions at a time (keyset pagination on the id)."""
     rows = _transactions(request).values_list(
-        "id", "external_id", "time", "amount", "score", "scored_by_id"
+        "id",
+        "external_id",
+        "time",
+        "amount",
+        "score",
+        "scored_by_id",
+        "audit_number",
+        "audit_inclusion",
     )
     last = 0
     while True:

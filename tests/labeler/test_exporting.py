@@ -83,6 +83,15 @@ def test_human_reviewer_and_pseudo_labels_sit_in_separate_columns(history):
     assert (pseudo["pseudo_label"], pseudo["pseudo_label_version"]) == ("legit", version.pk)
     assert pseudo["human_label"] is None and pseudo["label_source"] == "pseudo"
     assert out["e4"]["label"] is None and out["e4"]["model_score"] == pytest.approx(0.4)
+    assert not out["e0"]["audit_frame"] and out["e0"]["audit_inclusion"] is None
+
+
+def test_rows_of_the_audit_frame_say_so_with_their_inclusion_probability(history):
+    _, rows, _ = history
+    rows[4].audit_number, rows[4].audit_inclusion = 0.3, 0.42
+    rows[4].save()
+    out = by_id(export_request_check(dataset_name="export", format="csv"))
+    assert out["e4"]["audit_frame"] is True and out["e4"]["audit_inclusion"] == 0.42
 
 
 def test_rows_come_in_chunks_and_labeled_only_leaves_untouched_rows_out(history):

@@ -19,7 +19,6 @@ import numpy as np
 
 from labeler.models import Label, ModelVersion, TrainingPolicy
 from labeler.services.activation import model_version_activate
-from labeler.services.queueing import QueuePlan
 from labeler.services.training.evidence import share_evidence_gather
 from labeler.services.training.options import TrainingOptions
 from labeler.services.training.outputs import (
@@ -28,6 +27,7 @@ from labeler.services.training.outputs import (
     scores_compute,
     scores_stage,
 )
+from labeler.services.training.planning import audit_draw, queue_plan_build
 from labeler.services.training.quality import (
     audit_quality,
     class_profiles,
@@ -41,8 +41,8 @@ from labeler.services.training_runs import (
     training_run_claim,
     training_run_fail,
 )
-from modeling.acquisition import REASON_AUDIT, batch_select, interleaved_priorities
-from modeling.audit import AuditConfig, audit_round
+from modeling.acquisition import batch_select
+from modeling.audit import AuditConfig
 from modeling.autoencoder import autoencoder_train
 from modeling.committee import committee_pseudo_labels, committee_train
 from modeling.device import resolve_device
@@ -159,28 +159,15 @@ def training_run(
     with stages.stage("scoring"):
         staged = scores_compute(arrays, x, bundle, anomaly)
     with stages.stage("audit"):
-        # The new version judged on the audit's answers, all drawn before it trained.
-        metrics["quality"] = audit_quality(arrays, staged.score if committee else None, options)
-        frame = np.flatnonzero(arrays.frame)
-        audit_config = AuditConfig(share=policy.audit_share)
-        audit_slots = round(policy.audit_share * policy.queue_size)
-        audit = audit_round(
-            audit_numbers=arrays.audit_number[frame],
-            previous_inclusion=arrays.audit_inclusion[frame],
-            answered=np.isin(frame, arrays.audit_rows),
-            unavailable=arrays.human_labeled[frame],
-            fraud_probability=staged.score[frame] if committee is not None else None,
-            anomaly=anomaly[frame],
-            # What the next round is expected to answer: its share of the labels until the
-            # next retraining (or of the queue, when that comes first).
-            round_answers=round(
-                policy.audit_share * min(policy.queue_size, max(1, policy.min_new_labels))
-            ),
-            slots=audit_slots,
-            config=audit_config,
+        # The new version judged on the audit's answers, all drawn before it trained; then its
+        # own design for the next picks.
+        fraud_probability = staged.score if committee is not None else None
+        metrics["quality"] = audit_quality(arrays, fraud_probability, options)
+        audit = audit_draw(
+            arrays, fraud_probability=fraud_probability, anomaly=anomaly, policy=policy
         )
         staged.audit_inclusion = np.full(len(arrays.transaction_ids), np.nan)
-        staged.audit_inclusion[frame] = audit.inclusion
+        staged.audit_inclusion[arrays.frame] = audit.inclusion
     with stages.stage("score_write"):
         scores_stage(version, arrays, staged)
 
@@ -199,14 +186,12 @@ def training_run(
             else None,
             exploit_hit_rate=_exploit_hit_rate(previous),
         )
-        reasons = selection.reasons + [REASON_AUDIT] * len(audit.picks)
-        plan = QueuePlan(
-            transaction_ids=arrays.transaction_ids[
-                np.concatenate([candidates[selection.indices], frame[audit.picks]])
-            ],
-            # Dealt by share: whatever prefix annotators answer carries the planned mix.
-            priorities=interleaved_priorities(reasons, {REASON_AUDIT: policy.audit_share}),
-            reasons=reasons,
+        plan = queue_plan_build(
+            arrays,
+            candidates=candidates,
+            selection=selection,
+            audit=audit,
+            audit_share=policy.audit_share,
         )
 
     pseudo_count, pseudo_by_class = 0, {}
@@ -228,7 +213,7 @@ def training_run(
         "cross_validation_folds": options.cross_validation_folds,
         "seed": options.seed,
         "queue_size": policy.queue_size,
-        "audit": asdict(audit_config),
+        "audit": asdict(AuditConfig(share=policy.audit_share)),
     }
     version.training_counts = {
         **arrays.counts,

@@ -1,0 +1,157 @@
+"""fraudloop's curve in label_efficiency.py: the product's method run in memory, round by round.
+
+The same parts as a training run (modeling/), on arrays: the audit frame set aside, the audit's
+picks and the committee's in each round of oracle labels, and each version's audit estimate.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from efficiency_strategies import Curve, Split, test_ap
+
+from modeling.acquisition import AcquisitionConfig, batch_select
+from modeling.audit import AuditConfig, audit_round
+from modeling.audit_estimate import AuditEstimateConfig, audit_estimate
+from modeling.autoencoder import AutoencoderConfig, autoencoder_train
+from modeling.committee import (
+    CommitteeConfig,
+    committee_pseudo_labels,
+    committee_train,
+    share_evidence_extend,
+)
+from modeling.device import set_seed
+
+
+def fraudloop_curve(
+    split: Split,
+    *,
+    round_size: int,
+    budget: int,
+    seed: int,
+    config: CommitteeConfig,
+    acquisition: AcquisitionConfig | None = None,
+    audit: AuditConfig | None = None,
+    frame_share: float = 0.1,
+) -> Curve:
+    """The product's method in memory: an audit frame no model learns from, autoencoder cold
+    start, then the committee (weak + SGAN, or weak alone); each round the audit's picks (their
+    share of the round) and the committee's (likely fraud, disagreement, uncertainty with
+    diversity), pseudo-labels, and the audit's estimate of each version."""
+    started = time.perf_counter()
+    rng = set_seed(seed)
+    audit = audit or AuditConfig()
+    curve = Curve()
+    numbers = np.random.default_rng(10_000 + seed).random(len(split.y_pool))
+    in_frame = numbers < frame_share
+    frame, learning = np.flatnonzero(in_frame), np.flatnonzero(~in_frame)
+    audit_numbers = numbers[frame] / frame_share
+    x_learn, y_learn = split.x_pool[learning], split.y_pool[learning]
+    x_frame, y_frame = split.x_pool[frame], split.y_pool[frame]
+    autoencoder = autoencoder_train(x_learn, AutoencoderConfig(seed=seed))
+    anomaly = autoencoder.anomaly_score(x_learn)
+    frame_anomaly = autoencoder.anomaly_score(x_frame)
+    labeled = np.zeros(len(y_learn), bool)
+    answered = np.zeros(len(y_frame), bool)
+    inclusion = np.zeros(len(y_frame))
+    frame_scores = None
+    pseudo = None
+    committee = None
+    pool_members: dict[str, np.ndarray] = {}
+    pool_scores = None
+    hit_rate = None
+    audit_count = round(audit.share * round_size)
+    while labeled.sum() + answered.sum() < budget:
+        drawn = audit_round(
+            audit_numbers=audit_numbers,
+            previous_inclusion=inclusion,
+            answered=answered,
+            unavailable=answered,
+            fraud_probability=frame_scores,
+            anomaly=frame_anomaly,
+            round_answers=audit_count,
+            slots=audit_count,
+            config=audit,
+        )
+        inclusion = drawn.inclusion
+        candidates = np.flatnonzero(~labeled)
+        size = round_size - len(drawn.picks)
+        if committee is None:
+            selection = batch_select(size=size, proba=None, anomaly=anomaly[candidates], rng=rng)
+        else:
+            members = {name: proba[candidates] for name, proba in pool_members.items()}
+            member_scores = [m[:, 1] for m in members.values()]  # the anomaly rank among them
+            embedding = committee.sgan.embed(x_learn[candidates]) if committee.sgan else None
+            selection = batch_select(
+                size=size,
+                proba=committee.predict_proba(x_learn[candidates], members),
+                anomaly=anomaly[candidates],
+                rng=rng,
+                member_scores=member_scores,
+                embedding=embedding,
+                exploit_hit_rate=hit_rate,
+                config=acquisition,
+            )
+        picked = candidates[selection.indices]
+        exploit = picked[np.asarray(selection.reasons) == "likely_fraud"]
+        hit_rate = float(y_learn[exploit].mean()) if len(exploit) else None
+        labeled[picked] = True
+        answered[drawn.picks] = True
+        y = y_learn[labeled]
+        if y.sum() == 0:
+            committee = None
+            test_scores = autoencoder.anomaly_score(split.x_test)
+        else:
+            # The previous committee's members, judged on the answers they had not seen.
+            evidence = share_evidence_extend(committee, x_learn[picked], y_learn[picked])
+            committee = committee_train(
+                x_learn,
+                np.flatnonzero(labeled),
+                y,
+                num_classes=2,
+                config=config,
+                pseudo_labels=pseudo,
+                previous_scores=pool_scores,
+                share_evidence=evidence,
+                autoencoder=autoencoder,
+                seed=seed,
+            )
+            for member, seconds in committee.train_seconds.items():
+                curve.member_seconds[member] = curve.member_seconds.get(member, 0.0) + seconds
+            test_scores = committee.predict_proba(split.x_test)[:, 1]
+            pool_members = committee.member_proba(x_learn)
+            pool_proba = committee.predict_proba(x_learn, pool_members)
+            pool_scores = pool_proba[:, 1]
+            pseudo = committee_pseudo_labels(committee, pool_proba, human_labeled=labeled)
+            frame_scores = committee.predict_proba(x_frame)[:, 1]
+        curve.labels.append(int(labeled.sum() + answered.sum()))
+        curve.ap.append(test_ap(split, test_scores))
+        curve.frauds_found.append(int(y.sum() + y_frame[answered].sum()))
+        has_sgan = committee is not None and committee.sgan is not None
+        curve.sgan_share.append(committee.sgan_share if has_sgan else float("nan"))
+        curve.anomaly_share.append(committee.anomaly_share if committee else float("nan"))
+        curve.audit_labels.append(int(answered.sum()))
+        curve.estimates.append(
+            None
+            if frame_scores is None
+            else _audit_ap(frame_scores, y_frame, answered, inclusion, audit_numbers, y, seed)
+        )
+    curve.seconds = time.perf_counter() - started
+    return curve
+
+
+def _audit_ap(frame_scores, y_frame, answered, inclusion, audit_numbers, y_training, seed):
+    """The version's audit estimate of AP, as the product computes it after each training."""
+    rows = np.flatnonzero(answered)
+    figures = audit_estimate(
+        frame_scores=frame_scores,
+        answered=rows,
+        labels=y_frame[rows],
+        inclusion=inclusion[rows],
+        selected=int(np.sum(audit_numbers < inclusion)),
+        population=len(y_frame),
+        known_frauds=int(y_training.sum() + y_frame[rows].sum()),
+        config=AuditEstimateConfig(seed=seed),
+    )
+    return figures.get("average_precision")

@@ -1,0 +1,62 @@
+"""A run's plan for annotators: the audit's next picks from the frame, and one queue that
+deals them with the committee's own picks by share."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labeler.models import TrainingPolicy
+from labeler.services.queueing import QueuePlan
+from labeler.services.training_data import TrainingArrays
+from modeling.acquisition import REASON_AUDIT, Selection, interleaved_priorities
+from modeling.audit import AuditConfig, AuditRound, audit_round, audit_selected
+
+
+def audit_draw(
+    arrays: TrainingArrays,
+    *,
+    fraud_probability: np.ndarray | None,
+    anomaly: np.ndarray,
+    policy: TrainingPolicy,
+) -> AuditRound:
+    """This version's design over the frame (positions in the frame): the inclusion
+    probabilities after it, and the sample rows to queue now."""
+    frame = np.flatnonzero(arrays.frame)
+    numbers, inclusion = arrays.audit_number[frame], arrays.audit_inclusion[frame]
+    answered = np.isin(frame, arrays.audit_rows) & audit_selected(numbers, inclusion)
+    slots = round(policy.audit_share * policy.queue_size)
+    return audit_round(
+        audit_numbers=numbers,
+        previous_inclusion=inclusion,
+        answered=answered,
+        unavailable=arrays.human_labeled[frame],
+        fraud_probability=None if fraud_probability is None else fraud_probability[frame],
+        anomaly=anomaly[frame],
+        # What the next round is expected to answer: the audit's share of the labels until the
+        # next retraining (or of the queue, when that is shorter).
+        round_answers=min(
+            slots, round(policy.audit_share * min(policy.queue_size, policy.min_new_labels or 1))
+        ),
+        slots=slots,
+        config=AuditConfig(share=policy.audit_share),
+    )
+
+
+def queue_plan_build(
+    arrays: TrainingArrays,
+    *,
+    candidates: np.ndarray,
+    selection: Selection,
+    audit: AuditRound,
+    audit_share: float,
+) -> QueuePlan:
+    """The committee's picks (positions in `candidates`) and the audit's (positions in the
+    frame), dealt by share: whatever prefix annotators answer carries the planned mix."""
+    frame = np.flatnonzero(arrays.frame)
+    reasons = selection.reasons + [REASON_AUDIT] * len(audit.picks)
+    rows = np.concatenate([candidates[selection.indices], frame[audit.picks]]).astype(np.int64)
+    return QueuePlan(
+        transaction_ids=arrays.transaction_ids[rows],
+        priorities=interleaved_priorities(reasons, {REASON_AUDIT: audit_share}),
+        reasons=reasons,
+    )
