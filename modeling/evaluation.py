@@ -1,9 +1,9 @@
-"""Honest quality figures for a model trained on every label: out-of-fold predictions.
+"""Out-of-fold predictions for the labels a model trained on.
 
-A model cannot be scored on the labels it learned from, and the few hundred labels of an active
-learning loop leave nothing to hold out for long. Cross-validation of the weak classifier (fast:
-about a second per fold) gives each labeled row a prediction from a model that never saw it; the
-audit-sample rows among them were picked at random, so their figures are unbiased.
+Cross-validation of the weak classifier (fast: about a second per fold) gives each labeled row a
+prediction from a model that never saw it. The rows are the ones the committee chose to label,
+mostly where it expected fraud, so the figures flatter the model; the honest ones come from the
+audit (`modeling.audit_estimate`). These stay for comparison, marked optimistic wherever shown.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from labeler.models import Dataset, ModelVersion
+from labeler.quality_view import quality_view
 from labeler.services.training import training_run_execute
 from labeler.services.training_runs import training_request
 
@@ -91,9 +92,11 @@ class Command(BaseCommand):
         if version.status == ModelVersion.Status.FAILED:
             raise CommandError(f"v{version.pk} failed: {version.error}")
         counts, metrics = version.training_counts, version.metrics
-        cross = metrics.get("cross_validation") or {}
-        ap = cross.get("average_precision")
-        quality = f", cross-validated AP {ap:.3f}" if ap is not None else ""
+        cross = (metrics.get("cross_validation") or {}).get("average_precision")
+        view = quality_view(version)
+        quality = f"; audit AP {view.short}" if view else ""
+        if cross is not None:
+            quality += f" (on its own picks, optimistic: {cross:.3f})"
         self.stdout.write(
             self.style.SUCCESS(
                 f"v{version.pk} ({version.get_kind_display()}) is {version.status}: "
