@@ -80,9 +80,7 @@ def serve(user, count: int) -> list[QueueEntry]:
     return served
 
 
-def test_audit_picks_come_from_the_frame_with_their_probabilities_and_the_mix_holds(
-    dataset, bob
-):
+def test_audit_picks_come_from_the_frame_with_their_probabilities_and_the_mix_holds(dataset, bob):
     cold = run(dataset)
     assert set(QueueEntry.objects.values_list("reason", flat=True)) == {"cold_start", "audit"}
     label_queue(dataset, bob, 120)
