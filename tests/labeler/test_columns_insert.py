@@ -57,10 +57,12 @@ def test_feature_matrix_rows_become_float32_vectors():
             "amount": np.array([1.0, 2.0, 3.0, 1e6]),
             "features": features,
             "imported_at": datetime.now(UTC),
+            "audit_number": np.array([np.nan, 0.25, np.nan, 0.75]),  # NaN is NULL
         },
         rows=4,
     )
     stored = Transaction.objects.order_by("id")
+    assert [t.audit_number for t in stored] == [None, 0.25, None, 0.75]
     np.testing.assert_array_equal(np.stack([t.feature_vector for t in stored]), features)
     assert [t.external_id for t in stored] == ["a", "b", "c", "d"]
     assert stored.last().amount == 1e6
