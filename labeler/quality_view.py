@@ -51,6 +51,14 @@ def quality_view(version: ModelVersion | None) -> QualityView | None:
         f"drawn at random from the audit frame of {frame:,} transactions that no model learns "
         "from, each weighted by the inverse of its inclusion probability"
     )
+    if quality.get("waiting_for") == "an audit frame":
+        return QualityView(
+            ready=False,
+            basis=basis,
+            short="no audit frame",
+            missing="This dataset has no audit frame (AUDIT_FRAME_SHARE was 0 when it was made): "
+            "no label is set apart to measure its versions honestly.",
+        )
     if quality.get("waiting_for"):
         return QualityView(
             ready=False,
