@@ -61,33 +61,26 @@ def test_a_round_queues_the_sample_rows_nobody_answered_in_the_order_of_their_nu
     count = 400
     numbers = rng.random(count)
     answered = np.zeros(count, bool)
-    first = audit_round(
-        audit_numbers=numbers,
-        previous_inclusion=np.zeros(count),
-        answered=answered,
-        unavailable=answered,
-        fraud_probability=rng.random(count),
-        anomaly=rng.random(count),
-        round_answers=10,
-        slots=6,
-        config=AuditConfig(),
-    )
+    def one_round(previous):
+        return audit_round(
+            audit_numbers=numbers,
+            previous_inclusion=previous,
+            answered=answered,
+            unavailable=answered,
+            fraud_probability=rng.random(count),
+            anomaly=rng.random(count),
+            round_answers=10,
+            slots=6,
+            config=AuditConfig(),
+        )
+
+    first = one_round(np.zeros(count))
     in_sample = np.flatnonzero(numbers < first.inclusion)
     assert first.selected == len(in_sample) >= 10 and len(first.picks) == 6
     assert set(first.picks) <= set(in_sample)
     assert np.all(np.diff(numbers[first.picks]) > 0)
     answered[first.picks] = True
-    second = audit_round(
-        audit_numbers=numbers,
-        previous_inclusion=first.inclusion,
-        answered=answered,
-        unavailable=answered,
-        fraud_probability=rng.random(count),
-        anomaly=rng.random(count),
-        round_answers=10,
-        slots=6,
-        config=AuditConfig(),
-    )
+    second = one_round(first.inclusion)
     assert not set(second.picks) & set(first.picks)
     assert np.all(second.inclusion >= first.inclusion)
     # The sample grew by at least what the round is to answer, and holds that many open rows.
