@@ -73,6 +73,7 @@ def fraudloop_curve(
             round_answers=audit_count,
             slots=audit_count,
             config=audit,
+            rng=rng,
         )
         inclusion = drawn.inclusion
         candidates = np.flatnonzero(~labeled)

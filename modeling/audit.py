@@ -117,12 +117,13 @@ def audit_round(
     round_answers: int,
     slots: int,
     config: AuditConfig,
+    rng: np.random.Generator,
 ) -> AuditRound:
     """One plan's audit. The sample grows by what the next round is expected to answer
     (`round_answers`): its expected size is the answers so far plus that, and grows further
     while fewer rows than that wait unanswered (`unavailable`: answered or disputed). The
-    waiting rows are queued, at most `slots` of them, in the order of their permanent numbers,
-    which is random."""
+    waiting rows are queued, at most `slots` of them: those already waiting since an earlier
+    round first, each group in random order."""
     proposal = audit_proposal(fraud_probability=fraud_probability, anomaly=anomaly, config=config)
     numbers = np.asarray(audit_numbers)
     open_rows = ~np.asarray(unavailable, bool)
@@ -139,5 +140,9 @@ def audit_round(
         if shortfall <= 0 or expected >= len(numbers):
             break
         expected = min(len(numbers), expected + shortfall)
-    pending = pending[np.argsort(numbers[pending], kind="stable")]
+    # The rows waiting longest first, in random order among themselves: an order that followed
+    # the permanent numbers would serve the rows drawn with small probabilities (whose numbers
+    # are small) before the likely ones, and leave the latter unanswered.
+    waited = numbers[pending] < np.asarray(previous_inclusion)[pending]
+    pending = pending[np.lexsort((rng.random(len(pending)), ~waited))]
     return AuditRound(inclusion=inclusion, picks=pending[:slots], selected=int(sample.sum()))

@@ -18,6 +18,7 @@ def audit_draw(
     fraud_probability: np.ndarray | None,
     anomaly: np.ndarray,
     policy: TrainingPolicy,
+    rng: np.random.Generator,
 ) -> AuditRound:
     """This version's design over the frame (positions in the frame): the inclusion
     probabilities after it, and the sample rows to queue now."""
@@ -39,6 +40,7 @@ def audit_draw(
         ),
         slots=slots,
         config=AuditConfig(share=policy.audit_share),
+        rng=rng,
     )
 
 

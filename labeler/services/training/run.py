@@ -164,7 +164,11 @@ def training_run(
         fraud_probability = staged.score if committee is not None else None
         metrics["quality"] = audit_quality(arrays, fraud_probability, options)
         audit = audit_draw(
-            arrays, fraud_probability=fraud_probability, anomaly=anomaly, policy=policy
+            arrays,
+            fraud_probability=fraud_probability,
+            anomaly=anomaly,
+            policy=policy,
+            rng=np.random.default_rng([options.seed, version.pk, 1]),
         )
         staged.audit_inclusion = np.full(len(arrays.transaction_ids), np.nan)
         staged.audit_inclusion[arrays.frame] = audit.inclusion
