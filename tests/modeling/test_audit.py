@@ -61,6 +61,7 @@ def test_a_round_queues_the_sample_rows_nobody_answered_in_the_order_of_their_nu
     count = 400
     numbers = rng.random(count)
     answered = np.zeros(count, bool)
+
     def one_round(previous):
         return audit_round(
             audit_numbers=numbers,
