@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The development server: DEBUG on (the public development key, plain-HTTP cookies).
+run: export DEBUG = true
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py quickstart
@@ -32,6 +34,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+benchmarks: export DEBUG = true
 benchmarks: install
 	$(BIN)/python benchmarks/import_speed.py
 	$(BIN)/python benchmarks/label_efficiency.py

@@ -63,6 +63,7 @@ def product_curves(
             TRAINING_SEED=str(seed),
             OMP_NUM_THREADS=str(threads),
             DJANGO_SETTINGS_MODULE="labeler.settings",
+            DEBUG="true",
         )
         started = time.perf_counter()
         output = subprocess.run(

@@ -62,6 +62,7 @@ def main() -> None:
         fresh_postgres_database(database_url)
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeler.settings")
+    os.environ.setdefault("DEBUG", "true")  # a development run: the public key is fine
     import django
 
     django.setup()

@@ -10,7 +10,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # runtime files of the embedded default: broker, results, media
 VAR_DIR.mkdir(exist_ok=True)
 
-# The default key is public: it is only acceptable while DEBUG is on.
+# The default key is public: it is only acceptable while DEBUG is on (the quick start and the
+# tests turn DEBUG on; nothing else does).
 INSECURE_DEFAULT_SECRET_KEY = "django-insecure-fraudloop-development-key-do-not-use-in-production"
 
 env = environ.Env()
@@ -25,13 +26,13 @@ def _env(reader, name, **kwargs):
         raise ImproperlyConfigured(f"environment variable {name} is malformed: {error}") from error
 
 
-DEBUG = _env(env.bool, "DEBUG", default=True)
+DEBUG = _env(env.bool, "DEBUG", default=False)
 SECRET_KEY = _env(env.str, "SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
 if not DEBUG and SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY:
     raise ImproperlyConfigured(
         "SECRET_KEY is the public development default while DEBUG is off: "
         "set SECRET_KEY to a long random value (e.g. python -c 'import secrets; "
-        "print(secrets.token_urlsafe(50))')."
+        "print(secrets.token_urlsafe(50))'), or DEBUG=true on a development machine."
     )
 ALLOWED_HOSTS = _env(env.list, "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = _env(env.list, "CSRF_TRUSTED_ORIGINS", default=[])
@@ -217,5 +218,19 @@ LOGGING = {
 }
 
 if not DEBUG:
+    # Production defaults: HTTPS only. Behind a proxy that terminates TLS and forwards plain
+    # HTTP, BEHIND_TLS_PROXY=true trusts its X-Forwarded-Proto header (the proxy must set it and
+    # strip a client's own); without that every request would look insecure and be redirected.
+    if _env(env.bool, "BEHIND_TLS_PROXY", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _env(env.bool, "SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe /healthz over plain HTTP from inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = _env(env.int, "SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env(env.bool, "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = _env(env.bool, "SECURE_HSTS_PRELOAD", default=False)
     SESSION_COOKIE_SECURE = _env(env.bool, "SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = _env(env.bool, "CSRF_COOKIE_SECURE", default=True)
+    # Joining the browsers' HSTS preload list is a commitment for the whole domain that only its
+    # owner can make (SECURE_HSTS_PRELOAD=true); not making it is not a flaw of this deployment.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]

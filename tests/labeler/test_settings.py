@@ -35,7 +35,7 @@ def test_debug_off_starts_with_a_real_secret_key():
 
 
 def test_malformed_value_names_the_variable():
-    result = start_django(WORKER_HEARTBEAT_SECONDS="often")
+    result = start_django(DEBUG="true", WORKER_HEARTBEAT_SECONDS="often")
     assert result.returncode != 0
     assert "environment variable WORKER_HEARTBEAT_SECONDS is malformed" in result.stderr
 
@@ -43,9 +43,51 @@ def test_malformed_value_names_the_variable():
 def test_embedded_defaults_need_no_server():
     result = start_django(
         "from django.conf import settings as s; "
-        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CELERY_RESULT_BACKEND)"
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CELERY_RESULT_BACKEND)",
+        DEBUG="true",
     )
     assert result.returncode == 0, result.stderr
     engine, broker, results = result.stdout.split()
     assert (engine, broker) == ("django.db.backends.sqlite3", "filesystem://")
     assert results.startswith("file://")
+
+
+def test_debug_is_off_unless_set():
+    result = start_django(
+        "from django.conf import settings as s; print(s.DEBUG, s.SECURE_SSL_REDIRECT)",
+        SECRET_KEY="x" * 50,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
+
+
+# The production environment the README gives (its "Production settings" example).
+PRODUCTION = {
+    "SECRET_KEY": "a-long-random-production-key-" + "k3y" * 20,
+    "ALLOWED_HOSTS": "fraudloop.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://fraudloop.example.com",
+    "BEHIND_TLS_PROXY": "true",
+}
+
+
+def test_check_deploy_passes_with_the_production_settings():
+    env = {key: value for key, value in os.environ.items() if key not in UNSET}
+    env.update(PRODUCTION, DJANGO_SETTINGS_MODULE="labeler.settings")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_behind_a_tls_proxy_the_forwarded_scheme_counts():
+    result = start_django(
+        "from django.conf import settings as s; print(s.SECURE_PROXY_SSL_HEADER)", **PRODUCTION
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HTTP_X_FORWARDED_PROTO" in result.stdout
