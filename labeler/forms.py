@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.validators import validate_slug
 
 from labeler.models import ImportBatch
-from labeler.services.import_table import ColumnChoice
+from labeler.services.import_options import ColumnChoice
 
 
 def _optional(value: str) -> str | None:
@@ -14,7 +14,10 @@ def _optional(value: str) -> str | None:
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV, plain or .gz, UTF-8, with a header row.")
+    # An empty file gets the import's own message, which names it.
+    file = forms.FileField(
+        allow_empty_file=True, help_text="CSV, plain or .gz, UTF-8, with a header row."
+    )
     dataset = forms.CharField(
         initial="default",
         max_length=64,
@@ -38,6 +41,8 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
+        if upload.size == 0:
+            raise forms.ValidationError(f"{upload.name}: the file is empty.")
         if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
             raise forms.ValidationError(
                 f"The file is {upload.size / 1e6:.0f} MB; the limit is "

@@ -132,6 +132,9 @@ LOGOUT_REDIRECT_URL = "login"
 # Uploaded transaction files go to a temporary file on disk, never into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 IMPORT_MAX_UPLOAD_BYTES = _env(env.int, "IMPORT_MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
+# Caps checked while a file unpacks (a 4 MB gzip can unpack to GBs): text size and data rows.
+IMPORT_MAX_TEXT_BYTES = _env(env.int, "IMPORT_MAX_TEXT_BYTES", default=2 * 1024**3)
+IMPORT_MAX_ROWS = _env(env.int, "IMPORT_MAX_ROWS", default=20_000_000)
 
 REST_FRAMEWORK = {
     # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`.

@@ -6,7 +6,6 @@ from django.utils.html import format_html, format_html_join
 
 from labeler.admin.base import ReadOnlyAdmin, ReadOnlyInline
 from labeler.models import Label, PseudoLabel, Review, ReviewItem, Transaction
-from labeler.services.training.rescoring import transaction_scores_by_version
 
 
 class LabelInline(ReadOnlyInline):
@@ -76,6 +75,8 @@ class TransactionAdmin(ReadOnlyAdmin):
     @admin.display(description="scores by model version")
     def scores_by_version(self, obj):
         """Each kept version's fraud probability for this transaction, from its model file."""
+        from labeler.services.training.rescoring import transaction_scores_by_version
+
         rows = transaction_scores_by_version(transaction=obj)
         if not rows:
             return "no trained version yet"

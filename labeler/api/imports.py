@@ -40,7 +40,9 @@ class ImportBatchOutput(serializers.ModelSerializer):
 
 
 class ImportInput(serializers.Serializer):
-    file = serializers.FileField(help_text="CSV, plain or .gz, UTF-8, with a header row")
+    file = serializers.FileField(
+        allow_empty_file=True, help_text="CSV, plain or .gz, UTF-8, with a header row"
+    )
     dataset = serializers.SlugField(max_length=64, default="default")
     label_mode = serializers.ChoiceField(
         choices=ImportBatch.LabelMode.choices, default=ImportBatch.LabelMode.IGNORE
@@ -54,6 +56,8 @@ class ImportInput(serializers.Serializer):
     )
 
     def validate_file(self, upload):
+        if upload.size == 0:
+            raise serializers.ValidationError(f"{upload.name}: the file is empty")
         if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
             raise serializers.ValidationError(
                 f"the file is {upload.size / 1e6:.0f} MB; the limit is "

@@ -1,18 +1,17 @@
-"""Reads a transaction CSV (plain or gzip) into validated arrays; touches no database."""
+"""Reads an unpacked transaction CSV (see import_file) into validated arrays; no database."""
 
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import re
-import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from labeler.errors import ImportRejected
+from labeler.services.import_options import ColumnChoice, names_listed
 
 # Column names recognised when the caller does not name a column (compared case-insensitively).
 ID_CANDIDATES = ("id", "transaction_id", "external_id", "txn_id")
@@ -20,17 +19,6 @@ TIME_CANDIDATES = ("time", "timestamp", "datetime", "date")
 AMOUNT_CANDIDATES = ("amount", "amt", "value")
 LABEL_CANDIDATES = ("class", "label", "is_fraud", "fraud")
 MAX_ID_LENGTH = 128
-
-
-@dataclass(frozen=True)
-class ColumnChoice:
-    """Which column plays which part; None means: recognise it by its usual names."""
-
-    id_column: str | None = None
-    time_column: str | None = None
-    amount_column: str | None = None
-    label_column: str | None = None
-    feature_columns: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -61,33 +49,9 @@ class _Where:
         return ", ".join(parts)
 
 
-def decode_file_bytes(raw: bytes, *, file_name: str) -> bytes:
-    """Unpacks gzip and checks that the content is UTF-8 text; returns UTF-8 bytes without BOM."""
-    where = _Where(file_name)
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise ImportRejected(f"{where()}: not a readable gzip file ({error}).") from error
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if not raw.strip():
-        raise ImportRejected(f"{where()}: the file is empty.")
-    if b"\x00" in raw[:65536]:
-        raise ImportRejected(f"{where()}: this is a binary file, not a CSV text file.")
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise ImportRejected(
-            f"{where()}, line {line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); "
-            "save the file as UTF-8 CSV."
-        ) from error
-    return raw
-
-
-def _header(data: bytes, where: _Where) -> list[str]:
-    first_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+def _header(text_path: Path, where: _Where) -> list[str]:
+    with text_path.open("rb") as text:
+        first_line = text.readline().decode("utf-8").rstrip("\r\n")
     try:
         names = next(csv.reader([first_line]))
     except csv.Error as error:
@@ -105,9 +69,7 @@ def _header(data: bytes, where: _Where) -> list[str]:
     seen: set[str] = set()
     duplicated = sorted({name for name in names if name in seen or seen.add(name)})
     if duplicated:
-        raise ImportRejected(
-            f"{where()}, line 1: duplicated column(s) {', '.join(map(repr, duplicated))}."
-        )
+        raise ImportRejected(f"{where()}, line 1: duplicated column(s) {names_listed(duplicated)}.")
     return names
 
 
@@ -124,7 +86,7 @@ def _pick(
         if chosen not in names:
             raise ImportRejected(
                 f"{where()}: the {role} column {chosen!r} is missing; the file has "
-                f"{', '.join(map(repr, names))}."
+                f"{names_listed(names)}."
             )
         return chosen
     by_lower = {name.lower(): name for name in names}
@@ -134,15 +96,15 @@ def _pick(
     if required:
         raise ImportRejected(
             f"{where()}: no {role} column (looked for {', '.join(candidates)}); "
-            f"name it with --{role}-column. The file has {', '.join(map(repr, names))}."
+            f"name it with --{role}-column. The file has {names_listed(names)}."
         )
     return None
 
 
-def _read_frame(data: bytes, names: list[str], text_columns: list[str], where: _Where):
+def _read_frame(text_path: Path, names: list[str], text_columns: list[str], where: _Where):
     try:
         frame = pd.read_csv(
-            io.BytesIO(data),
+            text_path,
             header=0,
             names=names,
             dtype={name: str for name in text_columns},
@@ -243,11 +205,12 @@ def _external_ids(frame: pd.DataFrame, column: str, where: _Where) -> list[str]:
 
 
 def table_read(
-    data: bytes, *, file_name: str, columns: ColumnChoice, with_labels: bool
+    text_path: Path, *, file_name: str, columns: ColumnChoice, with_labels: bool
 ) -> ParsedTable:
-    """Parses decoded CSV bytes into arrays, or raises ImportRejected naming row and column."""
+    """Parses checked UTF-8 CSV text into arrays, or raises ImportRejected naming row and
+    column."""
     where = _Where(file_name)
-    names = _header(data, where)
+    names = _header(text_path, where)
     id_column = _pick(names, columns.id_column, ID_CANDIDATES, "id", where, required=False)
     time_column = _pick(names, columns.time_column, TIME_CANDIDATES, "time", where, required=True)
     amount_column = _pick(
@@ -263,18 +226,19 @@ def table_read(
         missing = [name for name in columns.feature_columns if name not in names]
         if missing:
             raise ImportRejected(
-                f"{where()}: feature column(s) {', '.join(map(repr, missing))} "
-                "missing from the file."
+                f"{where()}: feature column(s) {names_listed(missing)} missing from the file."
             )
         clashing = [name for name in columns.feature_columns if name in roles]
         if clashing:
-            raise ImportRejected(f"{where()}: {clashing} cannot be both a feature and {roles}.")
+            raise ImportRejected(
+                f"{where()}: {names_listed(clashing)} cannot be both a feature and {roles}."
+            )
         candidate_features = list(columns.feature_columns)
     else:
         candidate_features = [name for name in names if name not in roles]
 
     text_columns = [c for c in (id_column, label_column) if c is not None]
-    frame = _read_frame(data, names, text_columns, where)
+    frame = _read_frame(text_path, names, text_columns, where)
 
     ignored: list[str] = []
     if columns.feature_columns is None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
@@ -15,7 +15,16 @@ from django.utils import timezone
 from labeler.errors import ImportRejected
 from labeler.models import Dataset, ImportBatch, Label, LabelClass, ReferenceLabel, Transaction
 from labeler.services.bulk_insert import columns_insert
-from labeler.services.import_table import ColumnChoice, ParsedTable, decode_file_bytes, table_read
+from labeler.services.import_file import file_unpacked
+from labeler.services.import_options import (
+    ColumnChoice,
+    ImportLimits,
+    dataset_name_check,
+    names_listed,
+)
+
+if TYPE_CHECKING:
+    from labeler.services.import_table import ParsedTable
 
 LabelMode = ImportBatch.LabelMode
 
@@ -62,14 +71,15 @@ def _check_schema(dataset: Dataset, table: ParsedTable, file_name: str) -> None:
         extra = [name for name in got if name not in expected]
         detail = []
         if missing:
-            detail.append(f"missing {missing}")
+            detail.append(f"missing {names_listed(missing)}")
         if extra:
-            detail.append(f"unexpected {extra}")
+            detail.append(f"unexpected {names_listed(extra)}")
         if not detail:
             detail.append("same columns in another order")
         raise ImportRejected(
             f"{file_name}: the feature columns differ from dataset {dataset.name!r} "
-            f"({'; '.join(detail)}). Expected {len(expected)} features: {expected}."
+            f"({'; '.join(detail)}). Expected {len(expected)} features: "
+            f"{names_listed(expected)}."
         )
 
 
@@ -173,18 +183,19 @@ def transactions_import(
     file_name = file_name or path.name
     if label_mode not in LabelMode.values:
         raise ImportRejected(f"label mode {label_mode!r} is not one of {LabelMode.values}.")
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ImportRejected(f"{file_name}: cannot read the file ({error.strerror}).") from error
-    checksum = hashlib.sha256(raw).hexdigest()
-    data = decode_file_bytes(raw, file_name=file_name)
-    del raw
+    dataset_name_check(dataset_name)
+    # Pandas and the parser load only when a file is read (STYLE.md rule 13).
+    from labeler.services.import_table import table_read
+
     with_labels = label_mode != LabelMode.IGNORE
-    table = table_read(
-        data, file_name=file_name, columns=columns or ColumnChoice(), with_labels=with_labels
-    )
-    del data
+    with file_unpacked(path, file_name=file_name, limits=ImportLimits.from_settings()) as text:
+        checksum = text.checksum
+        table = table_read(
+            text.text_path,
+            file_name=file_name,
+            columns=columns or ColumnChoice(),
+            with_labels=with_labels,
+        )
     class_ids = _label_class_ids(table, file_name) if with_labels else None
 
     with db_transaction.atomic():

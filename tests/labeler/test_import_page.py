@@ -92,3 +92,10 @@ def test_invalid_dataset_name_is_a_form_error(client, alice):
     response = upload(client, reference_csv(), dataset="not a slug!")
     assert response.status_code == 400
     assert Transaction.objects.count() == 0
+
+
+def test_an_empty_upload_is_named_in_the_message(client, alice):
+    client.force_login(alice)
+    response = upload(client, "", name="nothing.csv")
+    assert response.status_code == 400
+    assert "nothing.csv: the file is empty." in response.content.decode()

@@ -6,7 +6,7 @@ import pytest
 from labeler import selectors
 from labeler.errors import ImportRejected
 from labeler.models import Dataset, ImportBatch, Label, LabelClass, ReferenceLabel, Transaction
-from labeler.services.import_table import ColumnChoice
+from labeler.services.import_options import ColumnChoice
 from labeler.services.importing import transactions_import
 from tests.labeler.importing_helpers import database_fingerprint, reference_csv, write
 

@@ -3,7 +3,7 @@
 import pytest
 
 from labeler.errors import ImportRejected
-from labeler.services.import_table import ColumnChoice
+from labeler.services.import_options import ColumnChoice
 from labeler.services.importing import transactions_import
 from tests.labeler.importing_helpers import (
     REFERENCE_HEADER,
@@ -117,7 +117,7 @@ def test_feature_schema_must_match_the_dataset(tmp_path):
     )
     before = database_fingerprint()
     with pytest.raises(
-        ImportRejected, match=r"feature columns differ .*missing \['V2'\]; unexpected \['V3'\]"
+        ImportRejected, match=r"feature columns differ .*missing 'V2'; unexpected 'V3'"
     ):
         transactions_import(
             path=write(tmp_path, "two.csv", "Time,Amount,V1,V3\n0,1,1,2\n"), dataset_name="d"

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from labeler.errors import ImportRejected
 from labeler.models import ImportBatch
-from labeler.services.import_table import ColumnChoice
+from labeler.services.import_options import ColumnChoice
 from labeler.services.importing import transactions_import
 
 

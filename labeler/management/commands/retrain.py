@@ -9,7 +9,6 @@ from tqdm import tqdm
 
 from labeler.models import Dataset, ModelVersion
 from labeler.quality_view import quality_view
-from labeler.services.training import training_run_execute
 from labeler.services.training_runs import training_request
 
 
@@ -60,6 +59,8 @@ class Command(BaseCommand):
         return datasets[0]
 
     def _run_here(self, version: ModelVersion) -> ModelVersion:
+        from labeler.services.training import training_run_execute  # torch: only to train
+
         worker = f"retrain@{socket.gethostname()}:{os.getpid()}"
         with tqdm(total=100, unit="%", desc="queued", bar_format="{l_bar}{bar}| {n}%") as bar:
 
