@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here: no CDN
     "django_celery_beat",
+    "axes",
     "labeler",
 ]
 
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into its answer
 ]
 
 ROOT_URLCONF = "labeler.urls"
@@ -107,8 +109,24 @@ DATABASES["default"]["CONN_MAX_AGE"] = _env(env.int, "DATABASE_CONN_MAX_AGE", de
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The stock model backend, with a user's own and group permissions read in one query.
-AUTHENTICATION_BACKENDS = ["labeler.auth_backend.ModelBackendOneQuery"]
+# Axes first: it refuses a locked-out sign-in before any password is checked. Then the stock
+# model backend, with a user's own and group permissions read in one query.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "labeler.auth_backend.ModelBackendOneQuery",
+]
+# Login throttling (django-axes) on the sign-in page and the admin's: after this many failures
+# for one username from one address, that pair is locked out for the cool-off, which each
+# further try during the lockout restarts. A success clears the count.
+AXES_FAILURE_LIMIT = _env(env.int, "LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=_env(env.int, "LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "labeler.views.lockout.lockout_response"
+# Behind a TLS proxy, X-Forwarded-Proto says the scheme and the last X-Forwarded-For entry (the
+# one the proxy appended; a client can write the others) the client's address.
+BEHIND_TLS_PROXY = _env(env.bool, "BEHIND_TLS_PROXY", default=False)
+AXES_CLIENT_IP_CALLABLE = "labeler.client_address.client_address"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -224,7 +242,7 @@ if not DEBUG:
     # Production defaults: HTTPS only. Behind a proxy that terminates TLS and forwards plain
     # HTTP, BEHIND_TLS_PROXY=true trusts its X-Forwarded-Proto header (the proxy must set it and
     # strip a client's own); without that every request would look insecure and be redirected.
-    if _env(env.bool, "BEHIND_TLS_PROXY", default=False):
+    if BEHIND_TLS_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = _env(env.bool, "SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe /healthz over plain HTTP from inside the network.
