@@ -126,6 +126,8 @@ class SGAN:
     def embed(self, x: np.ndarray, *, batch_size: int = 65_536) -> np.ndarray:
         """The discriminator's last hidden layer: a learned space for diversity in batches."""
         parts = [features.cpu().numpy() for _, features in self._forward_in_chunks(x, batch_size)]
+        if not parts:
+            return np.zeros((0, self.config.hidden // 2), np.float32)
         return np.concatenate(parts)
 
 
@@ -184,7 +186,12 @@ def sgan_train(
     y_train_np, w_train = y_labeled[train], weights[train]
     y_train = torch.as_tensor(y_train_np, device=device)
     w_train_t = torch.as_tensor(w_train, dtype=torch.float32, device=device)
-    pool = torch.as_tensor(x_unlabeled, dtype=torch.float32, device=device)
+    # The real rows the unsupervised terms see: the unlabeled pool, or, when every row is
+    # labeled, the labeled rows themselves (there is then nothing to count as background).
+    has_unlabeled = len(x_unlabeled) > 0
+    real_rows = x_unlabeled if has_unlabeled else x_labeled[train]
+    pool = torch.as_tensor(real_rows, dtype=torch.float32, device=device)
+    background_weight = config.unlabeled_background_weight if has_unlabeled else 0.0
 
     discriminator = Discriminator(input_size, num_classes, config).to(device)
     generator = Generator(input_size, config).to(device)
@@ -212,9 +219,9 @@ def sgan_train(
         supervised = F.cross_entropy(logits_labeled[:, :-1], y_train[labeled_idx], reduction="none")
         supervised = (supervised * w_train_t[labeled_idx]).mean()
         logits_unlabeled, _ = discriminator(pool[unlabeled_idx])
-        if config.unlabeled_background_weight:
+        if background_weight:
             background = torch.full_like(unlabeled_idx, config.background_class)
-            supervised = supervised + config.unlabeled_background_weight * F.cross_entropy(
+            supervised = supervised + background_weight * F.cross_entropy(
                 logits_unlabeled[:, :-1], background
             )
         logits_generated, _ = discriminator(generator(noise).detach())

@@ -99,3 +99,12 @@ def test_too_few_positives_trains_without_validation(small_data):
         x[labeled], y[labeled], x, num_classes=2, config=SGANConfig(steps=20, device="cpu")
     )
     assert model.validation_indices is None and model.history == [] and model.best_step == 20
+
+
+def test_trains_when_every_row_is_labeled(small_data):
+    x, y = small_data
+    model = sgan_train(
+        x, y, x[:0], num_classes=2, config=SGANConfig(steps=300, hidden=32, device="cpu", seed=0)
+    )
+    scores = model.predict_proba(x)[:, 1]
+    assert average_precision_score(y == 1, scores) > 0.5
