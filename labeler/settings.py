@@ -166,6 +166,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # `?format=` names an export's file format, not a DRF renderer.
     "URL_FORMAT_OVERRIDE": None,
+    # An outage of the database or the broker is a JSON 503, not an HTML 500.
+    "EXCEPTION_HANDLER": "labeler.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "fraudloop API",

@@ -54,7 +54,10 @@ def _broker_check(broker_url: str, timeout: float) -> Check:
 
 
 def _worker_check() -> Check:
-    latest = WorkerHeartbeat.objects.order_by("-last_seen").first()
+    try:
+        latest = WorkerHeartbeat.objects.order_by("-last_seen").first()
+    except Exception as error:  # the database answers but not this table (not migrated, say)
+        return Check(False, f"cannot read worker heartbeats ({type(error).__name__}: {error})")
     if latest is None:
         return Check(False, "no worker has reported yet")
     age = timezone.now() - latest.last_seen
