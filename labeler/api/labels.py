@@ -16,12 +16,16 @@ from labeler.api.pagination import IdCursorPagination
 from labeler.api.permissions import CanAnnotate, CanReview
 from labeler.errors import FraudloopError
 from labeler.models import Label, LabelClass, Review, Transaction
-from labeler.services.labeling import label_submit
+from labeler.services.labeling import LeaseHeld, label_submit
 from labeler.services.review import review_record
 
 
 class RefusalOutput(serializers.Serializer):
     detail = serializers.CharField()
+    leased_to = serializers.CharField(
+        required=False, help_text="when the item is leased to another annotator: who"
+    )
+    lease_expires_at = serializers.DateTimeField(required=False, help_text="and until when")
 
 
 class LabelOutput(serializers.ModelSerializer):
@@ -137,8 +141,11 @@ class LabelListCreate(generics.ListAPIView):
     )
     def post(self, request):
         """201 with the new label; 200 with the label a repeat of the same request recorded;
-        409 when the label cannot be recorded (another annotator answered the item first, or
-        you did already: undo it on the page)."""
+        409 when the label cannot be recorded: another annotator answered the item first or
+        holds its lease (`leased_to`, `lease_expires_at` say who and until when), you answered
+        it already (undo it on the page), or it is in no queue (annotators label what
+        `GET /api/v1/queue/next/` serves them; reviewers and staff may label any transaction,
+        recorded with the queue reason `direct`)."""
         data = LabelInput(data=request.data)
         data.is_valid(raise_exception=True)
 
@@ -151,6 +158,13 @@ class LabelListCreate(generics.ListAPIView):
                     request_token=request.headers["Idempotency-Key"].strip(),
                     time_taken_ms=data.validated_data.get("time_taken_ms"),
                 )
+            except LeaseHeld as held:
+                body = {
+                    "detail": str(held),
+                    "leased_to": held.holder,
+                    "lease_expires_at": held.until,
+                }
+                return Response(RefusalOutput(body).data, status=status.HTTP_409_CONFLICT)
             except FraudloopError as refused:
                 return Response({"detail": str(refused)}, status=status.HTTP_409_CONFLICT)
             return Response(

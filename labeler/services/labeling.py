@@ -27,6 +27,19 @@ class LabelRefused(FraudloopError):
     """The label cannot be recorded as asked; the message says why and what happens next."""
 
 
+class LeaseHeld(LabelRefused):
+    """The item is leased to another annotator: they were shown it and are answering it."""
+
+    def __init__(self, message: str, *, holder: str, until):
+        super().__init__(message)
+        self.holder = holder
+        self.until = until
+
+
+# Labels given outside the queue (a reviewer or staff member labeling a transaction they chose).
+DIRECT = "direct"
+
+
 @dataclass
 class SubmitOutcome:
     label: Label
@@ -117,6 +130,7 @@ def label_submit(
                 raise LabelRefused(
                     f"you labeled transaction {item.external_id} already; press u to undo it"
                 )
+            _queue_rule_check(item, entry, user)
             superseded = next((x for x in mine if x.status == Label.Status.SUPERSEDED), None)
             label = Label.objects.create(
                 transaction=item,
@@ -126,7 +140,7 @@ def label_submit(
                 suggested_class_id=item.suggested_class_id,
                 suggested_probability=_suggested_probability(item, label_class),
                 suggested_by_id=item.scored_by_id,
-                queue_reason=entry.reason if entry else "",
+                queue_reason=entry.reason if entry else DIRECT,
                 # What the audit's figures weight this answer by (its inverse), as of now.
                 audit_inclusion_probability=item.audit_inclusion
                 if entry is not None and entry.reason == QueueEntry.Reason.AUDIT
@@ -151,6 +165,37 @@ def label_submit(
         )
         return SubmitOutcome(label, created=False)
     return SubmitOutcome(label, created=True)
+
+
+def _queue_rule_check(item: Transaction, entry: QueueEntry | None, user) -> None:
+    """Annotators label what the queue serves them: an item leased to someone else is theirs
+    until the lease ends (a second opinion asks for another answer on purpose), and an item in
+    no queue is for reviewers and staff, whose label is recorded as given directly."""
+    if entry is None:
+        if user.is_staff or user.has_perm("labeler.review"):
+            return
+        raise LabelRefused(
+            f"transaction {item.external_id} is in no annotation queue: annotators label the "
+            "items the queue serves them (the annotate page, or GET /api/v1/queue/next/); "
+            "your answer was not recorded."
+        )
+    if entry.reason == QueueEntry.Reason.SECOND_OPINION:
+        return
+    now = timezone.now()
+    if (
+        entry.leased_to_id is not None
+        and entry.leased_to_id != user.pk
+        and entry.lease_expires_at is not None
+        and entry.lease_expires_at >= now
+    ):
+        holder = entry.leased_to.get_username()
+        until = timezone.localtime(entry.lease_expires_at)
+        raise LeaseHeld(
+            f"transaction {item.external_id} is leased to {holder} until {until:%H:%M:%S %Z}; "
+            "your answer was not recorded. Here is your next item.",
+            holder=holder,
+            until=entry.lease_expires_at,
+        )
 
 
 def _queue_entry(item: Transaction) -> QueueEntry | None:
@@ -194,7 +239,9 @@ def label_undo(*, user, since=None) -> Label | None:
             transaction_id=last.transaction_id,
             defaults={
                 "priority": queue_top_priority(),
-                "reason": last.queue_reason or QueueEntry.Reason.UNCERTAIN,
+                "reason": last.queue_reason
+                if last.queue_reason in QueueEntry.Reason.values
+                else QueueEntry.Reason.UNCERTAIN,
                 "leased_to": user,
                 "lease_expires_at": lease_expiry(),
             },

@@ -60,6 +60,7 @@ def test_two_annotators_racing_on_one_item_record_exactly_one_label(bob, charlie
 def test_the_same_request_sent_twice_at_once_records_one_label(bob, monkeypatch):
     monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
     transaction = TransactionFactory()
+    QueueEntry.objects.create(transaction=transaction, priority=1, reason="uncertain")
     barrier = threading.Barrier(2)
     results = []
 
