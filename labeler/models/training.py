@@ -61,6 +61,15 @@ class ModelVersion(memory.ForgetOnWrite):
     stage = models.CharField(max_length=32, blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="percent of the run done")
     worker = models.CharField(max_length=200, blank=True, help_text="the worker running it")
+    run_host = models.CharField(
+        max_length=255, blank=True, help_text="the machine the run's process runs on"
+    )
+    run_process = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="that process as 'pid:start time': a run whose process is gone is failed at "
+        "once by the next run on the same machine",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     dataset = models.ForeignKey(

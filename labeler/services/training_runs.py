@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from labeler.models import Dataset, ModelVersion, PseudoLabel, StagedScore, TrainingPolicy
 from labeler.selectors import new_human_labels
+from labeler.services.processes import process_gone, this_host, this_process
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ def training_run_claim(*, version_id: int, worker: str) -> ModelVersion | None:
                 .update(
                     status=ModelVersion.Status.TRAINING,
                     worker=worker[:200],
+                    run_host=this_host(),
+                    run_process=this_process(),
                     started_at=now,
                     heartbeat_at=now,
                     stage="starting",
@@ -159,20 +162,28 @@ def training_run_fail(*, version: ModelVersion, error: str) -> None:
 
 def training_stale_runs_fail(*, worker: str | None = None) -> list[int]:
     """Fails runs whose worker stopped reporting (killed, or the machine went down): those
-    silent longer than the policy allows, and, when a worker (re)starts, those it held."""
+    silent longer than the policy allows, when a worker (re)starts those it held, and at once
+    those on this machine whose process no longer exists."""
     policy = TrainingPolicy.current()
     silent_since = timezone.now() - timedelta(seconds=policy.stale_after_seconds)
     training = ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING)
-    stale = list(training.filter(heartbeat_at__lt=silent_since))
-    if worker:
-        stale += list(training.filter(worker=worker).exclude(heartbeat_at__lt=silent_since))
-    for version in stale:
-        reason = (
-            f"the worker {version.worker or '?'} restarted"
-            if worker and version.worker == worker
-            else f"the worker {version.worker or '?'} stopped reporting for over "
+    reasons: dict[int, str] = {}
+    for version in training.filter(heartbeat_at__lt=silent_since):
+        reasons[version.pk] = (
+            f"the worker {version.worker or '?'} stopped reporting for over "
             f"{policy.stale_after_seconds} s"
         )
+    if worker:
+        for version in training.filter(worker=worker).exclude(pk__in=reasons):
+            reasons[version.pk] = f"the worker {version.worker or '?'} restarted"
+    # A run on this machine whose process is gone (killed) is known dead now, not in minutes.
+    for version in training.filter(run_host=this_host()).exclude(pk__in=reasons):
+        if version.run_process and process_gone(version.run_process):
+            pid = version.run_process.partition(":")[0]
+            reasons[version.pk] = f"its process {pid} on {version.run_host} is gone"
+    stale = list(training.filter(pk__in=reasons))
+    for version in stale:
+        reason = reasons[version.pk]
         training_run_fail(
             version=version, error=f"{reason} during stage '{version.stage}'; nothing was activated"
         )

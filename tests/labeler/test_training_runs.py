@@ -1,5 +1,8 @@
 """Single flight, triggers and recovery of training runs, as rows (no model is trained here)."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -10,6 +13,7 @@ from labeler import tasks
 from labeler.models import ModelVersion, PseudoLabel, StagedScore, TrainingPolicy
 from labeler.selectors import new_human_labels
 from labeler.services import training_runs
+from labeler.services.processes import this_host
 from labeler.services.training_runs import (
     training_due,
     training_request,
@@ -169,3 +173,35 @@ def test_the_labels_trigger_respects_the_policy_switch(dataset):
     policy.save()
     assert training_request_if_due(dataset=dataset, trigger="labels") is None
     assert training_request_if_due(dataset=dataset, trigger="schedule") is not None
+
+
+def test_a_run_whose_process_died_is_failed_by_the_next_request_at_once(dataset):
+    version = training_request(dataset=dataset, trigger="command").version
+    training_run_claim(version_id=version.pk, worker="retrain@box")
+    # The foreground `retrain` that claimed it was killed: its process is gone.
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    ModelVersion.objects.filter(pk=version.pk).update(
+        run_host=this_host(), run_process=f"{child.pid}:1"
+    )
+    again = training_request(dataset=dataset, trigger="command").version
+    version.refresh_from_db()
+    assert version.status == Status.FAILED
+    assert f"its process {child.pid} on {this_host()} is gone" in version.error
+    assert training_run_claim(version_id=again.pk, worker="retrain@box") is not None
+
+
+def test_a_run_whose_process_lives_keeps_training(dataset):
+    version = training_request(dataset=dataset, trigger="command").version
+    claimed = training_run_claim(version_id=version.pk, worker="retrain@box")
+    assert claimed.run_process.startswith(f"{os.getpid()}:")
+    assert training_stale_runs_fail() == []
+    version.refresh_from_db()
+    assert version.status == Status.TRAINING
+
+
+def test_a_run_on_another_machine_waits_for_the_stale_timeout(dataset):
+    version = training_request(dataset=dataset, trigger="command").version
+    training_run_claim(version_id=version.pk, worker="celery@gpu-1")
+    ModelVersion.objects.filter(pk=version.pk).update(run_host="gpu-1", run_process="1:1")
+    assert training_stale_runs_fail() == []

@@ -1,0 +1,45 @@
+"""Which process runs something, and whether that process still exists: a process id alone can
+be reused, so its start time (Linux: /proc/<pid>/stat) goes with it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[19]  # field 22, starttime in clock ticks since boot
+
+
+def this_host() -> str:
+    return socket.gethostname()[:255]
+
+
+def this_process() -> str:
+    pid = os.getpid()
+    return f"{pid}:{_start_time(pid) or ''}"
+
+
+def process_gone(identity: str) -> bool:
+    """True only when the process is known to be gone; unknown or unreadable means alive."""
+    pid_text, _, started = identity.partition(":")
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if started:
+        now = _start_time(pid)
+        return now is None or now != started
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, under another user
+        return False
+    return False
