@@ -1,5 +1,6 @@
 """Which process runs something, and whether that process still exists: a process id alone can
-be reused, so its start time (Linux: /proc/<pid>/stat) goes with it."""
+be reused, so its start time (Linux: /proc/<pid>/stat) goes with it, and its PID namespace
+(containers with one host name each see only their own processes)."""
 
 from __future__ import annotations
 
@@ -18,20 +19,28 @@ def _start_time(pid: int) -> str | None:
     return fields[19]  # field 22, starttime in clock ticks since boot
 
 
+def _pid_namespace() -> str:
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
 def this_host() -> str:
     return socket.gethostname()[:255]
 
 
 def this_process() -> str:
     pid = os.getpid()
-    return f"{pid}:{_start_time(pid) or ''}"
+    return f"{pid}:{_start_time(pid) or ''}:{_pid_namespace()}"
 
 
 def process_gone(identity: str) -> bool:
     """True only when the process is known to be gone; unknown or unreadable means alive."""
-    pid_text, _, started = identity.partition(":")
-    if not pid_text.isdigit():
-        return False
+    pid_text, _, rest = identity.partition(":")
+    started, _, namespace = rest.partition(":")
+    if not pid_text.isdigit() or (namespace and namespace != _pid_namespace()):
+        return False  # not a process this one can see
     pid = int(pid_text)
     if started:
         now = _start_time(pid)

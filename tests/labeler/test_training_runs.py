@@ -13,7 +13,7 @@ from labeler import tasks
 from labeler.models import ModelVersion, PseudoLabel, StagedScore, TrainingPolicy
 from labeler.selectors import new_human_labels
 from labeler.services import training_runs
-from labeler.services.processes import this_host
+from labeler.services.processes import process_gone, this_host, this_process
 from labeler.services.training_runs import (
     training_due,
     training_request,
@@ -182,7 +182,7 @@ def test_a_run_whose_process_died_is_failed_by_the_next_request_at_once(dataset)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     ModelVersion.objects.filter(pk=version.pk).update(
-        run_host=this_host(), run_process=f"{child.pid}:1"
+        run_host=this_host(), run_process=f"{child.pid}:1:{this_process().rsplit(':', 1)[1]}"
     )
     again = training_request(dataset=dataset, trigger="command").version
     version.refresh_from_db()
@@ -205,3 +205,8 @@ def test_a_run_on_another_machine_waits_for_the_stale_timeout(dataset):
     training_run_claim(version_id=version.pk, worker="celery@gpu-1")
     ModelVersion.objects.filter(pk=version.pk).update(run_host="gpu-1", run_process="1:1")
     assert training_stale_runs_fail() == []
+
+
+def test_a_process_in_another_pid_namespace_is_never_declared_gone():
+    assert process_gone("999999:1:0") is False  # namespace 0: not ours
+    assert process_gone("999999:1") is True  # no namespace recorded, no such process here
