@@ -100,6 +100,12 @@ class ReviewItem(models.Model):
         "labeler.Transaction", on_delete=models.CASCADE, related_name="review_items"
     )
     reason = models.CharField(max_length=24, choices=Reason.choices)
+    also_reasons = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="further reasons that arrived while the item was open (one item per "
+        "transaction: a later reason is added here, never lost)",
+    )
     # Spot checks only: the pseudo-label under review. Deleted with it when the version that
     # wrote it is replaced before anyone looked.
     pseudo_label = models.ForeignKey(
@@ -156,6 +162,10 @@ class ReviewItem(models.Model):
     def __str__(self):
         state = "open" if self.resolved_at is None else "resolved"
         return f"{self.transaction} ({self.get_reason_display()}, {state})"
+
+    def reasons_display(self) -> list[str]:
+        labels = dict(self.Reason.choices)
+        return [labels.get(reason, reason) for reason in [self.reason, *self.also_reasons]]
 
 
 class ReviewPolicy(SingletonPolicy):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Q
 
-from labeler.models import Dataset, Label, ModelVersion, QueueEntry
+from labeler.models import Dataset, Label, ModelVersion, QueueEntry, ReviewItem
 
 
 @dataclass
@@ -38,7 +38,13 @@ def queue_replace(*, dataset: Dataset, version: ModelVersion, plan: QueuePlan) -
             transaction_id__in=planned.keys(), status=Label.Status.ACTIVE
         ).values_list("transaction_id", flat=True)
     )
-    for transaction_id in labeled_now:
+    # One human queue at a time: what waits for a reviewer is not served to annotators.
+    in_review = set(
+        ReviewItem.objects.filter(
+            transaction_id__in=planned.keys(), resolved_at__isnull=True
+        ).values_list("transaction_id", flat=True)
+    )
+    for transaction_id in labeled_now | in_review:
         planned.pop(transaction_id)
     # Second opinions a reviewer asked for are not the model's to take back.
     current = QueueEntry.objects.filter(transaction__dataset=dataset).exclude(

@@ -7,7 +7,15 @@ import numpy as np
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef
 
-from labeler.models import Label, LabelClass, ModelVersion, PseudoLabel, Review, ReviewItem
+from labeler.models import (
+    Label,
+    LabelClass,
+    ModelVersion,
+    PseudoLabel,
+    QueueEntry,
+    Review,
+    ReviewItem,
+)
 from labeler.models import ReviewPolicy as Policy
 
 Reason = ReviewItem.Reason
@@ -16,14 +24,32 @@ Reason = ReviewItem.Reason
 def review_item_open(
     *, transaction_id: int, reason: str, pseudo_label_id: int | None = None
 ) -> ReviewItem | None:
-    """Opens an item for the transaction unless one is open already (then None)."""
+    """Opens an item for the transaction; None when one is open already, which then carries
+    this reason too. A transaction is in one human queue at a time: an item opened for review
+    leaves the annotation queue (a second opinion a reviewer asked for stays)."""
     try:
         with transaction.atomic():  # a savepoint: a clash must not spoil the caller's transaction
-            return ReviewItem.objects.create(
+            item = ReviewItem.objects.create(
                 transaction_id=transaction_id, reason=reason, pseudo_label_id=pseudo_label_id
             )
     except IntegrityError:
+        _reason_add(transaction_id=transaction_id, reason=reason)
         return None
+    QueueEntry.objects.filter(transaction_id=transaction_id).exclude(
+        reason=QueueEntry.Reason.SECOND_OPINION
+    ).delete()
+    return item
+
+
+def _reason_add(*, transaction_id: int, reason: str) -> None:
+    item = (
+        ReviewItem.objects.select_for_update()
+        .filter(transaction_id=transaction_id, resolved_at__isnull=True)
+        .first()
+    )
+    if item is not None and reason != item.reason and reason not in item.also_reasons:
+        item.also_reasons = [*item.also_reasons, reason]
+        item.save(update_fields=["also_reasons"])
 
 
 def review_reason_for_label(*, label: Label, others: list[Label], policy: Policy) -> str | None:

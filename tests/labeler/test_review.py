@@ -9,7 +9,7 @@ from django.utils import timezone
 from labeler.errors import HistoryProtected
 from labeler.models import Label, ModelVersion, QueueEntry, Review, ReviewItem, ReviewPolicy
 from labeler.services import labeling
-from labeler.services.labeling import label_submit, queue_next_item
+from labeler.services.labeling import queue_next_item
 from labeler.services.queueing import QueuePlan, queue_replace
 from labeler.services.review import (
     ReviewRefused,
@@ -20,7 +20,8 @@ from labeler.services.review import (
     review_undo,
 )
 from labeler.services.review_rules import review_items_refresh
-from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory, label_class
+from tests.factories import DatasetFactory, ModelVersionFactory, label_class
+from tests.labeler.review_helpers import answer, queued
 
 pytestmark = pytest.mark.django_db
 
@@ -35,24 +36,6 @@ def version():
     return ModelVersionFactory(
         dataset=DatasetFactory(name="review"), status=ModelVersion.Status.ACTIVE
     )
-
-
-def queued(version, *, score=0.95, suggested="fraud", reason="likely_fraud"):
-    """A queued transaction the active version scored."""
-    row = TransactionFactory(
-        import_batch__dataset=version.dataset,
-        score=score,
-        suggested_class=label_class(suggested),
-        scored_by=version,
-    )
-    QueueEntry.objects.create(transaction=row, priority=1.0, reason=reason)
-    return row
-
-
-def answer(user, row, name, token="t"):
-    return label_submit(
-        user=user, transaction_id=row.pk, label_class=label_class(name), request_token=token
-    ).label
 
 
 def verdict(user, row, name, token="v"):

@@ -1,0 +1,66 @@
+"""One open review item per transaction carries every reason that applies, and a transaction is
+in one human queue at a time: what waits for a reviewer is not served to annotators."""
+
+import numpy as np
+import pytest
+
+from labeler.models import QueueEntry, ReviewItem, ReviewPolicy
+from labeler.services import labeling
+from labeler.services.queueing import QueuePlan, queue_replace
+from labeler.services.review_rules import review_item_open, review_spot_checks_open
+from tests.factories import DatasetFactory, ModelVersionFactory, PseudoLabelFactory, label_class
+from tests.labeler.review_helpers import answer, queued
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_training(monkeypatch):
+    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+
+
+@pytest.fixture
+def version():
+    return ModelVersionFactory(dataset=DatasetFactory(name="one-queue"), status="active")
+
+
+def test_a_confident_rejection_joins_the_open_spot_check_item(version, alice):
+    ReviewPolicy.objects.update_or_create(pk=1, defaults={"confident_threshold": 0.9})
+    row = queued(version, score=0.95)
+    pseudo = PseudoLabelFactory(
+        transaction=row, model_version=version, label_class=label_class("fraud")
+    )
+    review_spot_checks_open(version=version, per_class=5)
+    # Alice, staff, labels it directly (it left the annotation queue for review).
+    answer(alice, row, "legit")
+    item = ReviewItem.objects.get(transaction=row, resolved_at__isnull=True)
+    assert item.reason == "spot_check" and item.pseudo_label == pseudo
+    assert item.also_reasons == ["rejected_confident"]
+    assert item.reasons_display() == ["pseudo-label spot check", "rejected a confident suggestion"]
+
+
+def test_a_reason_already_there_is_not_repeated(version):
+    row = queued(version)
+    assert review_item_open(transaction_id=row.pk, reason="four_eyes") is not None
+    assert review_item_open(transaction_id=row.pk, reason="disagreement") is None
+    assert review_item_open(transaction_id=row.pk, reason="disagreement") is None
+    assert review_item_open(transaction_id=row.pk, reason="four_eyes") is None
+    assert ReviewItem.objects.get().also_reasons == ["disagreement"]
+
+
+def test_an_item_opened_for_review_leaves_the_annotation_queue(version, bob):
+    row = queued(version)
+    review_item_open(transaction_id=row.pk, reason="four_eyes")
+    assert not QueueEntry.objects.filter(transaction=row).exists()
+
+
+def test_a_new_queue_leaves_out_what_waits_for_a_reviewer(version):
+    waiting, free = queued(version), queued(version)
+    review_item_open(transaction_id=waiting.pk, reason="four_eyes")
+    plan = QueuePlan(
+        transaction_ids=np.array([waiting.pk, free.pk]),
+        priorities=np.array([2.0, 1.0]),
+        reasons=["likely_fraud", "uncertain"],
+    )
+    queue_replace(dataset=version.dataset, version=version, plan=plan)
+    assert list(QueueEntry.objects.values_list("transaction_id", flat=True)) == [free.pk]
