@@ -122,6 +122,7 @@ AXES_FAILURE_LIMIT = _env(env.int, "LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=_env(env.int, "LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every command's start
 AXES_LOCKOUT_CALLABLE = "labeler.views.lockout.lockout_response"
 # Behind a TLS proxy, X-Forwarded-Proto says the scheme and the last X-Forwarded-For entry (the
 # one the proxy appended; a client can write the others) the client's address.

@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 @worker_ready.connect
 def _report_worker_ready(sender=None, **kwargs):
+    from labeler.services.activation import activation_copies_finish
     from labeler.services.health import worker_heartbeat_record
     from labeler.services.training_runs import training_stale_runs_fail
 
@@ -22,6 +23,7 @@ def _report_worker_ready(sender=None, **kwargs):
         worker_heartbeat_record(hostname=hostname)
         # A run this worker held when it last stopped cannot be running now.
         training_stale_runs_fail(worker=hostname)
+        activation_copies_finish()  # a score copy this worker was making when it stopped
     except Exception:  # the worker must start even when the database is briefly unavailable
         logger.exception("could not record the worker heartbeat at start-up")
 

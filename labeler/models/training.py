@@ -221,7 +221,8 @@ class StagedScore(models.Model):
     """A finished run's scores, waiting for its activation to copy them onto `Transaction`.
 
     Scoring happens before activation, but annotators must keep seeing the active version's
-    scores until the new version takes over in one transaction; the copy is one UPDATE.
+    scores until the new version takes over: the switch copies the queued rows, batches of
+    their own copy the rest right after (`labeler.services.activation`).
     """
 
     # No database foreign keys, as for ReferenceLabel: 285k per-row checks per run buy nothing
@@ -244,7 +245,10 @@ class StagedScore(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["model_version"], name="stagedscore_version")]
+        # Batches walk one version's rows in transaction order.
+        indexes = [
+            models.Index(fields=["model_version", "transaction"], name="stagedscore_version_row")
+        ]
 
     def __str__(self):
         return f"v{self.model_version_id}: {self.transaction_id} = {self.score:.3f}"

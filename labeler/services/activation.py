@@ -1,8 +1,11 @@
-"""Activation: the one transaction in which a finished run replaces what annotators see.
+"""Activation: the short transaction in which a finished run replaces what annotators see.
 
-Until this commits, annotators see the previous version's scores, queue and pseudo-labels, and
-a run killed at any point before it leaves them exactly so; after it, they see only the new
-version's.
+Until it commits, annotators see the previous version's scores, queue and pseudo-labels, and a
+run killed at any point before it leaves them exactly so; after it, the queue, the queued items'
+scores and the pseudo-labels are the new version's. The scores of the other rows (all of the
+dataset but its queue) follow right after, in small batches of their own transactions, so that
+labeling never waits for a copy of every row: a label submitted meanwhile waits for one batch at
+most. A copy cut short (the process killed) is finished by the next claim or worker start.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from labeler.errors import FraudloopError
-from labeler.models import ModelVersion, PseudoLabel, StagedScore, Transaction
+from labeler.models import ModelVersion, PseudoLabel, QueueEntry, StagedScore, Transaction
 from labeler.services.queueing import QueuePlan, queue_replace
 from labeler.services.review_rules import review_spot_checks_open
 
@@ -20,25 +23,83 @@ class ActivationRefused(FraudloopError):
     """The run lost its claim while it trained (declared stale and failed): it must not win."""
 
 
-def _staged_scores_apply(version: ModelVersion) -> int:
+COPY_BATCH_ROWS = 5000  # rows per batch transaction once the version is active
+QUEUED_BATCH_ROWS = 500  # ids per statement for the queued rows inside the switch
+
+
+def _staged_scores_apply(version: ModelVersion, transaction_ids: list[int]) -> int:
+    """Copies these rows' staged scores onto the transactions and drops them from the stage."""
+    if not transaction_ids:
+        return 0
     quote = connection.ops.quote_name
     target = quote(Transaction._meta.db_table)
     staged = quote(StagedScore._meta.db_table)
+    marks = ", ".join(["%s"] * len(transaction_ids))
     with connection.cursor() as cursor:
         # UPDATE ... FROM: PostgreSQL, and SQLite since 3.33.
         cursor.execute(
             f"UPDATE {target} SET score = s.score, uncertainty = s.uncertainty, "
             f"suggested_class_id = s.suggested_class_id, scored_by_id = s.model_version_id, "
             f"audit_inclusion = s.audit_inclusion "
-            f"FROM {staged} AS s WHERE s.model_version_id = %s AND {target}.id = s.transaction_id",
-            [version.pk],
+            f"FROM {staged} AS s WHERE s.model_version_id = %s AND {target}.id = s.transaction_id "
+            f"AND s.transaction_id IN ({marks})",
+            [version.pk, *transaction_ids],
         )
-        return cursor.rowcount
+        copied = cursor.rowcount
+    StagedScore.objects.filter(model_version=version, transaction_id__in=transaction_ids).delete()
+    return copied
+
+
+def _queued_scores_apply(version: ModelVersion) -> int:
+    queued = list(
+        QueueEntry.objects.filter(transaction__dataset=version.dataset)
+        .order_by("transaction_id")
+        .values_list("transaction_id", flat=True)
+    )
+    return sum(
+        _staged_scores_apply(version, queued[start : start + QUEUED_BATCH_ROWS])
+        for start in range(0, len(queued), QUEUED_BATCH_ROWS)
+    )
+
+
+def activation_scores_copy(*, version: ModelVersion, batch_rows: int = COPY_BATCH_ROWS) -> int:
+    """Copies the active version's remaining staged scores in batches, each in its own short
+    transaction; stops if the version stops being the active one (its stage is then dropped).
+    Safe to run twice or after a crash: what was copied is no longer staged."""
+    copied = 0
+    while True:
+        with transaction.atomic():
+            active = ModelVersion.objects.filter(
+                pk=version.pk, status=ModelVersion.Status.ACTIVE
+            ).exists()
+            if not active:
+                StagedScore.objects.filter(model_version=version).delete()
+                return copied
+            batch = list(
+                StagedScore.objects.filter(model_version=version)
+                .order_by("transaction_id")
+                .values_list("transaction_id", flat=True)[:batch_rows]
+            )
+            if not batch:
+                return copied
+            for start in range(0, len(batch), QUEUED_BATCH_ROWS):
+                copied += _staged_scores_apply(version, batch[start : start + QUEUED_BATCH_ROWS])
+
+
+def activation_copies_finish() -> int:
+    """Finishes copies cut short; drops the stage of versions that are no longer active."""
+    StagedScore.objects.filter(
+        model_version__status__in=[ModelVersion.Status.READY, ModelVersion.Status.FAILED]
+    ).delete()
+    versions = ModelVersion.objects.filter(
+        status=ModelVersion.Status.ACTIVE, pk__in=StagedScore.objects.values("model_version")
+    )
+    return sum(activation_scores_copy(version=version) for version in versions)
 
 
 def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[str, int]:
-    """Scores, queue, pseudo-labels (with their spot checks) and the active flag, all or
-    nothing."""
+    """Queue, the queued rows' scores, pseudo-labels (with their spot checks) and the active
+    flag, all or nothing; then every other row's score, in batches."""
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
         if locked.status != ModelVersion.Status.TRAINING or locked.worker != version.worker:
@@ -46,8 +107,8 @@ def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[s
                 f"v{version.pk} is {locked.status} now ({locked.error or 'claimed elsewhere'})"
             )
         dataset = version.dataset
-        scored = _staged_scores_apply(version)
         queue_counts = queue_replace(dataset=dataset, version=version, plan=queue)
+        scored = _queued_scores_apply(version)
         # Items a human labeled while this run trained get no pseudo-label.
         PseudoLabel.objects.filter(
             model_version=version, transaction__labels__status="active"
@@ -58,7 +119,8 @@ def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[s
         # Pseudo-labels a reviewer looked at stay as the record of that version's precision.
         PseudoLabel.objects.filter(model_version_id__in=previous_ids, reviews__isnull=True).delete()
         spot_checks = review_spot_checks_open(version=version)
-        StagedScore.objects.filter(model_version=version).delete()
+        # A copy the previous version had not finished is moot now.
+        StagedScore.objects.filter(model_version_id__in=previous_ids).delete()
         now = timezone.now()
         ModelVersion.objects.filter(pk=version.pk).update(
             status=ModelVersion.Status.ACTIVE,
@@ -68,5 +130,6 @@ def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[s
             finished_at=now,
             heartbeat_at=now,
         )
+    scored += activation_scores_copy(version=version)
     version.refresh_from_db()
     return {"scored": scored, **queue_counts, "spot_checks": spot_checks}

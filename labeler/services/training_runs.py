@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from labeler.models import Dataset, ModelVersion, PseudoLabel, StagedScore, TrainingPolicy
 from labeler.selectors import new_human_labels
+from labeler.services.activation import activation_copies_finish
 from labeler.services.processes import process_gone, this_host, this_process
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ def training_run_claim(*, version_id: int, worker: str) -> ModelVersion | None:
     """Moves a queued run to training if no other run trains; None when it cannot start now
     (another run trains: this one starts when that ends) or must not (not queued any more)."""
     training_stale_runs_fail()
+    activation_copies_finish()  # a score copy cut short by a crash ends before a new run
     now = timezone.now()
     running = ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING)
     try:

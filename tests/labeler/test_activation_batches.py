@@ -1,0 +1,77 @@
+"""Activation is a short switch: inside it only the queued rows get the new version's scores;
+every other row follows in batches of their own transactions, and a copy cut short is finished
+by the next claim (or dropped once a newer version is active)."""
+
+import pytest
+
+from labeler.models import ModelVersion, QueueEntry, StagedScore, TrainingPolicy, Transaction
+from labeler.services import activation, review_rules, training_runs
+from labeler.services.demo import demo_data_import
+from labeler.services.training_runs import training_request, training_run_claim
+from tests.labeler.training_helpers import run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch, settings, tmp_path):
+    monkeypatch.setattr(training_runs, "_enqueue", lambda version_id: None)
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    policy = TrainingPolicy.current()
+    policy.queue_size = 60
+    policy.save()
+
+
+@pytest.fixture
+def dataset():
+    return demo_data_import(rows=1500, features=6, fraud_rate=0.03, seed=2).dataset
+
+
+def test_the_switch_scores_only_the_queue_and_batches_copy_the_rest(dataset, monkeypatch):
+    inside_switch = {}
+    open_spot_checks = review_rules.review_spot_checks_open
+
+    def seen_inside(*, version, **kwargs):  # runs inside the switching transaction
+        inside_switch["scored"] = Transaction.objects.filter(scored_by=version).count()
+        inside_switch["queued"] = QueueEntry.objects.count()
+        return open_spot_checks(version=version, **kwargs)
+
+    monkeypatch.setattr(activation, "review_spot_checks_open", seen_inside)
+    batches = []
+    copy = activation.activation_scores_copy
+    monkeypatch.setattr(
+        activation,
+        "activation_scores_copy",
+        lambda *, version: batches.append(copy(version=version, batch_rows=200)) or batches[-1],
+    )
+    version = run(dataset)
+    assert version.status == ModelVersion.Status.ACTIVE
+    assert inside_switch["scored"] == inside_switch["queued"] == 60
+    # After the switch every row carries the new version's score, and nothing stays staged.
+    assert batches == [1500 - 60]
+    assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}
+    assert not StagedScore.objects.exists()
+
+
+def killed_before_the_copy(dataset) -> ModelVersion:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(activation, "activation_scores_copy", lambda *, version: 0)
+        return run(dataset)
+
+
+def test_a_copy_cut_short_is_finished_by_the_next_claim(dataset):
+    version = killed_before_the_copy(dataset)
+    assert version.status == ModelVersion.Status.ACTIVE
+    assert StagedScore.objects.filter(model_version=version).count() == 1500 - 60
+    again = training_request(dataset=dataset, trigger="command").version
+    assert training_run_claim(version_id=again.pk, worker="w2") is not None
+    assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}
+    assert not StagedScore.objects.exists()
+
+
+def test_a_newer_version_drops_the_older_unfinished_copy(dataset):
+    first = killed_before_the_copy(dataset)
+    assert StagedScore.objects.filter(model_version=first).exists()
+    second = run(dataset)
+    assert not StagedScore.objects.exists()
+    assert set(Transaction.objects.values_list("scored_by", flat=True)) == {second.pk}
