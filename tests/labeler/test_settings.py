@@ -6,7 +6,8 @@ import sys
 
 from django.conf import settings
 
-UNSET = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"}
+# DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests set it in this process; no deployment has it.
+UNSET = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
 
 
 def start_django(code: str = "print('started')", **environment) -> subprocess.CompletedProcess:
