@@ -5,7 +5,7 @@ by the next claim (or dropped once a newer version is active)."""
 import pytest
 
 from labeler.models import ModelVersion, QueueEntry, StagedScore, TrainingPolicy, Transaction
-from labeler.services import activation, review_rules, training_runs
+from labeler.services import activation, review_rules
 from labeler.services.demo import demo_data_import
 from labeler.services.training_runs import training_request, training_run_claim
 from tests.labeler.training_helpers import run
@@ -14,9 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def no_broker(monkeypatch, settings, tmp_path):
-    monkeypatch.setattr(training_runs, "_enqueue", lambda version_id: None)
-    settings.MEDIA_ROOT = str(tmp_path / "media")
+def small_queue(training_here):
     policy = TrainingPolicy.current()
     policy.queue_size = 60
     policy.save()

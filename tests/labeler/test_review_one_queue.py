@@ -5,18 +5,12 @@ import numpy as np
 import pytest
 
 from labeler.models import QueueEntry, ReviewItem, ReviewPolicy
-from labeler.services import labeling
 from labeler.services.queueing import QueuePlan, queue_replace
 from labeler.services.review_rules import review_item_open, review_spot_checks_open
 from tests.factories import DatasetFactory, ModelVersionFactory, PseudoLabelFactory, label_class
 from tests.labeler.review_helpers import answer, queued
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_training(monkeypatch):
-    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_label_trigger")]
 
 
 @pytest.fixture

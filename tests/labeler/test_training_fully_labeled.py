@@ -6,21 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from labeler.models import ImportBatch, LabelClass, ModelVersion, QueueEntry, TrainingPolicy
-from labeler.services import training_runs
+from labeler.models import ImportBatch, LabelClass, ModelVersion, QueueEntry
 from labeler.services.demo import synthetic_frame
 from labeler.services.importing import transactions_import
 from modeling.synthetic import transactions_synthesize
 from tests.labeler.training_helpers import run
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch, settings, tmp_path):
-    monkeypatch.setattr(training_runs, "_enqueue", lambda version_id: None)
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    TrainingPolicy.current()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("training_here")]
 
 
 def test_a_fully_labeled_dataset_trains_a_version_with_its_sgan():
