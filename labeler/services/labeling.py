@@ -18,7 +18,7 @@ from labeler.errors import FraudloopError
 from labeler.models import Dataset, Label, LabelClass, ModelVersion, QueueEntry, Transaction
 from labeler.services.leasing import lease_expiry, lease_first, lease_release
 from labeler.services.queueing import queue_top_priority
-from labeler.services.review_rules import review_items_after_label
+from labeler.services.review_rules import review_items_after_label, review_items_after_undo
 from labeler.services.tokens import TOKEN_RULE, token_valid
 from labeler.services.training_runs import training_request_if_due
 
@@ -235,6 +235,8 @@ def label_undo(*, user, since=None) -> Label | None:
             return None
         last.status = Label.Status.SUPERSEDED
         last.save(update_fields=["status"])
+        if review_items_after_undo(transaction_id=last.transaction_id):
+            return last  # a reviewer settles it: one human queue at a time
         QueueEntry.objects.update_or_create(
             transaction_id=last.transaction_id,
             defaults={

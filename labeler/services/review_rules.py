@@ -78,6 +78,31 @@ def review_items_after_label(*, label: Label, others: list[Label]) -> ReviewItem
     return review_item_open(transaction_id=label.transaction_id, reason=reason)
 
 
+# Reasons a human label gives; with no active human label left they no longer apply.
+LABEL_REASONS = {Reason.REJECTED_CONFIDENT, Reason.FOUR_EYES, Reason.DISAGREEMENT}
+
+
+def review_items_after_undo(*, transaction_id: int) -> bool:
+    """Called in the transaction that undoes a label. An open item that only that label's
+    reasons opened, and no reviewer holds, closes with it; True when an open item remains (the
+    transaction then stays with the reviewers instead of going back to the annotation queue)."""
+    item = (
+        ReviewItem.objects.select_for_update()
+        .filter(transaction_id=transaction_id, resolved_at__isnull=True)
+        .first()
+    )
+    if item is None:
+        return False
+    labeled = Label.objects.filter(
+        transaction_id=transaction_id, status=Label.Status.ACTIVE, annotator__isnull=False
+    ).exists()
+    moot = not labeled and {item.reason, *item.also_reasons} <= LABEL_REASONS
+    if moot and item.leased_to_id is None:
+        item.delete()
+        return False
+    return True
+
+
 def review_spot_checks_open(*, version: ModelVersion, per_class: int | None = None) -> int:
     """Draws up to `per_class` of the version's pseudo-labels of each class, at random (seeded
     by the version), for reviewers to check: their verdicts estimate the version's pseudo-label

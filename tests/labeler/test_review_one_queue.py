@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from labeler.models import QueueEntry, ReviewItem, ReviewPolicy
+from labeler.services.labeling import label_undo
 from labeler.services.queueing import QueuePlan, queue_replace
 from labeler.services.review_rules import review_item_open, review_spot_checks_open
 from tests.factories import DatasetFactory, ModelVersionFactory, PseudoLabelFactory, label_class
@@ -58,3 +59,23 @@ def test_a_new_queue_leaves_out_what_waits_for_a_reviewer(version):
     )
     queue_replace(dataset=version.dataset, version=version, plan=plan)
     assert list(QueueEntry.objects.values_list("transaction_id", flat=True)) == [free.pk]
+
+
+def test_undoing_the_label_that_opened_a_review_item_closes_it(version, bob):
+    ReviewPolicy.objects.update_or_create(pk=1, defaults={"confident_threshold": 0.9})
+    row = queued(version, score=0.95)
+    answer(bob, row, "legit")  # rejects a confident fraud suggestion
+    assert ReviewItem.objects.filter(transaction=row, resolved_at__isnull=True).exists()
+    label_undo(user=bob)
+    assert not ReviewItem.objects.filter(transaction=row).exists()
+    assert QueueEntry.objects.get(transaction=row).leased_to == bob
+
+
+def test_undo_leaves_a_spot_checked_item_with_the_reviewers(version, alice):
+    row = queued(version, score=0.95)
+    PseudoLabelFactory(transaction=row, model_version=version, label_class=label_class("fraud"))
+    review_spot_checks_open(version=version, per_class=5)
+    answer(alice, row, "fraud")
+    label_undo(user=alice)
+    assert ReviewItem.objects.filter(transaction=row, resolved_at__isnull=True).exists()
+    assert not QueueEntry.objects.filter(transaction=row).exists()
