@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import Q
+from django.utils import timezone
 
 from labeler.models import Dataset, Label, ModelVersion, QueueEntry, ReviewItem
 
@@ -24,9 +25,10 @@ def queue_top_priority() -> float:
 
 
 def queue_replace(*, dataset: Dataset, version: ModelVersion, plan: QueuePlan) -> dict[str, int]:
-    """Makes the dataset's queue exactly the plan, minus items labeled meanwhile, plus the second
-    opinions reviewers asked for. Call inside the activation transaction. An entry that stays
-    keeps its lease: an annotator looking at it now can still answer it."""
+    """Makes the dataset's queue exactly the plan, minus items labeled meanwhile or waiting for
+    a reviewer, plus the second opinions reviewers asked for and the items an annotator holds
+    right now. Call inside the activation transaction. An entry that stays keeps its lease: an
+    annotator looking at it now can still answer it."""
     planned = {
         int(transaction_id): (float(priority), reason)
         for transaction_id, priority, reason in zip(
@@ -50,7 +52,10 @@ def queue_replace(*, dataset: Dataset, version: ModelVersion, plan: QueuePlan) -
     current = QueueEntry.objects.filter(transaction__dataset=dataset).exclude(
         reason=QueueEntry.Reason.SECOND_OPINION
     )
-    removed, _ = current.filter(~Q(transaction_id__in=planned.keys())).delete()
+    # An item someone is looking at now stays until they answer it or the lease ends, even if
+    # the new plan leaves it out: their answer is recorded, not refused.
+    held_now = Q(leased_to__isnull=False, lease_expires_at__gte=timezone.now())
+    removed, _ = current.filter(~Q(transaction_id__in=planned.keys())).exclude(held_now).delete()
     staying = list(current.filter(transaction_id__in=planned.keys()))
     for entry in staying:
         entry.priority, entry.reason = planned.pop(entry.transaction_id)

@@ -1,8 +1,11 @@
 """One open review item per transaction carries every reason that applies, and a transaction is
 in one human queue at a time: what waits for a reviewer is not served to annotators."""
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from labeler.models import QueueEntry, ReviewItem, ReviewPolicy
 from labeler.services.labeling import label_undo
@@ -79,3 +82,17 @@ def test_undo_leaves_a_spot_checked_item_with_the_reviewers(version, alice):
     label_undo(user=alice)
     assert ReviewItem.objects.filter(transaction=row, resolved_at__isnull=True).exists()
     assert not QueueEntry.objects.filter(transaction=row).exists()
+
+
+def test_an_item_an_annotator_holds_now_outlives_a_plan_that_drops_it(version, bob):
+    held, dropped = queued(version), queued(version)
+    QueueEntry.objects.filter(transaction=held).update(
+        leased_to=bob, lease_expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    plan = QueuePlan(
+        transaction_ids=np.array([], dtype=np.int64), priorities=np.array([]), reasons=[]
+    )
+    queue_replace(dataset=version.dataset, version=version, plan=plan)
+    assert list(QueueEntry.objects.values_list("transaction_id", flat=True)) == [held.pk]
+    assert answer(bob, held, "legit").queue_reason == "likely_fraud"  # recorded, not refused
+    assert not QueueEntry.objects.filter(transaction=dropped).exists()
