@@ -38,8 +38,6 @@ OTHER_KINDS = (
 class UnpackedFile:
     text_path: Path  # UTF-8 text without BOM; removed when the `file_unpacked` block ends
     checksum: str  # sha256 of the file as given (compressed if it was)
-    text_bytes: int
-    lines: int
 
 
 def _size(count: int) -> str:
@@ -50,13 +48,12 @@ def _size(count: int) -> str:
 
 
 class _TextSink:
-    """Receives unpacked bytes: checks caps, binary content and UTF-8 line by line, writes."""
+    """Receives unpacked bytes (within the caps, see `_capped`): checks binary content and
+    UTF-8 line by line, writes."""
 
-    def __init__(self, out, *, file_name: str, limits: ImportLimits):
+    def __init__(self, out, *, file_name: str):
         self.out = out
         self.file_name = file_name
-        self.limits = limits
-        self.text_bytes = 0
         self.lines = 0  # complete lines seen
         self.pending = b""  # bytes after the last newline, checked once their line is complete
         self.started = False
@@ -67,9 +64,6 @@ class _TextSink:
             return
         if not self.started:
             data = self._first(data)
-        self.text_bytes += len(data)
-        if self.text_bytes > self.limits.max_text_bytes:
-            raise ImportRejected(_too_large(self.file_name, self.limits))
         if not self.has_content and data.strip():
             self.has_content = True
         cut = data.rfind(b"\n")
@@ -103,9 +97,6 @@ class _TextSink:
                 f"0x{lines[error.start]:02x}); save the file as UTF-8 CSV."
             ) from error
         self.lines += lines.count(b"\n")
-        # The header is a line too: rows are the lines after it.
-        if self.lines - 1 > self.limits.max_rows:
-            raise ImportRejected(_too_many_rows(self.file_name, self.limits))
 
     def close(self) -> None:
         if self.pending:
@@ -166,10 +157,11 @@ def _inflated(chunks: Iterator[bytes], file_name: str) -> Iterator[bytes]:
         raise ImportRejected(f"{file_name}: not a readable gzip file (it ends early).")
 
 
-def _caps_check(pieces: Iterator[bytes], *, file_name: str, limits: ImportLimits) -> None:
-    """A first pass that only counts: a bomb is refused after unpacking up to the cap in
-    memory-sized pieces, before a byte of it is checked or written to disk."""
+def _capped(pieces: Iterator[bytes], *, file_name: str, limits: ImportLimits) -> Iterator[bytes]:
+    """The pieces, refused once they pass the size cap or the rows cap (the header is a line,
+    rows are the lines after it; a last line without its line break counts too)."""
     text_bytes = lines = 0
+    ends_a_line = True
     for piece in pieces:
         text_bytes += len(piece)
         lines += piece.count(b"\n")
@@ -177,6 +169,11 @@ def _caps_check(pieces: Iterator[bytes], *, file_name: str, limits: ImportLimits
             raise ImportRejected(_too_large(file_name, limits))
         if lines - 1 > limits.max_rows:
             raise ImportRejected(_too_many_rows(file_name, limits))
+        if piece:
+            ends_a_line = piece.endswith(b"\n")
+        yield piece
+    if not ends_a_line and lines > limits.max_rows:
+        raise ImportRejected(_too_many_rows(file_name, limits))
 
 
 def _too_large(file_name: str, limits: ImportLimits) -> str:
@@ -212,26 +209,24 @@ def file_unpacked(
         with source, os.fdopen(handle, "wb") as out:
             kind = _kind(source.read(8), file_name)
             source.seek(0)
-            sink = _TextSink(out, file_name=file_name, limits=limits)
+            sink = _TextSink(out, file_name=file_name)
             hasher = hashlib.sha256()
             if kind == "gzip":
-                _caps_check(
+                # A first pass that only counts: a bomb is refused after unpacking up to the cap
+                # in memory-sized pieces, before a byte of it is checked or written to disk.
+                for _ in _capped(
                     _inflated(_chunks(source), file_name), file_name=file_name, limits=limits
-                )
+                ):
+                    pass
                 source.seek(0)
                 pieces = _inflated(_chunks(source, hasher), file_name)
             else:
-                if path.stat().st_size > limits.max_text_bytes:
+                if path.stat().st_size > limits.max_text_bytes:  # refused before reading it
                     raise ImportRejected(_too_large(file_name, limits))
-                pieces = _chunks(source, hasher)
+                pieces = _capped(_chunks(source, hasher), file_name=file_name, limits=limits)
             for piece in pieces:
                 sink.write(piece)
             sink.close()
-        yield UnpackedFile(
-            text_path=text_path,
-            checksum=hasher.hexdigest(),
-            text_bytes=sink.text_bytes,
-            lines=sink.lines,
-        )
+        yield UnpackedFile(text_path=text_path, checksum=hasher.hexdigest())
     finally:
         text_path.unlink(missing_ok=True)

@@ -129,3 +129,12 @@ def test_the_command_refuses_a_dataset_name_the_page_refuses(tmp_path):
     with pytest.raises(CommandError, match=r"dataset name '<script>x</script>' is not allowed"):
         call_command("import_transactions", str(path), "--dataset", "<script>x</script>")
     assert Transaction.objects.count() == 0
+
+
+def test_a_last_row_without_its_line_break_counts_against_the_row_cap(tmp_path, settings):
+    settings.IMPORT_MAX_ROWS = 5
+    text = reference_csv(rows=6).rstrip("\n")
+    for name, gzipped in (("six.csv", False), ("six.csv.gz", True)):
+        with pytest.raises(ImportRejected, match=r"more than 5 rows, the limit"):
+            transactions_import(path=write(tmp_path, name, text, gzipped=gzipped))
+    assert Transaction.objects.count() == 0
