@@ -24,41 +24,38 @@ class ActivationRefused(FraudloopError):
 
 
 COPY_BATCH_ROWS = 5000  # rows per batch transaction once the version is active
-QUEUED_BATCH_ROWS = 500  # ids per statement for the queued rows inside the switch
+IDS_PER_STATEMENT = 500
 
 
 def _staged_scores_apply(version: ModelVersion, transaction_ids: list[int]) -> int:
-    """Copies these rows' staged scores onto the transactions and drops them from the stage."""
-    if not transaction_ids:
-        return 0
+    """Copies these rows' staged scores onto the transactions and drops them from the stage,
+    a few hundred ids per statement."""
     quote = connection.ops.quote_name
     target = quote(Transaction._meta.db_table)
     staged = quote(StagedScore._meta.db_table)
-    marks = ", ".join(["%s"] * len(transaction_ids))
-    with connection.cursor() as cursor:
-        # UPDATE ... FROM: PostgreSQL, and SQLite since 3.33.
-        cursor.execute(
-            f"UPDATE {target} SET score = s.score, uncertainty = s.uncertainty, "
-            f"suggested_class_id = s.suggested_class_id, scored_by_id = s.model_version_id, "
-            f"audit_inclusion = s.audit_inclusion "
-            f"FROM {staged} AS s WHERE s.model_version_id = %s AND {target}.id = s.transaction_id "
-            f"AND s.transaction_id IN ({marks})",
-            [version.pk, *transaction_ids],
-        )
-        copied = cursor.rowcount
-    StagedScore.objects.filter(model_version=version, transaction_id__in=transaction_ids).delete()
+    copied = 0
+    for start in range(0, len(transaction_ids), IDS_PER_STATEMENT):
+        ids = transaction_ids[start : start + IDS_PER_STATEMENT]
+        marks = ", ".join(["%s"] * len(ids))
+        with connection.cursor() as cursor:
+            # UPDATE ... FROM: PostgreSQL, and SQLite since 3.33.
+            cursor.execute(
+                f"UPDATE {target} SET score = s.score, uncertainty = s.uncertainty, "
+                f"suggested_class_id = s.suggested_class_id, scored_by_id = s.model_version_id, "
+                f"audit_inclusion = s.audit_inclusion FROM {staged} AS s "
+                f"WHERE s.model_version_id = %s AND {target}.id = s.transaction_id "
+                f"AND s.transaction_id IN ({marks})",
+                [version.pk, *ids],
+            )
+            copied += cursor.rowcount
+        StagedScore.objects.filter(model_version=version, transaction_id__in=ids).delete()
     return copied
 
 
 def _queued_scores_apply(version: ModelVersion) -> int:
-    queued = list(
-        QueueEntry.objects.filter(transaction__dataset=version.dataset)
-        .order_by("transaction_id")
-        .values_list("transaction_id", flat=True)
-    )
-    return sum(
-        _staged_scores_apply(version, queued[start : start + QUEUED_BATCH_ROWS])
-        for start in range(0, len(queued), QUEUED_BATCH_ROWS)
+    queued = QueueEntry.objects.filter(transaction__dataset=version.dataset)
+    return _staged_scores_apply(
+        version, list(queued.order_by("transaction_id").values_list("transaction_id", flat=True))
     )
 
 
@@ -82,8 +79,7 @@ def activation_scores_copy(*, version: ModelVersion, batch_rows: int = COPY_BATC
             )
             if not batch:
                 return copied
-            for start in range(0, len(batch), QUEUED_BATCH_ROWS):
-                copied += _staged_scores_apply(version, batch[start : start + QUEUED_BATCH_ROWS])
+            copied += _staged_scores_apply(version, batch)
 
 
 def activation_copies_finish() -> int:
