@@ -41,12 +41,16 @@ def review_item_open(
     return item
 
 
-def _reason_add(*, transaction_id: int, reason: str) -> None:
-    item = (
+def _open_item_locked(transaction_id: int) -> ReviewItem | None:
+    return (
         ReviewItem.objects.select_for_update()
         .filter(transaction_id=transaction_id, resolved_at__isnull=True)
         .first()
     )
+
+
+def _reason_add(*, transaction_id: int, reason: str) -> None:
+    item = _open_item_locked(transaction_id)
     if item is not None and reason != item.reason and reason not in item.also_reasons:
         item.also_reasons = [*item.also_reasons, reason]
         item.save(update_fields=["also_reasons"])
@@ -86,11 +90,7 @@ def review_items_after_undo(*, transaction_id: int) -> bool:
     """Called in the transaction that undoes a label. An open item that only that label's
     reasons opened, and no reviewer holds, closes with it; True when an open item remains (the
     transaction then stays with the reviewers instead of going back to the annotation queue)."""
-    item = (
-        ReviewItem.objects.select_for_update()
-        .filter(transaction_id=transaction_id, resolved_at__isnull=True)
-        .first()
-    )
+    item = _open_item_locked(transaction_id)
     if item is None:
         return False
     labeled = Label.objects.filter(
