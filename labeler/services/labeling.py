@@ -181,13 +181,8 @@ def _queue_rule_check(item: Transaction, entry: QueueEntry | None, user) -> None
         )
     if entry.reason == QueueEntry.Reason.SECOND_OPINION:
         return
-    now = timezone.now()
-    if (
-        entry.leased_to_id is not None
-        and entry.leased_to_id != user.pk
-        and entry.lease_expires_at is not None
-        and entry.lease_expires_at >= now
-    ):
+    # A lease has a holder and an expiry or neither (a database constraint).
+    if entry.leased_to_id not in (None, user.pk) and entry.lease_expires_at >= timezone.now():
         holder = entry.leased_to.get_username()
         until = timezone.localtime(entry.lease_expires_at)
         raise LeaseHeld(

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from labeler.models import Dataset, Label, ModelVersion, QueueEntry, ReviewItem
+from labeler.services.leasing import lease_available
 
 
 @dataclass
@@ -54,8 +55,8 @@ def queue_replace(*, dataset: Dataset, version: ModelVersion, plan: QueuePlan) -
     )
     # An item someone is looking at now stays until they answer it or the lease ends, even if
     # the new plan leaves it out: their answer is recorded, not refused.
-    held_now = Q(leased_to__isnull=False, lease_expires_at__gte=timezone.now())
-    removed, _ = current.filter(~Q(transaction_id__in=planned.keys())).exclude(held_now).delete()
+    dropped = current.filter(~Q(transaction_id__in=planned.keys()))
+    removed, _ = dropped.filter(lease_available(timezone.now())).delete()
     staying = list(current.filter(transaction_id__in=planned.keys()))
     for entry in staying:
         entry.priority, entry.reason = planned.pop(entry.transaction_id)
