@@ -49,15 +49,16 @@ class SGANConfig:
 class Discriminator(nn.Module):
     def __init__(self, input_size: int, num_classes: int, config: SGANConfig):
         super().__init__()
+        self.feature_size = config.hidden // 2  # what feature matching and `embed` see
         self.body = nn.Sequential(
             nn.Linear(input_size, config.hidden),
             nn.LeakyReLU(0.2),
             nn.Dropout(config.dropout),
-            nn.Linear(config.hidden, config.hidden // 2),
+            nn.Linear(config.hidden, self.feature_size),
             nn.LeakyReLU(0.2),
         )
         self.head = nn.Sequential(
-            nn.Dropout(config.dropout), nn.Linear(config.hidden // 2, num_classes + 1)
+            nn.Dropout(config.dropout), nn.Linear(self.feature_size, num_classes + 1)
         )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,7 +128,7 @@ class SGAN:
         """The discriminator's last hidden layer: a learned space for diversity in batches."""
         parts = [features.cpu().numpy() for _, features in self._forward_in_chunks(x, batch_size)]
         if not parts:
-            return np.zeros((0, self.config.hidden // 2), np.float32)
+            return np.zeros((0, self.discriminator.feature_size), np.float32)
         return np.concatenate(parts)
 
 
