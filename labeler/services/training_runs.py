@@ -169,29 +169,28 @@ def training_stale_runs_fail(*, worker: str | None = None) -> list[int]:
     policy = TrainingPolicy.current()
     silent_since = timezone.now() - timedelta(seconds=policy.stale_after_seconds)
     training = ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING)
-    reasons: dict[int, str] = {}
+    stale: dict[int, tuple[ModelVersion, str]] = {}
     for version in training.filter(heartbeat_at__lt=silent_since):
-        reasons[version.pk] = (
+        stale[version.pk] = (
+            version,
             f"the worker {version.worker or '?'} stopped reporting for over "
-            f"{policy.stale_after_seconds} s"
+            f"{policy.stale_after_seconds} s",
         )
     if worker:
-        for version in training.filter(worker=worker).exclude(pk__in=reasons):
-            reasons[version.pk] = f"the worker {version.worker or '?'} restarted"
+        for version in training.filter(worker=worker).exclude(pk__in=list(stale)):
+            stale[version.pk] = (version, f"the worker {version.worker or '?'} restarted")
     # A run on this machine whose process is gone (killed) is known dead now, not in minutes.
-    for version in training.filter(run_host=this_host()).exclude(pk__in=reasons):
+    for version in training.filter(run_host=this_host()).exclude(pk__in=list(stale)):
         if version.run_process and process_gone(version.run_process):
             pid = version.run_process.partition(":")[0]
-            reasons[version.pk] = f"its process {pid} on {version.run_host} is gone"
-    stale = list(training.filter(pk__in=reasons))
-    for version in stale:
-        reason = reasons[version.pk]
+            stale[version.pk] = (version, f"its process {pid} on {version.run_host} is gone")
+    for version, reason in stale.values():
         training_run_fail(
             version=version, error=f"{reason} during stage '{version.stage}'; nothing was activated"
         )
     if stale:
         training_next_start()
-    return [version.pk for version in stale]
+    return list(stale)
 
 
 def training_next_start() -> ModelVersion | None:
