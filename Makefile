@@ -41,6 +41,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/retrain_cycle.py
 	$(BIN)/python benchmarks/annotate_speed.py --review --browser
 	$(BIN)/python benchmarks/export_speed.py
+	$(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3

@@ -224,6 +224,9 @@ if not 0.0 <= AUDIT_FRAME_SHARE < 0.5:
 CELERY_TASK_ROUTES = {"labeler.tasks.training_run": {"queue": "training"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 WORKER_HEARTBEAT_SECONDS = _env(env.int, "WORKER_HEARTBEAT_SECONDS", default=30)
+# Worker processes run this much nicer than the web server: on a machine they share, a retrain
+# takes the CPU the annotators' requests leave (0 keeps the worker's priority).
+WORKER_NICENESS = _env(env.int, "WORKER_NICENESS", default=10)
 # A worker whose last heartbeat is older than this counts as down on /healthz.
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = _env(env.int, "WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {

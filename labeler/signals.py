@@ -1,9 +1,11 @@
-"""Signal hooks: a worker reports itself alive the moment it is ready; labels refuse deletion."""
+"""Signal hooks: a worker reports itself alive the moment it is ready and yields the CPU to
+the web server; labels refuse deletion."""
 
 import logging
+import os
 import socket
 
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
@@ -26,6 +28,21 @@ def _report_worker_ready(sender=None, **kwargs):
         activation_copies_finish()  # a score copy this worker was making when it stopped
     except Exception:  # the worker must start even when the database is briefly unavailable
         logger.exception("could not record the worker heartbeat at start-up")
+
+
+@worker_process_init.connect
+def _yield_to_the_web(**kwargs):
+    """Each pool process (and the threads torch starts in it later) runs at WORKER_NICENESS."""
+    from django.conf import settings
+
+    worker_niceness_apply(settings.WORKER_NICENESS)
+
+
+def worker_niceness_apply(niceness: int) -> int:
+    """Raises this process's niceness to `niceness` (never lowers it: that needs privileges)
+    and returns the niceness it runs at."""
+    current = os.nice(0)
+    return os.nice(niceness - current) if niceness > current else current
 
 
 @receiver(pre_delete, sender="labeler.Label")

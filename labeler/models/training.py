@@ -211,7 +211,12 @@ class QueueEntry(models.Model):
                 name="queueentry_lease_has_holder_and_expiry",
             ),
         ]
-        indexes = [models.Index(fields=["-priority"], name="queueentry_priority")]
+        indexes = [
+            models.Index(fields=["-priority"], name="queueentry_priority"),
+            # "The item this annotator holds": found through the holder, not by walking the
+            # whole queue in priority order (what PostgreSQL did on fresh statistics).
+            models.Index(fields=["leased_to", "-priority", "id"], name="queueentry_holder"),
+        ]
 
     def __str__(self):
         return f"{self.transaction} ({self.reason}, {self.priority:.3f})"

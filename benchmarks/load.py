@@ -1,0 +1,479 @@
+"""Load: twenty annotators on gunicorn, a retrain mid-way, and every acknowledged answer checked.
+
+    python benchmarks/load.py                                   # SQLite, then PostgreSQL
+    python benchmarks/load.py --case postgres --rows 1000000 --seconds 120
+    python benchmarks/load.py --case sqlite --rows 3000 --seconds 10 --annotators 6 --json
+
+Each case imports generated rows into a fresh database, trains a first version (in this
+process, not timed) and starts the deployment as production runs it: gunicorn (4 sync workers,
+DEBUG off), a Celery worker and beat. Then annotators sign in over loopback, half on the page
+and half on the API (benchmarks/load_clients.py says what each does: double presses, skips,
+undos, retried keys, answers for items another annotator holds), and answer as fast as the
+server lets them. At a third of the run a staff token starts a retrain through the API; the
+worker trains, scores and activates while the answers go on. `/healthz` is probed all along.
+
+Printed: answers acknowledged against labels stored (lost: acknowledged, not stored; extra:
+stored, never acknowledged; duplicated: two labels for one request, or two active labels by one
+annotator on one item; two annotators on one item without a second opinion), 5xx, answers/s,
+answer p50 / p95 / p99 beside the `/healthz` p95 of the same run (the baseline: a request that
+does no work but one query), and the longest answer while the retrain ran. Targets (2 cores,
+20 annotators): 0 lost / duplicated / 5xx, >= 100 answers/s on PostgreSQL, answer p95 <= 3 x
+healthz p95, longest answer during the retrain <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(PROJECT / "benchmarks"))
+
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/fraudloop_bench_load"
+BIN = Path(sys.executable).parent
+PASSWORD = "load-pass-0123"
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def deployment_env(workdir: Path, url: str) -> dict[str, str]:
+    """Production settings on plain loopback HTTP: DEBUG off, a fresh key, no TLS redirect."""
+    return {
+        "DATABASE_URL": url,
+        "MEDIA_ROOT": str(workdir / "media"),
+        "CELERY_BROKER_DIR": str(workdir / "broker"),
+        "CELERY_RESULT_BACKEND": f"file://{workdir / 'results'}",
+        "DJANGO_SETTINGS_MODULE": "labeler.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def prepare(*, rows: int, annotators: int, queue_size: int, workdir: Path) -> dict:
+    """A fresh database with the rows, the users and a first active version."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connections
+    from import_speed import generated_file
+    from rest_framework.authtoken.models import Token
+
+    from labeler.models import Dataset, LabelClass, TrainingPolicy
+    from labeler.roles import role_group
+    from labeler.services.importing import transactions_import
+    from labeler.services.training import training_run_execute
+    from labeler.services.training_runs import training_request
+
+    call_command("migrate", verbosity=0)
+    transactions_import(path=generated_file(workdir, rows), dataset_name="load")
+    policy = TrainingPolicy.current()
+    policy.queue_size = queue_size
+    policy.retrain_on_labels = False  # the one retrain of the run is the one started mid-way
+    policy.save()
+    users = get_user_model()
+    names = [f"annotator{index:02d}" for index in range(annotators)]
+    tokens = {}
+    for name in names:
+        user = users.objects.create_user(name, password=PASSWORD)
+        user.groups.add(role_group("annotator"))
+        tokens[name] = Token.objects.create(user=user).key
+    staff = users.objects.create_superuser("load-staff", password=PASSWORD)
+    dataset = Dataset.objects.get(name="load")
+    version = training_request(dataset=dataset, trigger="command", enqueue=False).version
+    if training_run_execute(version_id=version.pk, worker="load-setup") != "activated":
+        raise SystemExit("the first version did not activate")
+    classes = {c.name: c.pk for c in LabelClass.objects.all()}
+    prepared = {
+        "dataset": dataset.pk,
+        "names": names,
+        "tokens": tokens,
+        "staff_token": Token.objects.create(user=staff).key,
+        "classes": classes,
+        "first_version": version.pk,
+    }
+    connections.close_all()
+    return prepared
+
+
+def start(env: dict[str, str], port: int, workers: int, logs: Path) -> list[subprocess.Popen]:
+    """gunicorn, a Celery worker (both queues, as the Procfile's) and beat, like production."""
+    commands = {
+        "web": [
+            str(BIN / "gunicorn"),
+            "labeler.wsgi:application",
+            f"--workers={workers}",
+            f"--bind=127.0.0.1:{port}",
+            "--timeout=30",
+        ],
+        "worker": [
+            str(BIN / "celery"),
+            "-A",
+            "labeler",
+            "worker",
+            "--loglevel=WARNING",
+            "--concurrency=2",
+            "--queues=celery,training",
+        ],
+        "beat": [str(BIN / "celery"), "-A", "labeler", "beat", "--loglevel=WARNING"],
+    }
+    logs.mkdir(parents=True, exist_ok=True)
+    return [
+        subprocess.Popen(
+            command,
+            cwd=PROJECT,
+            env={**os.environ, **env},
+            stdout=(logs / f"{name}.log").open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for name, command in commands.items()
+    ]
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_healthy(base: str, processes: list[subprocess.Popen], logs: Path) -> None:
+    import requests
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                raise SystemExit(f"{process.args[0]} exited; see {logs}")
+        try:
+            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the deployment did not become healthy in 180 s; see {logs}")
+
+
+def retrain(base: str, prepared: dict, window: dict, deadline: float) -> None:
+    """Starts a run through the API and follows it until it is active (or the run ends)."""
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {prepared['staff_token']}"
+    url = f"{base}/api/v1/datasets/{prepared['dataset']}/training/"
+    window["started"] = time.perf_counter()
+    try:
+        started = session.post(url, timeout=30)
+        started.raise_for_status()
+        version = started.json()["version"]
+        while time.perf_counter() < deadline + 600:
+            reply = session.get(f"{base}/api/v1/model-versions/{version}/", timeout=30)
+            reply.raise_for_status()
+            state = reply.json()
+            if state["status"] in ("active", "failed"):
+                window.update(
+                    ended=time.perf_counter(),
+                    status=state["status"],
+                    error=state["error"],
+                    durations=state["durations"],
+                )
+                return
+            time.sleep(0.25)
+    except requests.RequestException as error:
+        window.update(ended=time.perf_counter(), status="not started", error=str(error))
+        return
+    window.update(ended=time.perf_counter(), status="not finished")
+
+
+def drive(base: str, prepared: dict, *, seconds: float, retrain_at: float, seed: int) -> dict:
+    from load_clients import ApiAnnotator, Held, Ledger, PageAnnotator, health_probe
+
+    ledger, held = Ledger(), Held()
+    clients = []
+    for index, name in enumerate(prepared["names"]):
+        common = {"base": base, "username": name, "ledger": ledger, "held": held}
+        if index % 2 == 0:
+            client = PageAnnotator(
+                password=PASSWORD, classes=prepared["classes"], seed=seed + index, **common
+            )
+        else:
+            client = ApiAnnotator(
+                token=prepared["tokens"][name],
+                classes=prepared["classes"],
+                seed=seed + index,
+                **common,
+            )
+        clients.append(client)
+    begun = time.perf_counter()
+    deadline = begun + seconds
+    threads = [threading.Thread(target=c.run, args=(deadline,), daemon=True) for c in clients]
+    threads.append(threading.Thread(target=health_probe, args=(base, ledger, deadline)))
+    window: dict = {}
+    if retrain_at > 0:
+        trigger = threading.Thread(
+            target=lambda: (
+                time.sleep(seconds * retrain_at),
+                retrain(base, prepared, window, deadline),
+            ),
+            daemon=True,
+        )
+        threads.append(trigger)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"ledger": ledger, "window": window, "elapsed": time.perf_counter() - begun}
+
+
+def stored_counts(ledger, names: list[str]) -> dict:
+    """What the database holds against what the clients were told."""
+    from django.db.models import Count, Q
+
+    from labeler.models import Label, QueueEntry
+
+    labels = Label.objects.filter(annotator__username__in=names)
+    stored = {
+        (username, token): (transaction_id, status)
+        for username, token, transaction_id, status in labels.values_list(
+            "annotator__username", "request_token", "transaction_id", "status"
+        )
+    }
+    acknowledged = ledger.acknowledged
+    lost = [key for key in acknowledged if key not in stored]
+    wrongly_active = [
+        key for key in ledger.undone if stored.get(key, (0, "superseded"))[1] == "active"
+    ]
+    superseded_unasked = [
+        key
+        for key in acknowledged
+        if key not in ledger.undone and stored.get(key, (0, ""))[1] not in ("active", "")
+    ]
+    extra = [key for key in stored if key not in acknowledged]
+    per_request = labels.values("annotator", "request_token").annotate(n=Count("id"))
+    twice_active = (
+        labels.filter(status=Label.Status.ACTIVE)
+        .values("annotator", "transaction")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    two_annotators = (
+        Label.objects.filter(status=Label.Status.ACTIVE, annotator__isnull=False)
+        .values("transaction")
+        .annotate(
+            people=Count("annotator", distinct=True),
+            asked=Count("id", filter=Q(queue_reason=QueueEntry.Reason.SECOND_OPINION)),
+        )
+        .filter(people__gt=1, asked=0)
+        .count()
+    )
+    return {
+        "acknowledged": len(acknowledged),
+        "stored": len(stored),
+        "undone": len(ledger.undone),
+        "lost": len(lost),
+        "extra": len(extra),
+        "duplicated": per_request.filter(n__gt=1).count() + twice_active,
+        "undo_not_applied": len(wrongly_active),
+        "superseded_unasked": len(superseded_unasked),
+        "two_annotators_unasked": two_annotators,
+        "examples_lost": [list(key) for key in lost[:5]],
+        "examples_extra": [list(key) for key in extra[:5]],
+    }
+
+
+def run_case(args) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="fraudloop-load-"))
+    url = args.postgres_url if args.case == "postgres" else f"sqlite:///{workdir / 'load.sqlite3'}"
+    if args.case == "postgres":
+        from import_speed import fresh_postgres_database
+
+        fresh_postgres_database(url)
+    env = deployment_env(workdir, url)
+    os.environ.update(env)
+    started = time.perf_counter()
+    prepared = prepare(
+        rows=args.rows,
+        annotators=args.annotators,
+        queue_size=args.queue_size,
+        workdir=workdir,
+    )
+    setup_s = time.perf_counter() - started
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    logs = workdir / "logs"
+    processes = start(env, port, args.workers, logs)
+    try:
+        wait_healthy(base, processes, logs)
+        run = drive(
+            base, prepared, seconds=args.seconds, retrain_at=args.retrain_at, seed=args.seed
+        )
+    finally:
+        stop(processes)
+    ledger, window = run["ledger"], run["window"]
+    counts = stored_counts(ledger, prepared["names"])
+    durations = [seconds for _, seconds in ledger.answers]
+    health = [seconds for _, seconds in ledger.health]
+    during = [
+        seconds
+        for begun, seconds in ledger.answers
+        if window and begun <= window.get("ended", 0) and begun + seconds >= window["started"]
+    ]
+    server_errors = sum(n for (_, code), n in ledger.statuses.items() if code >= 500)
+    new_answers = counts["acknowledged"]
+    return {
+        "case": args.case,
+        "rows": args.rows,
+        "annotators": args.annotators,
+        "workers": args.workers,
+        "setup_s": setup_s,
+        "seconds": run["elapsed"],
+        **counts,
+        "server_errors": server_errors,
+        "statuses": {f"{kind} {code}": n for (kind, code), n in sorted(ledger.statuses.items())},
+        "refusals": dict(ledger.refusals),
+        "replays_differing": ledger.replays_differing,
+        "foreign_accepted": ledger.foreign_accepted,
+        "answers_per_s": new_answers / run["elapsed"],
+        "requests": len(durations),
+        "answer_p50_ms": 1000 * percentile(durations, 0.50),
+        "answer_p95_ms": 1000 * percentile(durations, 0.95),
+        "answer_p99_ms": 1000 * percentile(durations, 0.99),
+        "answer_max_ms": 1000 * max(durations, default=0.0),
+        "healthz_p50_ms": 1000 * percentile(health, 0.50),
+        "healthz_p95_ms": 1000 * percentile(health, 0.95),
+        "healthz_statuses": dict(ledger.health_statuses),
+        "retrain": {
+            "status": window.get("status", "none"),
+            "error": window.get("error", ""),
+            "seconds": window.get("ended", 0) - window.get("started", 0) if window else 0,
+            "activating_s": (window.get("durations") or {}).get("activating"),
+            "answers_during": len(during),
+            "longest_answer_ms": 1000 * max(during, default=0.0),
+        },
+        "errors": ledger.errors[:5],
+        "logs": str(logs),
+    }
+
+
+def report(result: dict) -> None:
+    retrain = result["retrain"]
+    ratio = result["answer_p95_ms"] / max(result["healthz_p95_ms"], 1e-9)
+    print(
+        f"\n{result['case']}: {result['rows']:,} rows, {result['annotators']} annotators, "
+        f"gunicorn {result['workers']} workers, {result['seconds']:.0f} s "
+        f"(setup {result['setup_s']:.0f} s)"
+    )
+    print(
+        f"  answers acknowledged {result['acknowledged']:,}, labels stored {result['stored']:,} "
+        f"(undone {result['undone']})"
+    )
+    print(
+        f"  lost {result['lost']}, extra {result['extra']}, duplicated {result['duplicated']}, "
+        f"two annotators without a second opinion {result['two_annotators_unasked']}, "
+        f"undo not applied {result['undo_not_applied']}, 5xx {result['server_errors']}"
+    )
+    print(f"  refused as they should be: {result['refusals']}")
+    print(
+        f"  answers/s {result['answers_per_s']:.0f}   answer p50 {result['answer_p50_ms']:.0f} ms"
+        f"  p95 {result['answer_p95_ms']:.0f} ms  p99 {result['answer_p99_ms']:.0f} ms"
+        f"  max {result['answer_max_ms']:.0f} ms"
+    )
+    print(
+        f"  healthz p50 {result['healthz_p50_ms']:.0f} ms  p95 {result['healthz_p95_ms']:.0f} ms"
+        f"   answer p95 / healthz p95 = {ratio:.2f} (target <= 3)"
+    )
+    print(
+        f"  retrain {retrain['status']} in {retrain['seconds']:.1f} s (activating "
+        f"{retrain['activating_s'] or 0:.2f} s): {retrain['answers_during']:,} answers meanwhile, "
+        f"longest {retrain['longest_answer_ms']:.0f} ms (target <= 1000)"
+    )
+    if result["errors"]:
+        print(f"  first server errors: {result['errors']}  (logs in {result['logs']})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", action="append", choices=["sqlite", "postgres"])
+    parser.add_argument("--rows", type=int, default=284_807)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--annotators", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--queue-size", type=int, default=20_000)
+    parser.add_argument(
+        "--retrain-at", type=float, default=1 / 3, help="share of the run (0: no retrain)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument("--json", action="store_true", help="print each case's figures as JSON")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    cases = args.case or ["sqlite", "postgres"]
+    if args.child:
+        args.case = cases[0]
+        print("RESULT " + json.dumps(run_case(args)), flush=True)
+        return
+    for case in cases:  # one process per case: Django is set up once per process
+        child = subprocess.run(
+            [sys.executable, __file__, "--child", "--case", case, *_without_cases(sys.argv[1:])],
+            capture_output=True,
+            text=True,
+        )
+        lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
+        if child.returncode != 0 or not lines:
+            print(child.stdout[-3000:], child.stderr[-3000:], sep="\n")
+            raise SystemExit(f"{case}: the load run failed (exit {child.returncode})")
+        result = json.loads(lines[-1].removeprefix("RESULT "))
+        if args.json:
+            print(json.dumps(result))
+        else:
+            report(result)
+
+
+def _without_cases(argv: list[str]) -> list[str]:
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--case":
+            skip = True
+        elif not arg.startswith("--case="):
+            kept.append(arg)
+    return kept
+
+
+if __name__ == "__main__":
+    main()
