@@ -5,12 +5,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
+from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from labeler.models import Label, LabelClass, ModelVersion, QueueEntry, TrainingPolicy
+from labeler.models import (
+    Label,
+    LabelClass,
+    ModelVersion,
+    QueueEntry,
+    TrainingPolicy,
+    Transaction,
+)
 from labeler.selectors import new_human_labels
 
 CHART_WIDTH, CHART_HEIGHT, CHART_LIMIT = 560, 120, 4.0
@@ -113,30 +122,86 @@ def session_stats(*, user, since: datetime, dataset=None, count_unlabeled=False)
     """The annotator's figures; `count_unlabeled` (a count over every transaction) only for the
     empty-queue page, never on the per-label path."""
     positive = [c.pk for c in LabelClass.ordered() if c.is_positive]  # no join per answer
-    figures = (
-        Label.objects.counted()
-        .filter(annotator=user, created_at__gte=since)
-        .aggregate(labels=Count("id"), frauds=Count("id", filter=Q(label_class_id__in=positive)))
-    )
     hours = max((timezone.now() - since).total_seconds() / 3600, 1 / 60)
     until, queued = None, False
+    active, needed = None, None
     if dataset is not None:
         queued = ModelVersion.queued_for(dataset.pk) is not None
-        if queued:
-            until = 0
-        else:
+        if not queued:
             needed = TrainingPolicy.current().min_new_labels
             active = ModelVersion.active_for(dataset.pk)
-            new = new_human_labels(dataset=dataset, active=active, up_to=needed)
-            until = max(0, needed - new)
+    if active is not None:  # every answer: one statement for all three counts
+        labels, frauds, new = _answer_figures(
+            user=user, since=since, positive=positive, dataset=dataset, active=active, up_to=needed
+        )
+    else:
+        figures = (
+            Label.objects.counted()
+            .filter(annotator=user, created_at__gte=since)
+            .aggregate(
+                labels=Count("id"), frauds=Count("id", filter=Q(label_class_id__in=positive))
+            )
+        )
+        labels, frauds = figures["labels"], figures["frauds"]
+        new = new_human_labels(dataset=dataset, up_to=needed) if needed is not None else 0
+    if queued:
+        until = 0
+    elif needed is not None:
+        until = max(0, needed - new)
     unlabeled = 0
     if dataset is not None and count_unlabeled:
         unlabeled = dataset.transactions.exclude(labels__status=Label.Status.ACTIVE).count()
     return SessionStats(
-        labels=figures["labels"],
-        frauds=figures["frauds"],
-        per_hour=round(figures["labels"] / hours, 1),
+        labels=labels,
+        frauds=frauds,
+        per_hour=round(labels / hours, 1),
         until_retraining=until,
         unlabeled=unlabeled,
         retraining_queued=queued,
+    )
+
+
+def _answer_figures(*, user, since, positive, dataset, active, up_to) -> tuple[int, int, int]:
+    """(labels this session, frauds among them, people's labels since the active version read
+    its training set, counted up to `up_to`): `new_human_labels`'s rule, in one round trip."""
+    watermark = active.training_counts.get("last_label_id") or 0
+    params = [
+        *positive,
+        Label.Status.SUPERSEDED.value,
+        watermark,
+        dataset.pk,
+        up_to,
+        user.pk,
+        Label.Status.SUPERSEDED.value,
+        connection.ops.adapt_datetimefield_value(since),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_figures_statement(connection.vendor, len(positive)), params)
+        labels, frauds, new = cursor.fetchone()
+    return labels, frauds or 0, new
+
+
+@lru_cache(maxsize=8)
+def _figures_statement(vendor: str, positives: int) -> str:
+    quote = connection.ops.quote_name
+    label, row = Label._meta, Transaction._meta
+
+    def column(meta, name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    status, annotator = column(label, "status"), column(label, "annotator")
+    fraud = (
+        f"l.{column(label, 'label_class')} IN ({', '.join(['%s'] * positives)})"
+        if positives
+        else "1 = 0"
+    )
+    # Labels first, then their transaction by primary key (see `new_human_labels`).
+    return (
+        f"SELECT COUNT(*), SUM(CASE WHEN {fraud} THEN 1 ELSE 0 END), "
+        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {quote(label.db_table)} n "
+        f"WHERE n.{annotator} IS NOT NULL AND n.{status} <> %s AND n.{column(label, 'id')} > %s "
+        f"AND EXISTS (SELECT 1 FROM {quote(row.db_table)} t WHERE t.{column(row, 'id')} = "
+        f"n.{column(label, 'transaction')} AND t.{column(row, 'dataset')} = %s) LIMIT %s) s) "
+        f"FROM {quote(label.db_table)} l WHERE l.{annotator} = %s AND l.{status} <> %s "
+        f"AND l.{column(label, 'created_at')} >= %s"
     )

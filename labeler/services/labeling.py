@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from labeler.errors import FraudloopError
 from labeler.models import Dataset, Label, LabelClass, ModelVersion, QueueEntry, Transaction
-from labeler.services.leasing import lease_expiry, lease_first, lease_release
+from labeler.services.leasing import lease_expiry, lease_release
+from labeler.services.queue_lease import queue_lease_next
 from labeler.services.queueing import queue_top_priority
 from labeler.services.review_rules import review_items_after_label, review_items_after_undo
 from labeler.services.tokens import TOKEN_RULE, token_valid
@@ -52,16 +52,7 @@ def queue_next_item(*, user, exclude: tuple[int, ...] = ()) -> QueueEntry | None
     expire."""
     # Probed per candidate through the (transaction, annotator) index, so the cost does not
     # grow with the annotator's history.
-    answered = Label.objects.filter(
-        transaction_id=OuterRef("transaction_id"), annotator=user, status=Label.Status.ACTIVE
-    )
-    held = lease_first(
-        QueueEntry.objects.exclude(transaction_id__in=exclude)
-        .filter(~Exists(answered))
-        .order_by("-priority", "id"),
-        user=user,
-        now=timezone.now(),
-    )
+    held = queue_lease_next(user=user, exclude=tuple(exclude), now=timezone.now())
     if held is None:
         return None
     entry = QueueEntry.objects.select_related("transaction").get(pk=held)

@@ -12,7 +12,13 @@ from labeler.selectors import new_human_labels, training_overview
 from labeler.services import labeling
 from labeler.services.labeling import label_submit, label_undo
 from labeler.services.review import transaction_review
-from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory, label_class
+from tests.factories import (
+    DatasetFactory,
+    LabelFactory,
+    ModelVersionFactory,
+    TransactionFactory,
+    label_class,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +59,34 @@ def test_undone_labels_count_nowhere_and_overruled_ones_still_do(bob, dora):
     stats = session_stats(user=bob, since=started, dataset=dataset)
     assert stats.labels == 3
     assert stats.until_retraining == TrainingPolicy.current().min_new_labels - 3
+
+
+def test_the_answer_figures_count_this_session_and_what_the_active_version_has_not_read(bob, dora):
+    """The page's one-statement figures agree with the ORM's definitions: the session's labels
+    and frauds (any dataset), and the labels of this dataset newer than the version's watermark
+    (anyone's, not undone)."""
+    dataset, other = DatasetFactory(name="figures"), DatasetFactory(name="elsewhere")
+    before = timezone.now()
+    read = LabelFactory(transaction__import_batch__dataset=dataset, annotator=bob)
+    ModelVersionFactory(
+        dataset=dataset,
+        status=ModelVersion.Status.ACTIVE,
+        training_counts={"last_label_id": read.pk},
+    )
+    LabelFactory(transaction__import_batch__dataset=dataset, annotator=bob)
+    LabelFactory(
+        transaction__import_batch__dataset=dataset, annotator=bob, label_class=label_class("fraud")
+    )
+    LabelFactory(transaction__import_batch__dataset=dataset, annotator=bob, status="superseded")
+    LabelFactory(transaction__import_batch__dataset=dataset, annotator=dora)
+    LabelFactory(  # imported as trusted: nobody's answer
+        transaction__import_batch__dataset=dataset, decision=Label.Decision.IMPORTED
+    )
+    LabelFactory(transaction__import_batch__dataset=other, annotator=bob)
+
+    stats = session_stats(user=bob, since=before, dataset=dataset)
+
+    assert new_human_labels(dataset=dataset) == 3
+    assert (stats.labels, stats.frauds) == (4, 1)
+    assert stats.until_retraining == TrainingPolicy.current().min_new_labels - 3
+    assert session_stats(user=dora, since=timezone.now(), dataset=dataset).labels == 0
