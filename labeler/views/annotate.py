@@ -148,15 +148,15 @@ def annotate_undo(request):
     undone = label_undo(user=request.user, since=_since(request))
     if not request.htmx:
         return redirect("annotate")
+    again = _undone_entry(request, undone.transaction_id) if undone is not None else None
     if undone is None:
         message, level = "Nothing to undo in this session.", "warning"
     else:
         message, level = f"Undid {undone.transaction.external_id} = {undone.label_class}.", "notice"
+        if again is None:  # it waits for a reviewer now (one human queue at a time)
+            message += " It is with the reviewers now; here is your next item."
     current = item_view(
-        queue_next_item(user=request.user, exclude=())
-        if undone is None
-        else _undone_entry(request, undone.transaction_id),
-        label_classes(request),
+        again or queue_next_item(user=request.user, exclude=()), label_classes(request)
     )
     following = _next(request, exclude=(current.transaction.pk,)) if current else None
     context = _context(request, items=[current, following], message=message, level=level)

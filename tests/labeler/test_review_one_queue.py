@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from labeler.models import QueueEntry, ReviewItem, ReviewPolicy
@@ -82,6 +83,18 @@ def test_undo_leaves_a_spot_checked_item_with_the_reviewers(version, alice):
     label_undo(user=alice)
     assert ReviewItem.objects.filter(transaction=row, resolved_at__isnull=True).exists()
     assert not QueueEntry.objects.filter(transaction=row).exists()
+
+
+def test_the_page_after_such_an_undo_says_so_and_serves_the_next_item(version, alice, client):
+    row, following = queued(version, score=0.95), queued(version, score=0.5)
+    PseudoLabelFactory(transaction=row, model_version=version, label_class=label_class("fraud"))
+    review_spot_checks_open(version=version, per_class=5)
+    client.force_login(alice)
+    client.get(reverse("annotate"))  # the page's session starts
+    answer(alice, row, "fraud")
+    body = client.post(reverse("annotate_undo"), HTTP_HX_REQUEST="true").content.decode()
+    assert "It is with the reviewers now" in body
+    assert f'data-transaction="{following.pk}"' in body
 
 
 def test_an_item_an_annotator_holds_now_outlives_a_plan_that_drops_it(version, bob):
