@@ -57,13 +57,17 @@ class LabelOutput(serializers.ModelSerializer):
 
 
 class ClassNameField(serializers.SlugRelatedField):
-    """A label class by name; a name no class can have (a NUL byte, which PostgreSQL refuses
-    in text) is the same clear 400 as an unknown one, without a query."""
+    """A label class by name, from the classes every answer reads from memory
+    (`LabelClass.ordered`), so no query per label; an unknown name (a NUL byte included, which
+    PostgreSQL refuses in text) is a clear 400."""
 
     def to_internal_value(self, data):
-        if isinstance(data, str) and "\x00" in data:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        found = next((c for c in LabelClass.ordered() if c.name == data), None)
+        if found is None:
             self.fail("does_not_exist", slug_name=self.slug_field, value=data)
-        return super().to_internal_value(data)
+        return found
 
 
 class TransactionClassInput(serializers.Serializer):
