@@ -9,7 +9,7 @@ process, not timed) and starts the deployment as production runs it: gunicorn (4
 DEBUG off), a Celery worker and beat. Then annotators sign in over loopback, half on the page
 and half on the API (benchmarks/load_clients.py says what each does: double presses, skips,
 undos, retried keys, answers for items another annotator holds), and answer as fast as the
-server lets them. At a third of the run a staff token starts a retrain through the API; the
+server lets them. At 15% of the run a staff token starts a retrain through the API; the
 worker trains, scores and activates while the answers go on. `/healthz` is probed all along.
 
 Printed: answers acknowledged against labels stored (lost: acknowledged, not stored; extra:
@@ -447,12 +447,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", action="append", choices=["sqlite", "postgres"])
     parser.add_argument("--rows", type=int, default=284_807)
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--annotators", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--queue-size", type=int, default=20_000)
     parser.add_argument(
-        "--retrain-at", type=float, default=1 / 3, help="share of the run (0: no retrain)"
+        "--retrain-at", type=float, default=0.15, help="share of the run (0: no retrain)"
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--postgres-url", default=POSTGRES_URL)

@@ -95,6 +95,11 @@ class Held:
         return rng.choice(others) if others else None
 
 
+def items_shown(body: str) -> list[tuple[int, str, str]]:
+    """The items a page response carries, in order: (transaction, token, suggested class)."""
+    return [(int(t), token, suggested) for t, token, suggested in ITEM.findall(body)]
+
+
 def page_login(session: requests.Session, base: str, username: str, password: str) -> None:
     form = session.get(f"{base}/accounts/login/", timeout=TIMEOUT_S)
     token = CSRF_INPUT.search(form.text).group(1)
@@ -124,8 +129,13 @@ class PageAnnotator:
         self.presses = ThreadPoolExecutor(max_workers=2)
 
     def _load(self) -> None:
-        body = self.session.get(f"{self.base}/annotate/", timeout=TIMEOUT_S).text
-        self.items = [(int(t), token, s) for t, token, s in ITEM.findall(body)][:2]
+        self._show(self.session.get(f"{self.base}/annotate/", timeout=TIMEOUT_S).text)
+
+    def _show(self, body: str) -> None:
+        """A whole workspace: the item shown and the one prefetched."""
+        for item in self.items:
+            self.held.drop(item[0])
+        self.items = items_shown(body)[:2]
         for item in self.items:
             self.held.hold(self.user, item[0])
 
@@ -158,7 +168,7 @@ class PageAnnotator:
         """The shown item was answered or skipped: the prefetched one is shown, the response's
         item is prefetched."""
         self.held.drop(self.items[0][0])
-        following = [(int(t), token, s) for t, token, s in ITEM.findall(body)][:1]
+        following = items_shown(body)[:1]
         self.items = self.items[1:] + following
         for item in following:
             self.held.hold(self.user, item[0])
@@ -211,11 +221,7 @@ class PageAnnotator:
         if "Undid " in response.text:
             with self.ledger.lock:
                 self.ledger.undone.add((self.user, self.mine.pop()))
-        for item in self.items:
-            self.held.drop(item[0])
-        self.items = [(int(t), token, s) for t, token, s in ITEM.findall(response.text)][:2]
-        for item in self.items:
-            self.held.hold(self.user, item[0])
+        self._show(response.text)
 
 
 class ApiAnnotator:

@@ -27,28 +27,48 @@ COPY_BATCH_ROWS = 5000  # rows per batch transaction once the version is active
 IDS_PER_STATEMENT = 500
 
 
-def _staged_scores_apply(version: ModelVersion, transaction_ids: list[int]) -> int:
-    """Copies these rows' staged scores onto the transactions and drops them from the stage,
-    a few hundred ids per statement."""
+def _copy_statement(condition: str) -> str:
+    """Staged scores of one version onto their transactions, for the staged rows `condition`
+    picks (UPDATE ... FROM: PostgreSQL, and SQLite since 3.33)."""
     quote = connection.ops.quote_name
     target = quote(Transaction._meta.db_table)
     staged = quote(StagedScore._meta.db_table)
+    return (
+        f"UPDATE {target} SET score = s.score, uncertainty = s.uncertainty, "
+        f"suggested_class_id = s.suggested_class_id, scored_by_id = s.model_version_id, "
+        f"audit_inclusion = s.audit_inclusion FROM {staged} AS s "
+        f"WHERE s.model_version_id = %s AND {target}.id = s.transaction_id AND {condition}"
+    )
+
+
+def _staged_scores_apply(version: ModelVersion, transaction_ids: list[int]) -> int:
+    """Copies these rows' staged scores onto the transactions and drops them from the stage,
+    a few hundred ids per statement."""
     copied = 0
     for start in range(0, len(transaction_ids), IDS_PER_STATEMENT):
         ids = transaction_ids[start : start + IDS_PER_STATEMENT]
         marks = ", ".join(["%s"] * len(ids))
         with connection.cursor() as cursor:
-            # UPDATE ... FROM: PostgreSQL, and SQLite since 3.33.
-            cursor.execute(
-                f"UPDATE {target} SET score = s.score, uncertainty = s.uncertainty, "
-                f"suggested_class_id = s.suggested_class_id, scored_by_id = s.model_version_id, "
-                f"audit_inclusion = s.audit_inclusion FROM {staged} AS s "
-                f"WHERE s.model_version_id = %s AND {target}.id = s.transaction_id "
-                f"AND s.transaction_id IN ({marks})",
-                [version.pk, *ids],
-            )
+            cursor.execute(_copy_statement(f"s.transaction_id IN ({marks})"), [version.pk, *ids])
             copied += cursor.rowcount
         StagedScore.objects.filter(model_version=version, transaction_id__in=ids).delete()
+    return copied
+
+
+def _staged_range_apply(version: ModelVersion, first_id: int, last_id: int) -> int:
+    """Copies and drops the version's staged scores of transactions `first_id`..`last_id`: one
+    statement each, whatever the batch's size. Both tables are bounded by the range, so the
+    planner walks both primary keys instead of hashing the whole dataset per batch."""
+    target = connection.ops.quote_name(Transaction._meta.db_table)
+    condition = f"s.transaction_id BETWEEN %s AND %s AND {target}.id BETWEEN %s AND %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _copy_statement(condition), [version.pk, first_id, last_id, first_id, last_id]
+        )
+        copied = cursor.rowcount
+    StagedScore.objects.filter(
+        model_version=version, transaction_id__gte=first_id, transaction_id__lte=last_id
+    ).delete()
     return copied
 
 
@@ -72,14 +92,17 @@ def activation_scores_copy(*, version: ModelVersion, batch_rows: int = COPY_BATC
             if not active:
                 StagedScore.objects.filter(model_version=version).delete()
                 return copied
-            batch = list(
+            staged = (
                 StagedScore.objects.filter(model_version=version)
                 .order_by("transaction_id")
-                .values_list("transaction_id", flat=True)[:batch_rows]
+                .values_list("transaction_id", flat=True)
             )
-            if not batch:
+            first_id = staged.first()
+            if first_id is None:
                 return copied
-            copied += _staged_scores_apply(version, batch)
+            # The batch ends at the batch_rows-th staged row, or at the last one.
+            last_id = next(iter(staged[batch_rows - 1 : batch_rows]), None) or staged.last()
+            copied += _staged_range_apply(version, first_id, last_id)
 
 
 def activation_copies_finish() -> int:

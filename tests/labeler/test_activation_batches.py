@@ -7,6 +7,7 @@ import pytest
 from labeler.models import ModelVersion, QueueEntry, StagedScore, TrainingPolicy, Transaction
 from labeler.services import activation, review_rules
 from labeler.services.demo import demo_data_import
+from labeler.services.training import outputs
 from labeler.services.training_runs import training_request, training_run_claim
 from tests.labeler.training_helpers import run
 
@@ -73,3 +74,17 @@ def test_a_newer_version_drops_the_older_unfinished_copy(dataset):
     second = run(dataset)
     assert not StagedScore.objects.exists()
     assert set(Transaction.objects.values_list("scored_by", flat=True)) == {second.pk}
+
+
+def test_scores_staged_in_chunks_of_their_own_all_arrive(dataset, monkeypatch):
+    monkeypatch.setattr(outputs, "STAGE_CHUNK_ROWS", 400)  # 1500 rows: 4 chunks, the last short
+    staged = []
+    stage = outputs.columns_insert
+    monkeypatch.setattr(
+        outputs,
+        "columns_insert",
+        lambda model, columns, *, rows: staged.append(rows) or stage(model, columns, rows=rows),
+    )
+    version = run(dataset)
+    assert staged[:4] == [400, 400, 400, 300]
+    assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from labeler.models import ModelVersion, PseudoLabel, StagedScore
-from labeler.services.bulk_insert import columns_insert
+from labeler.services.bulk_insert import columns_insert, table_statistics_refresh
 from labeler.services.training_data import TrainingArrays
 from modeling.acquisition import margin, percentile_ranks
 from modeling.model_files import ModelBundle
@@ -52,25 +52,38 @@ def scores_compute(arrays: TrainingArrays, x, bundle: ModelBundle, anomaly) -> S
     )
 
 
+STAGE_CHUNK_ROWS = 25_000
+
+
 def scores_stage(version, arrays: TrainingArrays, scores: Scores) -> None:
-    """Writes the scores beside the transactions, for the activation to copy in one UPDATE."""
+    """Writes the scores beside the transactions, for the activation to copy. A transaction per
+    STAGE_CHUNK_ROWS rows: one commit per row would sync every row on SQLite, one for all of
+    them would hold SQLite's write lock, and so every annotator's answer, for seconds."""
     uncertainty = scores.uncertainty
-    with transaction.atomic():  # one commit: in autocommit SQLite would sync every row
-        StagedScore.objects.filter(model_version=version).delete()
-        columns_insert(
-            StagedScore,
-            {
-                "model_version": version.pk,
-                "transaction": arrays.transaction_ids,
-                "score": np.clip(scores.score, 0.0, 1.0).astype(np.float64),
-                "uncertainty": None if uncertainty is None else uncertainty.astype(np.float64),
-                "suggested_class": scores.suggested,
-                "audit_inclusion": None
-                if scores.audit_inclusion is None
-                else scores.audit_inclusion.astype(np.float64),
-            },
-            rows=len(arrays.transaction_ids),
-        )
+    columns = {
+        "model_version": version.pk,
+        "transaction": arrays.transaction_ids,
+        "score": np.clip(scores.score, 0.0, 1.0).astype(np.float64),
+        "uncertainty": None if uncertainty is None else uncertainty.astype(np.float64),
+        "suggested_class": scores.suggested,
+        "audit_inclusion": None
+        if scores.audit_inclusion is None
+        else scores.audit_inclusion.astype(np.float64),
+    }
+    rows = len(arrays.transaction_ids)
+    StagedScore.objects.filter(model_version=version).delete()
+    for start in range(0, rows, STAGE_CHUNK_ROWS):
+        part = slice(start, min(rows, start + STAGE_CHUNK_ROWS))
+        with transaction.atomic():
+            columns_insert(
+                StagedScore,
+                {
+                    name: value[part] if isinstance(value, np.ndarray) else value
+                    for name, value in columns.items()
+                },
+                rows=part.stop - part.start,
+            )
+    table_statistics_refresh(StagedScore)  # the activation copies them by id, in batches
 
 
 def pseudo_labels_write(version, arrays: TrainingArrays, chosen: PseudoLabels) -> int:
