@@ -73,6 +73,24 @@ class Ledger:
             self.refusals[kind] += 1
 
 
+class Deadline:
+    """When the answering stops: at a set time, or later while a retrain it waits for runs."""
+
+    def __init__(self, at: float):
+        self.at, self.held = at, False
+
+    def passed(self) -> bool:
+        return not self.held and time.perf_counter() >= self.at
+
+    def hold(self) -> None:
+        self.held = True
+
+    def release(self, *, after: float) -> None:
+        """Answering goes on `after` seconds more (and at least until the set time)."""
+        self.at = max(self.at, time.perf_counter() + after)
+        self.held = False
+
+
 @dataclass
 class Held:
     """Which annotator holds which item now, for the clients that try to take another's."""
@@ -146,9 +164,9 @@ class PageAnnotator:
             answer=answer,
         )
 
-    def run(self, deadline: float) -> None:
+    def run(self, deadline: Deadline) -> None:
         self._load()
-        while time.perf_counter() < deadline:
+        while not deadline.passed():
             if not self.items:
                 time.sleep(0.2)
                 self._load()
@@ -246,8 +264,8 @@ class ApiAnnotator:
             answer=True,
         )
 
-    def run(self, deadline: float) -> None:
-        while time.perf_counter() < deadline:
+    def run(self, deadline: Deadline) -> None:
+        while not deadline.passed():
             if self.rng.random() < FOREIGN_ITEM:
                 self._foreign()
             response = self.ledger.timed(
@@ -305,10 +323,10 @@ class ApiAnnotator:
             self.ledger.refused("api label for another's item refused")
 
 
-def health_probe(base: str, ledger: Ledger, deadline: float, interval: float = 0.1) -> None:
+def health_probe(base: str, ledger: Ledger, deadline: Deadline, interval: float = 0.1) -> None:
     """`/healthz` as a load balancer asks it, timed beside the answers."""
     session = requests.Session()
-    while time.perf_counter() < deadline:
+    while not deadline.passed():
         started = time.perf_counter()
         response = session.get(f"{base}/healthz", timeout=TIMEOUT_S)
         elapsed = time.perf_counter() - started

@@ -15,7 +15,7 @@ from functools import lru_cache
 from django.db import connection
 
 from labeler.models import Label, QueueEntry
-from labeler.services.leasing import ATTEMPTS, lease_expiry
+from labeler.services.leasing import lease_attempts, lease_expiry
 
 
 def queue_lease_next(*, user, exclude: tuple[int, ...], now: datetime) -> int | None:
@@ -28,18 +28,13 @@ def queue_lease_next(*, user, exclude: tuple[int, ...], now: datetime) -> int | 
     held = [*mine, user.pk, moment]
     free = [*mine, moment]
     params = [user.pk, until, *held, *free, user.pk, moment, moment]
-    for _ in range(ATTEMPTS):
+
+    def anything_left() -> bool:
         with connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            leased = cursor.fetchone()
-            if leased is not None:
-                return leased[0]
-            # Another annotator took the pick between our read and our write: try again while
-            # anything is left for us.
             cursor.execute(remaining, [*mine, user.pk, moment, moment])
-            if cursor.fetchone() is None:
-                return None
-    return None
+            return cursor.fetchone() is not None
+
+    return lease_attempts(statement, params, anything_left=anything_left)
 
 
 @lru_cache(maxsize=64)
