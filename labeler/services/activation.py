@@ -116,6 +116,27 @@ def activation_copies_finish() -> int:
     return sum(activation_scores_copy(version=version) for version in versions)
 
 
+def _rows_lock(dataset, queue: QueuePlan) -> None:
+    """Locks the rows of every transaction the switch writes (the planned queue's and the
+    current one's), in id order, before it touches a queue entry. A label being submitted holds
+    its transaction's row and then takes the queue entry; a switch taking the entries first and
+    the rows after deadlocked with it under load (PostgreSQL failed the run). SQLite locks the
+    whole database instead: nothing to do there."""
+    if not connection.features.has_select_for_update:
+        return
+    queued = QueueEntry.objects.filter(transaction__dataset=dataset)
+    planned = {int(i) for i in queue.transaction_ids}
+    ids = sorted(planned | set(queued.values_list("transaction_id", flat=True)))
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        chunk = ids[start : start + IDS_PER_STATEMENT]
+        list(
+            Transaction.objects.select_for_update()
+            .filter(pk__in=chunk)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+
 def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[str, int]:
     """Queue, the queued rows' scores, pseudo-labels (with their spot checks) and the active
     flag, all or nothing; then every other row's score, in batches."""
@@ -126,6 +147,7 @@ def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[s
                 f"v{version.pk} is {locked.status} now ({locked.error or 'claimed elsewhere'})"
             )
         dataset = version.dataset
+        _rows_lock(dataset, queue)
         queue_counts = queue_replace(dataset=dataset, version=version, plan=queue)
         scored = _queued_scores_apply(version)
         # Items a human labeled while this run trained get no pseudo-label.

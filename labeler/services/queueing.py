@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Q
 from django.utils import timezone
 
 from labeler.models import Dataset, Label, ModelVersion, QueueEntry, ReviewItem
@@ -28,8 +27,8 @@ def queue_top_priority() -> float:
 def queue_replace(*, dataset: Dataset, version: ModelVersion, plan: QueuePlan) -> dict[str, int]:
     """Makes the dataset's queue exactly the plan, minus items labeled meanwhile or waiting for
     a reviewer, plus the second opinions reviewers asked for and the items an annotator holds
-    right now. Call inside the activation transaction. An entry that stays keeps its lease: an
-    annotator looking at it now can still answer it."""
+    right now. Call inside the activation transaction. An entry someone holds stays with its
+    lease: the annotator looking at it now can still answer it."""
     planned = {
         int(transaction_id): (float(priority), reason)
         for transaction_id, priority, reason in zip(
@@ -53,11 +52,15 @@ def queue_replace(*, dataset: Dataset, version: ModelVersion, plan: QueuePlan) -
     current = QueueEntry.objects.filter(transaction__dataset=dataset).exclude(
         reason=QueueEntry.Reason.SECOND_OPINION
     )
-    # An item someone is looking at now stays until they answer it or the lease ends, even if
-    # the new plan leaves it out: their answer is recorded, not refused.
-    dropped = current.filter(~Q(transaction_id__in=planned.keys()))
-    removed, _ = dropped.filter(lease_available(timezone.now())).delete()
-    staying = list(current.filter(transaction_id__in=planned.keys()))
+    before = set(current.values_list("transaction_id", flat=True))
+    planned_ids = set(planned)
+    # Every entry nobody holds goes, and what the plan keeps is written anew below: one DELETE
+    # and one INSERT per 500 rows instead of an UPDATE ... CASE per row kept (seconds for a
+    # large queue, all inside the switch). An item someone is looking at now stays until they
+    # answer it or the lease ends, even if the plan leaves it out: their answer is recorded.
+    current.filter(lease_available(timezone.now())).delete()
+    held = set(current.values_list("transaction_id", flat=True))  # a few at most
+    staying = list(current.filter(transaction_id__in=held & planned_ids))
     for entry in staying:
         entry.priority, entry.reason = planned.pop(entry.transaction_id)
         entry.model_version = version
@@ -74,4 +77,8 @@ def queue_replace(*, dataset: Dataset, version: ModelVersion, plan: QueuePlan) -
         ],
         batch_size=500,
     )
-    return {"queued": len(staying) + len(planned), "kept": len(staying), "removed": removed}
+    return {
+        "queued": len(staying) + len(planned),
+        "kept": len(before & planned_ids),  # in the queue before and after
+        "removed": len(before - planned_ids - held),
+    }

@@ -1,10 +1,12 @@
 """A whole training run in this process, on a small demo dataset: what annotators see changes
 only when a complete version activates, and never when a run fails."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from labeler.models import (
     Label,
@@ -169,7 +171,7 @@ def test_a_lease_on_an_item_that_stays_queued_survives_the_swap(dataset, bob):
     run(dataset)
     entry = QueueEntry.objects.order_by("-priority").first()
     entry.leased_to = bob
-    entry.lease_expires_at = entry.created_at
+    entry.lease_expires_at = timezone.now() + timedelta(minutes=4)  # bob is looking at it
     entry.save()
     run(dataset)  # no new labels: the same anomaly ranking puts the item in the queue again
     kept = QueueEntry.objects.get(transaction=entry.transaction)
