@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
-from django.db import connection as db_connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from labeler.errors import ImportRejected
 from labeler.models import Dataset, ImportBatch, Label, LabelClass, ReferenceLabel, Transaction
-from labeler.services.bulk_insert import columns_insert
+from labeler.services.bulk_insert import columns_insert, table_statistics_refresh
 from labeler.services.import_file import file_unpacked
 from labeler.services.import_options import (
     ColumnChoice,
@@ -227,13 +226,7 @@ def transactions_import(
             batch.label_count = _insert_labels(batch, class_ids, label_mode)
         batch.duration_seconds = time.perf_counter() - started
         batch.save(update_fields=["label_count", "duration_seconds"])
-    _statistics_refresh()
+    # Without fresh statistics SQLite walks the dataset's transactions (285k) to count a few
+    # hundred new labels: 35 ms instead of 0.1 ms on every label an annotator submits.
+    table_statistics_refresh()
     return batch
-
-
-def _statistics_refresh() -> None:
-    """Table statistics for the query planner after a big import. Without them SQLite walks
-    the dataset's transactions (285k) to count a few hundred new labels: 35 ms instead of 0.1 ms
-    on every label an annotator submits."""
-    with db_connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
