@@ -41,12 +41,16 @@ def _copy_statement(condition: str) -> str:
     )
 
 
+def _id_chunks(ids: list[int]):
+    """A few hundred ids per statement."""
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        yield ids[start : start + IDS_PER_STATEMENT]
+
+
 def _staged_scores_apply(version: ModelVersion, transaction_ids: list[int]) -> int:
-    """Copies these rows' staged scores onto the transactions and drops them from the stage,
-    a few hundred ids per statement."""
+    """Copies these rows' staged scores onto the transactions and drops them from the stage."""
     copied = 0
-    for start in range(0, len(transaction_ids), IDS_PER_STATEMENT):
-        ids = transaction_ids[start : start + IDS_PER_STATEMENT]
+    for ids in _id_chunks(transaction_ids):
         marks = ", ".join(["%s"] * len(ids))
         with connection.cursor() as cursor:
             cursor.execute(_copy_statement(f"s.transaction_id IN ({marks})"), [version.pk, *ids])
@@ -127,8 +131,7 @@ def _rows_lock(dataset, queue: QueuePlan) -> None:
     queued = QueueEntry.objects.filter(transaction__dataset=dataset)
     planned = {int(i) for i in queue.transaction_ids}
     ids = sorted(planned | set(queued.values_list("transaction_id", flat=True)))
-    for start in range(0, len(ids), IDS_PER_STATEMENT):
-        chunk = ids[start : start + IDS_PER_STATEMENT]
+    for chunk in _id_chunks(ids):
         list(
             Transaction.objects.select_for_update()
             .filter(pk__in=chunk)
