@@ -21,6 +21,7 @@ from labeler.models import (
     Transaction,
 )
 from labeler.selectors import new_human_labels
+from labeler.services.sql_names import quoted_column, quoted_table
 
 CHART_WIDTH, CHART_HEIGHT, CHART_LIMIT = 560, 120, 4.0
 
@@ -183,12 +184,7 @@ def _answer_figures(*, user, since, positive, dataset, active, up_to) -> tuple[i
 
 @lru_cache(maxsize=8)
 def _figures_statement(vendor: str, positives: int) -> str:
-    quote = connection.ops.quote_name
-    label, row = Label._meta, Transaction._meta
-
-    def column(meta, name: str) -> str:
-        return quote(meta.get_field(name).column)
-
+    label, row, column = Label, Transaction, quoted_column
     status, annotator = column(label, "status"), column(label, "annotator")
     fraud = (
         f"l.{column(label, 'label_class')} IN ({', '.join(['%s'] * positives)})"
@@ -198,10 +194,10 @@ def _figures_statement(vendor: str, positives: int) -> str:
     # Labels first, then their transaction by primary key (see `new_human_labels`).
     return (
         f"SELECT COUNT(*), SUM(CASE WHEN {fraud} THEN 1 ELSE 0 END), "
-        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {quote(label.db_table)} n "
+        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {quoted_table(label)} n "
         f"WHERE n.{annotator} IS NOT NULL AND n.{status} <> %s AND n.{column(label, 'id')} > %s "
-        f"AND EXISTS (SELECT 1 FROM {quote(row.db_table)} t WHERE t.{column(row, 'id')} = "
+        f"AND EXISTS (SELECT 1 FROM {quoted_table(row)} t WHERE t.{column(row, 'id')} = "
         f"n.{column(label, 'transaction')} AND t.{column(row, 'dataset')} = %s) LIMIT %s) s) "
-        f"FROM {quote(label.db_table)} l WHERE l.{annotator} = %s AND l.{status} <> %s "
+        f"FROM {quoted_table(label)} l WHERE l.{annotator} = %s AND l.{status} <> %s "
         f"AND l.{column(label, 'created_at')} >= %s"
     )

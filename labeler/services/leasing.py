@@ -11,6 +11,8 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from labeler.services.sql_names import quoted_column, quoted_table
+
 ATTEMPTS = 20  # another holder may take the candidate between our pick and our write
 
 
@@ -69,11 +71,9 @@ def _held(user, now: datetime) -> Q:
 
 def _lease_statement(candidates: QuerySet, *, user, now: datetime) -> tuple[str, list]:
     model = candidates.model
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    pk = quote(model._meta.pk.column)
-    holder = quote(model._meta.get_field("leased_to").column)
-    expires = quote(model._meta.get_field("lease_expires_at").column)
+    table, pk = quoted_table(model), connection.ops.quote_name(model._meta.pk.column)
+    holder = quoted_column(model, "leased_to")
+    expires = quoted_column(model, "lease_expires_at")
     held, held_params = candidates.filter(_held(user, now)).values("pk")[:1].query.sql_with_params()
     free, free_params = (
         candidates.filter(lease_available(now)).values("pk")[:1].query.sql_with_params()

@@ -16,6 +16,7 @@ from django.db import connection
 
 from labeler.models import Label, QueueEntry
 from labeler.services.leasing import lease_attempts, lease_expiry
+from labeler.services.sql_names import quoted_column, quoted_table
 
 
 def queue_lease_next(*, user, exclude: tuple[int, ...], now: datetime) -> int | None:
@@ -39,21 +40,16 @@ def queue_lease_next(*, user, exclude: tuple[int, ...], now: datetime) -> int | 
 
 @lru_cache(maxsize=64)
 def _statements(vendor: str, excluded: int) -> tuple[str, str]:
-    quote = connection.ops.quote_name
-    entry, label = QueueEntry._meta, Label._meta
-    table = quote(entry.db_table)
-
-    def column(meta, name: str) -> str:
-        return quote(meta.get_field(name).column)
-
+    entry, column = QueueEntry, quoted_column
+    table = quoted_table(entry)
     pk, row = column(entry, "id"), column(entry, "transaction")
     holder, expires = column(entry, "leased_to"), column(entry, "lease_expires_at")
     priority = column(entry, "priority")
     keep = f"q.{row} NOT IN ({', '.join(['%s'] * excluded)}) AND " if excluded else ""
     candidates = (
-        f"FROM {table} q WHERE {keep}NOT EXISTS (SELECT 1 FROM {quote(label.db_table)} l "
-        f"WHERE l.{column(label, 'transaction')} = q.{row} "
-        f"AND l.{column(label, 'annotator')} = %s AND l.{column(label, 'status')} = %s)"
+        f"FROM {table} q WHERE {keep}NOT EXISTS (SELECT 1 FROM {quoted_table(Label)} l "
+        f"WHERE l.{column(Label, 'transaction')} = q.{row} "
+        f"AND l.{column(Label, 'annotator')} = %s AND l.{column(Label, 'status')} = %s)"
     )
     order = f"ORDER BY q.{priority} DESC, q.{pk} ASC LIMIT 1"
     held = f"SELECT q.{pk} {candidates} AND q.{holder} = %s AND q.{expires} >= %s {order}"
