@@ -92,12 +92,13 @@ def item_view(entry: QueueEntry | None, classes: list[LabelClass]) -> ItemView |
     if entry is None:
         return None
     transaction = entry.transaction
-    suggested = next((c for c in classes if c.pk == transaction.suggested_class_id), None)
-    version = transaction.scored_by
+    # The entry's suggestion: the version that queued the item scored it so.
+    suggested = next((c for c in classes if c.pk == entry.suggested_class_id), None)
+    version = entry.model_version
     return ItemView(
         entry=entry,
         suggested=suggested,
-        probability=transaction.probability_of(suggested),
+        probability=entry.probability_of(suggested),
         chart=feature_chart(
             features=transaction.feature_vector,
             names=transaction.dataset.feature_names,

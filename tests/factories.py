@@ -70,3 +70,11 @@ class PseudoLabelFactory(factory.django.DjangoModelFactory):
     label_class = factory.LazyFunction(lambda: label_class("legit"))
     model_version = factory.SubFactory(ModelVersionFactory)
     probability = 0.99
+
+
+def queue_entry(transaction, **fields) -> models.QueueEntry:
+    """Queues `transaction` with its latest scores as the suggestion shown, as a run's plan
+    queues a row it scored."""
+    return models.QueueEntry.objects.create(
+        transaction=transaction, **models.QueueEntry.suggestion_of(transaction), **fields
+    )

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from labeler.api.pagination import IdCursorPagination
 from labeler.api.permissions import CanAnnotate
-from labeler.models import Dataset, Label, QueueEntry, Transaction
+from labeler.models import Dataset, Label, LabelClass, QueueEntry, Transaction
 from labeler.services.labeling import queue_next_item
 
 
@@ -127,18 +127,16 @@ class QueueNext(APIView):
         entry = queue_next_item(user=request.user)
         if entry is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        row = entry.transaction
-        suggested = row.suggested_class
-        probability = None
-        if suggested is not None and row.score is not None:
-            probability = row.score if suggested.is_positive else 1.0 - row.score
+        suggested = next(
+            (c for c in LabelClass.ordered() if c.pk == entry.suggested_class_id), None
+        )
         data = {
-            "transaction_row": row,
+            "transaction_row": entry.transaction,
             "reason": entry.reason,
             "priority": entry.priority,
-            "model_version": row.scored_by_id,
+            "model_version": entry.model_version_id,
             "suggested_class": suggested.name if suggested else None,
-            "suggested_probability": probability,
+            "suggested_probability": entry.probability_of(suggested),
             "lease_expires_at": entry.lease_expires_at,
         }
         return Response(QueueItemOutput(data).data)

@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from labeler.models import memory
 from labeler.models.singleton import SingletonPolicy
+from labeler.models.transactions import class_probability
 
 
 class ModelVersionQuerySet(models.QuerySet):
@@ -192,9 +193,18 @@ class QueueEntry(models.Model):
     )
     priority = models.FloatField(help_text="higher is shown first")
     reason = models.CharField(max_length=16, choices=Reason.choices)
+    # The suggestion the item is shown with, as the version that queued it scored it. It lives
+    # on the entry, not only on the transaction, so that an activation replaces the queue
+    # without writing (and locking) the queued transactions: their rows get the new version's
+    # scores in batches after it, while annotators answer.
     model_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    score = models.FloatField(null=True, blank=True, help_text="probability of fraud shown")
+    suggested_class = models.ForeignKey(
+        "labeler.LabelClass", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    audit_inclusion = models.FloatField(null=True, blank=True)
     leased_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -220,6 +230,22 @@ class QueueEntry(models.Model):
 
     def __str__(self):
         return f"{self.transaction} ({self.reason}, {self.priority:.3f})"
+
+    @staticmethod
+    def suggestion_of(transaction) -> dict:
+        """The fields of an entry that shows `transaction` with its latest scores (an entry
+        made outside a run's plan: an undo, a second opinion)."""
+        return {
+            "model_version_id": transaction.scored_by_id,
+            "score": transaction.score,
+            "suggested_class_id": transaction.suggested_class_id,
+            "audit_inclusion": transaction.audit_inclusion,
+        }
+
+    def probability_of(self, label_class) -> float | None:
+        """The queuing version's probability of `label_class`; None when the item is unscored
+        or no class is given."""
+        return class_probability(self.score, label_class)
 
 
 class StagedScore(models.Model):

@@ -151,8 +151,14 @@ class Transaction(models.Model):
         return np.frombuffer(bytes(self.features), dtype="<f4")
 
     def probability_of(self, label_class) -> float | None:
-        """The latest model's probability of `label_class` (`score` is the positive class's);
-        None when the transaction is unscored or no class is given."""
-        if self.score is None or label_class is None:
-            return None
-        return self.score if label_class.is_positive else 1.0 - self.score
+        """The latest model's probability of `label_class`; None when the transaction is
+        unscored or no class is given."""
+        return class_probability(self.score, label_class)
+
+
+def class_probability(score: float | None, label_class) -> float | None:
+    """The probability of `label_class` from a fraud probability `score` (the positive
+    class's); None when either is missing."""
+    if score is None or label_class is None:
+        return None
+    return score if label_class.is_positive else 1.0 - score

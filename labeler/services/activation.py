@@ -1,11 +1,13 @@
 """Activation: the short transaction in which a finished run replaces what annotators see.
 
-Until it commits, annotators see the previous version's scores, queue and pseudo-labels, and a
-run killed at any point before it leaves them exactly so; after it, the queue, the queued items'
-scores and the pseudo-labels are the new version's. The scores of the other rows (all of the
-dataset but its queue) follow right after, in small batches of their own transactions, so that
-labeling never waits for a copy of every row: a label submitted meanwhile waits for one batch at
-most. A copy cut short (the process killed) is finished by the next claim or worker start.
+Until it commits, annotators see the previous version's queue, suggestions and pseudo-labels,
+and a run killed at any point before it leaves them exactly so; after it, the queue (each item
+with the new version's suggestion on its entry) and the pseudo-labels are the new version's.
+The switch writes queue entries, pseudo-labels and the version flags, never a transaction row:
+an answer being recorded holds its transaction's row and its own (held) entry, which the switch
+does not touch, so labeling never waits for it. The new scores of every row follow right after,
+in small batches of their own transactions (a label submitted meanwhile waits for one batch at
+most); a copy cut short (the process killed) is finished by the next claim or worker start.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from labeler.errors import FraudloopError
-from labeler.models import ModelVersion, PseudoLabel, QueueEntry, StagedScore, Transaction
+from labeler.models import ModelVersion, PseudoLabel, StagedScore, Transaction
 from labeler.services.queueing import QueuePlan, queue_replace
 from labeler.services.review_rules import review_spot_checks_open
 
@@ -24,7 +26,6 @@ class ActivationRefused(FraudloopError):
 
 
 COPY_BATCH_ROWS = 5000  # rows per batch transaction once the version is active
-IDS_PER_STATEMENT = 500
 
 
 def _copy_statement(condition: str) -> str:
@@ -39,24 +40,6 @@ def _copy_statement(condition: str) -> str:
         f"audit_inclusion = s.audit_inclusion FROM {staged} AS s "
         f"WHERE s.model_version_id = %s AND {target}.id = s.transaction_id AND {condition}"
     )
-
-
-def _id_chunks(ids: list[int]):
-    """A few hundred ids per statement."""
-    for start in range(0, len(ids), IDS_PER_STATEMENT):
-        yield ids[start : start + IDS_PER_STATEMENT]
-
-
-def _staged_scores_apply(version: ModelVersion, transaction_ids: list[int]) -> int:
-    """Copies these rows' staged scores onto the transactions and drops them from the stage."""
-    copied = 0
-    for ids in _id_chunks(transaction_ids):
-        marks = ", ".join(["%s"] * len(ids))
-        with connection.cursor() as cursor:
-            cursor.execute(_copy_statement(f"s.transaction_id IN ({marks})"), [version.pk, *ids])
-            copied += cursor.rowcount
-        StagedScore.objects.filter(model_version=version, transaction_id__in=ids).delete()
-    return copied
 
 
 def _staged_range_apply(version: ModelVersion, first_id: int, last_id: int) -> int:
@@ -74,13 +57,6 @@ def _staged_range_apply(version: ModelVersion, first_id: int, last_id: int) -> i
         model_version=version, transaction_id__gte=first_id, transaction_id__lte=last_id
     ).delete()
     return copied
-
-
-def _queued_scores_apply(version: ModelVersion) -> int:
-    queued = QueueEntry.objects.filter(transaction__dataset=version.dataset)
-    return _staged_scores_apply(
-        version, list(queued.order_by("transaction_id").values_list("transaction_id", flat=True))
-    )
 
 
 def activation_scores_copy(*, version: ModelVersion, batch_rows: int = COPY_BATCH_ROWS) -> int:
@@ -120,29 +96,9 @@ def activation_copies_finish() -> int:
     return sum(activation_scores_copy(version=version) for version in versions)
 
 
-def _rows_lock(dataset, queue: QueuePlan) -> None:
-    """Locks the rows of every transaction the switch writes (the planned queue's and the
-    current one's), in id order, before it touches a queue entry. A label being submitted holds
-    its transaction's row and then takes the queue entry; a switch taking the entries first and
-    the rows after deadlocked with it under load (PostgreSQL failed the run). SQLite locks the
-    whole database instead: nothing to do there."""
-    if not connection.features.has_select_for_update:
-        return
-    queued = QueueEntry.objects.filter(transaction__dataset=dataset)
-    planned = {int(i) for i in queue.transaction_ids}
-    ids = sorted(planned | set(queued.values_list("transaction_id", flat=True)))
-    for chunk in _id_chunks(ids):
-        list(
-            Transaction.objects.select_for_update()
-            .filter(pk__in=chunk)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-
-
 def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[str, int]:
-    """Queue, the queued rows' scores, pseudo-labels (with their spot checks) and the active
-    flag, all or nothing; then every other row's score, in batches."""
+    """Queue, pseudo-labels (with their spot checks) and the active flag, all or nothing; then
+    every row's score, in batches."""
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
         if locked.status != ModelVersion.Status.TRAINING or locked.worker != version.worker:
@@ -150,9 +106,7 @@ def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[s
                 f"v{version.pk} is {locked.status} now ({locked.error or 'claimed elsewhere'})"
             )
         dataset = version.dataset
-        _rows_lock(dataset, queue)
         queue_counts = queue_replace(dataset=dataset, version=version, plan=queue)
-        scored = _queued_scores_apply(version)
         # Items a human labeled while this run trained get no pseudo-label.
         PseudoLabel.objects.filter(
             model_version=version, transaction__labels__status="active"
@@ -174,6 +128,6 @@ def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[s
             finished_at=now,
             heartbeat_at=now,
         )
-    scored += activation_scores_copy(version=version)
+    scored = activation_scores_copy(version=version)
     version.refresh_from_db()
     return {"scored": scored, **queue_counts, "spot_checks": spot_checks}

@@ -57,11 +57,11 @@ def queue_next_item(*, user, exclude: tuple[int, ...] = ()) -> QueueEntry | None
         return None
     entry = QueueEntry.objects.select_related("transaction").get(pk=held)
     entry.leased_to = user
-    # The dataset and the scoring version are the same few rows for every item: from memory.
+    # The dataset and the queuing version are the same few rows for every item: from memory.
     item = entry.transaction
     item.dataset = Dataset.remembered(item.dataset_id)
-    if item.scored_by_id is not None:
-        item.scored_by = ModelVersion.remembered(item.scored_by_id)
+    if entry.model_version_id is not None:
+        entry.model_version = ModelVersion.remembered(entry.model_version_id)
     return entry
 
 
@@ -123,17 +123,20 @@ def label_submit(
                 )
             _queue_rule_check(item, entry, user)
             superseded = next((x for x in mine if x.status == Label.Status.SUPERSEDED), None)
+            # What the item was shown with: its queue entry's suggestion (a label given
+            # directly: the transaction's latest scores).
+            shown = QueueEntry(**QueueEntry.suggestion_of(item)) if entry is None else entry
             label = Label.objects.create(
                 transaction=item,
                 annotator=user,
                 label_class=label_class,
-                decision=_decision(item, label_class),
-                suggested_class_id=item.suggested_class_id,
-                suggested_probability=_suggested_probability(item, label_class),
-                suggested_by_id=item.scored_by_id,
+                decision=_decision(shown, label_class),
+                suggested_class_id=shown.suggested_class_id,
+                suggested_probability=_suggested_probability(shown, label_class),
+                suggested_by_id=shown.model_version_id,
                 queue_reason=entry.reason if entry else DIRECT,
                 # What the audit's figures weight this answer by (its inverse), as of now.
-                audit_inclusion_probability=item.audit_inclusion
+                audit_inclusion_probability=shown.audit_inclusion
                 if entry is not None and entry.reason == QueueEntry.Reason.AUDIT
                 else None,
                 time_taken_ms=time_taken_ms,
@@ -191,20 +194,20 @@ def _queue_entry(item: Transaction) -> QueueEntry | None:
         return None
 
 
-def _decision(item: Transaction, label_class: LabelClass) -> str:
-    if item.suggested_class_id is None:
+def _decision(shown: QueueEntry, label_class: LabelClass) -> str:
+    if shown.suggested_class_id is None:
         return Label.Decision.MANUAL
-    if item.suggested_class_id == label_class.pk:
+    if shown.suggested_class_id == label_class.pk:
         return Label.Decision.CONFIRM
     return Label.Decision.REJECT
 
 
-def _suggested_probability(item: Transaction, chosen: LabelClass) -> float | None:
+def _suggested_probability(shown: QueueEntry, chosen: LabelClass) -> float | None:
     """The probability shown with the suggestion: of the suggested class."""
-    if item.suggested_class_id == chosen.pk:
-        return item.probability_of(chosen)
-    suggested = next((c for c in LabelClass.ordered() if c.pk == item.suggested_class_id), None)
-    return item.probability_of(suggested)
+    if shown.suggested_class_id == chosen.pk:
+        return shown.probability_of(chosen)
+    suggested = next((c for c in LabelClass.ordered() if c.pk == shown.suggested_class_id), None)
+    return shown.probability_of(suggested)
 
 
 def label_undo(*, user, since=None) -> Label | None:
@@ -226,6 +229,7 @@ def label_undo(*, user, since=None) -> Label | None:
         QueueEntry.objects.update_or_create(
             transaction_id=last.transaction_id,
             defaults={
+                **QueueEntry.suggestion_of(last.transaction),
                 "priority": queue_top_priority(),
                 "reason": last.queue_reason
                 if last.queue_reason in QueueEntry.Reason.values

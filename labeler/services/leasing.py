@@ -51,12 +51,24 @@ def lease_first(candidates: QuerySet, *, user, now: datetime) -> int | None:
     )
 
 
-def lease_attempts(statement: str, params: list, *, anything_left: Callable[[], bool]):
+def lease_attempts(
+    statement: str,
+    params: list,
+    *,
+    anything_left: Callable[[], bool],
+    waiting_statement: str | None = None,
+):
     """Runs a pick-and-lease statement until it leases a row (its primary key) or nothing is
-    left to lease (None): another holder may take the pick between its read and its write."""
-    for _ in range(ATTEMPTS):
+    left to lease (None): another holder may take the pick between its read and its write.
+
+    With `waiting_statement` (the same pick without SKIP LOCKED), every other attempt after a
+    miss waits for the rows others have locked instead of passing them: when every free row is
+    locked at once (an activation replacing the queue), skipping them would tell the annotator
+    the queue is empty; waiting for that short transaction serves them the new queue."""
+    for attempt in range(ATTEMPTS):
+        waiting = waiting_statement is not None and attempt % 2 == 1
         with connection.cursor() as cursor:
-            cursor.execute(statement, params)
+            cursor.execute(waiting_statement if waiting else statement, params)
             leased = cursor.fetchone()
         if leased is not None:
             return leased[0]

@@ -22,7 +22,7 @@ from labeler.services.sql_names import quoted_column, quoted_table
 def queue_lease_next(*, user, exclude: tuple[int, ...], now: datetime) -> int | None:
     """The id of the queue entry now leased to `user`, or None when the queue has nothing for
     them (everything left is leased to others or answered by them)."""
-    statement, remaining = _statements(connection.vendor, len(exclude))
+    statement, waiting, remaining = _statements(connection.vendor, len(exclude))
     moment = connection.ops.adapt_datetimefield_value(now)
     until = connection.ops.adapt_datetimefield_value(lease_expiry(now))
     mine = [*exclude, user.pk, Label.Status.ACTIVE.value]
@@ -35,11 +35,13 @@ def queue_lease_next(*, user, exclude: tuple[int, ...], now: datetime) -> int | 
             cursor.execute(remaining, [*mine, user.pk, moment, moment])
             return cursor.fetchone() is not None
 
-    return lease_attempts(statement, params, anything_left=anything_left)
+    return lease_attempts(statement, params, anything_left=anything_left, waiting_statement=waiting)
 
 
 @lru_cache(maxsize=64)
-def _statements(vendor: str, excluded: int) -> tuple[str, str]:
+def _statements(vendor: str, excluded: int) -> tuple[str, str | None, str]:
+    """(pick-and-lease, the same waiting for locked rows instead of skipping them or None,
+    is anything left)."""
     entry, column = QueueEntry, quoted_column
     table = quoted_table(entry)
     pk, row = column(entry, "id"), column(entry, "transaction")
@@ -53,17 +55,21 @@ def _statements(vendor: str, excluded: int) -> tuple[str, str]:
     )
     order = f"ORDER BY q.{priority} DESC, q.{pk} ASC LIMIT 1"
     held = f"SELECT q.{pk} {candidates} AND q.{holder} = %s AND q.{expires} >= %s {order}"
-    free = f"SELECT q.{pk} {candidates} AND (q.{holder} IS NULL OR q.{expires} < %s) {order}" + (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    )
-    statement = (
-        f"UPDATE {table} SET {holder} = %s, {expires} = %s "
-        f"WHERE {pk} = COALESCE(({held}), ({free})) "
-        f"AND (({holder} = %s AND {expires} >= %s) OR {holder} IS NULL OR {expires} < %s) "
-        f"RETURNING {pk}"
-    )
+    free = f"SELECT q.{pk} {candidates} AND (q.{holder} IS NULL OR q.{expires} < %s) {order}"
+
+    def pick(lock: str) -> str:
+        return (
+            f"UPDATE {table} SET {holder} = %s, {expires} = %s "
+            f"WHERE {pk} = COALESCE(({held}), ({free}{lock})) "
+            f"AND (({holder} = %s AND {expires} >= %s) OR {holder} IS NULL OR {expires} < %s) "
+            f"RETURNING {pk}"
+        )
+
+    skipping = connection.features.has_select_for_update_skip_locked
     remaining = (
         f"SELECT 1 {candidates} AND ((q.{holder} = %s AND q.{expires} >= %s) "
         f"OR q.{holder} IS NULL OR q.{expires} < %s) LIMIT 1"
     )
-    return statement, remaining
+    if not skipping:  # SQLite: one writer at a time, nothing to skip
+        return pick(""), None, remaining
+    return pick(" FOR UPDATE SKIP LOCKED"), pick(" FOR UPDATE"), remaining

@@ -317,8 +317,8 @@ def label_send_back(*, reviewer, label: Label, note: str = "") -> QueueEntry:
             transaction_id=label.transaction_id,
             defaults={
                 "priority": queue_top_priority(),
+                **QueueEntry.suggestion_of(label.transaction),
                 "reason": QueueEntry.Reason.SECOND_OPINION,
-                "model_version_id": label.transaction.scored_by_id,
                 "leased_to": None,
                 "lease_expires_at": None,
             },

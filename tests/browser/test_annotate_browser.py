@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from labeler.models import Label, LabelClass, ModelVersion, QueueEntry
 from labeler.services import labeling
 from tests.browser.conftest import log_in
-from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory
+from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory, queue_entry
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,8 +43,8 @@ def queue_of(count: int) -> list[QueueEntry]:
             scored_by=version,
         )
         entries.append(
-            QueueEntry.objects.create(
-                transaction=transaction,
+            queue_entry(
+                transaction,
                 priority=count - index,
                 reason="likely_fraud" if suggested == fraud else "uncertain",
             )

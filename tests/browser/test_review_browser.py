@@ -9,7 +9,7 @@ from labeler.models import Label, LabelClass, ModelVersion, Review, ReviewItem
 from labeler.services import labeling
 from labeler.services.labeling import label_submit
 from tests.browser.conftest import log_in
-from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory
+from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory, queue_entry
 
 pytestmark = [
     pytest.mark.browser,
@@ -19,7 +19,6 @@ pytestmark = [
 
 def confident_rejects(annotator, count: int) -> list[int]:
     """Transactions where the annotator rejected a confident suggestion: review items."""
-    from labeler.models import QueueEntry
 
     legit, fraud = LabelClass.objects.get(name="legit"), LabelClass.objects.get(name="fraud")
     dataset = DatasetFactory(name="reviewing")
@@ -47,7 +46,7 @@ def confident_rejects(annotator, count: int) -> list[int]:
             suggested_class=suggested,
             scored_by=version,
         )
-        QueueEntry.objects.create(transaction=row, priority=1, reason="uncertain")
+        queue_entry(row, priority=1, reason="uncertain")
         label_submit(
             user=annotator,
             transaction_id=row.pk,

@@ -1,8 +1,7 @@
 """Queued, scored transactions and answers for the review tests."""
 
-from labeler.models import QueueEntry
 from labeler.services.labeling import label_submit
-from tests.factories import TransactionFactory, label_class
+from tests.factories import TransactionFactory, label_class, queue_entry
 
 
 def queued(version, *, score=0.95, suggested="fraud", reason="likely_fraud"):
@@ -13,7 +12,7 @@ def queued(version, *, score=0.95, suggested="fraud", reason="likely_fraud"):
         suggested_class=label_class(suggested),
         scored_by=version,
     )
-    QueueEntry.objects.create(transaction=row, priority=1.0, reason=reason)
+    queue_entry(row, priority=1.0, reason=reason)
     return row
 
 

@@ -1,6 +1,7 @@
-"""Activation is a short switch: inside it only the queued rows get the new version's scores;
-every other row follows in batches of their own transactions, and a copy cut short is finished
-by the next claim (or dropped once a newer version is active)."""
+"""Activation is a short switch: inside it the queue is replaced, each item carrying the new
+version's suggestion on its entry, and no transaction row is written; every row's new score
+follows in batches of their own transactions, and a copy cut short is finished by the next
+claim (or dropped once a newer version is active)."""
 
 import pytest
 
@@ -26,13 +27,15 @@ def dataset():
     return demo_data_import(rows=1500, features=6, fraud_rate=0.03, seed=2).dataset
 
 
-def test_the_switch_scores_only_the_queue_and_batches_copy_the_rest(dataset, monkeypatch):
+def test_the_switch_writes_no_transaction_row_and_batches_copy_every_score(dataset, monkeypatch):
     inside_switch = {}
     open_spot_checks = review_rules.review_spot_checks_open
 
     def seen_inside(*, version, **kwargs):  # runs inside the switching transaction
         inside_switch["scored"] = Transaction.objects.filter(scored_by=version).count()
-        inside_switch["queued"] = QueueEntry.objects.count()
+        inside_switch["entries"] = list(
+            QueueEntry.objects.values_list("model_version", "score", "suggested_class")
+        )
         return open_spot_checks(version=version, **kwargs)
 
     monkeypatch.setattr(activation, "review_spot_checks_open", seen_inside)
@@ -45,11 +48,20 @@ def test_the_switch_scores_only_the_queue_and_batches_copy_the_rest(dataset, mon
     )
     version = run(dataset)
     assert version.status == ModelVersion.Status.ACTIVE
-    assert inside_switch["scored"] == inside_switch["queued"] == 60
+    assert inside_switch["scored"] == 0
+    entries = inside_switch["entries"]
+    assert len(entries) == 60
+    assert all(v == version.pk and s is not None for v, s, _ in entries)
     # After the switch every row carries the new version's score, and nothing stays staged.
-    assert batches == [1500 - 60]
+    assert batches == [1500]
     assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}
     assert not StagedScore.objects.exists()
+    # Each queued item shows what its row now says: the same version's score and class.
+    for entry in QueueEntry.objects.select_related("transaction"):
+        row = entry.transaction
+        assert (entry.score, entry.suggested_class_id) == pytest.approx(
+            (row.score, row.suggested_class_id)
+        )
 
 
 def killed_before_the_copy(dataset) -> ModelVersion:
@@ -61,7 +73,7 @@ def killed_before_the_copy(dataset) -> ModelVersion:
 def test_a_copy_cut_short_is_finished_by_the_next_claim(dataset):
     version = killed_before_the_copy(dataset)
     assert version.status == ModelVersion.Status.ACTIVE
-    assert StagedScore.objects.filter(model_version=version).count() == 1500 - 60
+    assert StagedScore.objects.filter(model_version=version).count() == 1500
     again = training_request(dataset=dataset, trigger="command").version
     assert training_run_claim(version_id=again.pk, worker="w2") is not None
     assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}

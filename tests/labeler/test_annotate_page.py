@@ -6,7 +6,13 @@ from django.urls import reverse
 
 from labeler.models import Label, ModelVersion, QueueEntry, TrainingPolicy
 from labeler.services import labeling
-from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory, label_class
+from tests.factories import (
+    DatasetFactory,
+    ModelVersionFactory,
+    TransactionFactory,
+    label_class,
+    queue_entry,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -40,11 +46,7 @@ def queue():
             suggested_class=label_class("fraud"),
             scored_by=version,
         )
-        entries.append(
-            QueueEntry.objects.create(
-                transaction=transaction, priority=10 - index, reason="likely_fraud"
-            )
-        )
+        entries.append(queue_entry(transaction, priority=10 - index, reason="likely_fraud"))
     return entries
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from labeler.annotation import session_stats
 from labeler.dashboard import dataset_dashboard
-from labeler.models import Label, ModelVersion, QueueEntry, TrainingPolicy
+from labeler.models import Label, ModelVersion, TrainingPolicy
 from labeler.selectors import new_human_labels, training_overview
 from labeler.services import labeling
 from labeler.services.labeling import label_submit, label_undo
@@ -18,6 +18,7 @@ from tests.factories import (
     ModelVersionFactory,
     TransactionFactory,
     label_class,
+    queue_entry,
 )
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,7 @@ def test_undone_labels_count_nowhere_and_overruled_ones_still_do(bob, dora):
     started = timezone.now()
     rows = [TransactionFactory(import_batch__dataset=dataset) for _ in range(4)]
     for number, row in enumerate(rows):
-        QueueEntry.objects.create(transaction=row, priority=10 - number, reason="uncertain")
+        queue_entry(row, priority=10 - number, reason="uncertain")
         label_submit(
             user=bob,
             transaction_id=row.pk,

@@ -14,7 +14,13 @@ from labeler.services.labeling import (
     queue_lease_release,
     queue_next_item,
 )
-from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory, label_class
+from tests.factories import (
+    DatasetFactory,
+    ModelVersionFactory,
+    TransactionFactory,
+    label_class,
+    queue_entry,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +43,7 @@ def queue():
             suggested_class=label_class("legit"),
             scored_by=version,
         )
-        entries.append(
-            QueueEntry.objects.create(transaction=transaction, priority=priority, reason="audit")
-        )
+        entries.append(queue_entry(transaction, priority=priority, reason="audit"))
     return entries
 
 
@@ -129,7 +133,7 @@ def test_skip_gives_the_item_back_at_once(queue, bob, charlie):
 
 def test_cold_start_items_have_no_suggestion_and_record_a_manual_label(bob):
     transaction = TransactionFactory()
-    QueueEntry.objects.create(transaction=transaction, priority=1, reason="cold_start")
+    queue_entry(transaction, priority=1, reason="cold_start")
     outcome = label_submit(
         user=bob,
         transaction_id=transaction.pk,

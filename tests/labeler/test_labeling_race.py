@@ -10,7 +10,7 @@ from django.db import connection
 from labeler.models import Label, QueueEntry
 from labeler.services import labeling
 from labeler.services.labeling import LabelRefused, label_submit
-from tests.factories import TransactionFactory, label_class
+from tests.factories import TransactionFactory, label_class, queue_entry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +45,7 @@ def test_two_annotators_racing_on_one_item_record_exactly_one_label(bob, charlie
     monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
     for round_number in range(10):
         transaction = TransactionFactory()
-        QueueEntry.objects.create(transaction=transaction, priority=1, reason="uncertain")
+        queue_entry(transaction, priority=1, reason="uncertain")
         outcomes = race([bob, charlie], transaction.pk, ["fraud", "legit"])
         recorded = [o for o in outcomes if isinstance(o, labeling.SubmitOutcome)]
         refused = [o for o in outcomes if isinstance(o, LabelRefused)]
@@ -60,7 +60,7 @@ def test_two_annotators_racing_on_one_item_record_exactly_one_label(bob, charlie
 def test_the_same_request_sent_twice_at_once_records_one_label(bob, monkeypatch):
     monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
     transaction = TransactionFactory()
-    QueueEntry.objects.create(transaction=transaction, priority=1, reason="uncertain")
+    queue_entry(transaction, priority=1, reason="uncertain")
     barrier = threading.Barrier(2)
     results = []
 

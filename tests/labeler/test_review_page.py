@@ -13,6 +13,7 @@ from tests.factories import (
     PseudoLabelFactory,
     TransactionFactory,
     label_class,
+    queue_entry,
 )
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,7 @@ def rejected(version, bob):
             suggested_class=label_class("fraud"),
             scored_by=version,
         )
-        QueueEntry.objects.create(transaction=row, priority=1, reason="likely_fraud")
+        queue_entry(row, priority=1, reason="likely_fraud")
         label_submit(
             user=bob, transaction_id=row.pk, label_class=label_class("legit"), request_token="t"
         )
@@ -200,7 +201,7 @@ def test_the_dashboard_figures_on_a_known_small_case(client, alice, bob, dora, v
     rows = []
     for _ in range(4):
         row = TransactionFactory(import_batch__dataset=version.dataset)
-        QueueEntry.objects.create(transaction=row, priority=1, reason="uncertain")
+        queue_entry(row, priority=1, reason="uncertain")
         label_submit(
             user=bob, transaction_id=row.pk, label_class=label_class("legit"), request_token="b"
         )

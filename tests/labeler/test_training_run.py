@@ -176,7 +176,14 @@ def test_a_lease_on_an_item_that_stays_queued_survives_the_swap(dataset, bob):
     run(dataset)  # no new labels: the same anomaly ranking puts the item in the queue again
     kept = QueueEntry.objects.get(transaction=entry.transaction)
     assert kept.leased_to == bob and kept.lease_expires_at == entry.lease_expires_at
-    assert kept.model_version == ModelVersion.objects.get(status=Status.ACTIVE)
+    # Left exactly as bob sees it: the first version's suggestion, reason and place.
+    assert ModelVersion.objects.get(status=Status.ACTIVE) != entry.model_version
+    assert (kept.model_version, kept.score, kept.reason, kept.priority) == (
+        entry.model_version,
+        entry.score,
+        entry.reason,
+        entry.priority,
+    )
 
 
 def test_an_exception_in_training_fails_the_version_and_changes_nothing(dataset, bob, monkeypatch):

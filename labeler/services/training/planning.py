@@ -7,6 +7,7 @@ import numpy as np
 
 from labeler.models import TrainingPolicy
 from labeler.services.queueing import QueuePlan
+from labeler.services.training.outputs import Scores
 from labeler.services.training_data import TrainingArrays
 from modeling.acquisition import REASON_AUDIT, Selection, interleaved_priorities
 from modeling.audit import AuditConfig, AuditRound, audit_round, audit_selected
@@ -51,9 +52,11 @@ def queue_plan_build(
     selection: Selection,
     audit: AuditRound,
     audit_share: float,
+    scores: Scores,
 ) -> QueuePlan:
     """The committee's picks (positions in `candidates`) and the audit's (positions in the
-    frame), dealt by share: whatever prefix annotators answer carries the planned mix."""
+    frame), dealt by share: whatever prefix annotators answer carries the planned mix. Each
+    item carries the suggestion it is shown with, from this version's `scores`."""
     frame = np.flatnonzero(arrays.frame)
     reasons = selection.reasons + [REASON_AUDIT] * len(audit.picks)
     rows = np.concatenate([candidates[selection.indices], frame[audit.picks]]).astype(np.int64)
@@ -61,4 +64,7 @@ def queue_plan_build(
         transaction_ids=arrays.transaction_ids[rows],
         priorities=interleaved_priorities(reasons, {REASON_AUDIT: audit_share}),
         reasons=reasons,
+        scores=np.clip(scores.score[rows], 0.0, 1.0),
+        suggested_class_ids=None if scores.suggested is None else scores.suggested[rows],
+        audit_inclusion=None if scores.audit_inclusion is None else scores.audit_inclusion[rows],
     )

@@ -196,6 +196,7 @@ def training_run(
             selection=selection,
             audit=audit,
             audit_share=policy.audit_share,
+            scores=staged,
         )
 
     pseudo_count, pseudo_by_class = 0, {}

@@ -5,9 +5,15 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from labeler.models import ModelVersion, QueueEntry
+from labeler.models import ModelVersion
 from labeler.services import labeling
-from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory, label_class
+from tests.factories import (
+    DatasetFactory,
+    ModelVersionFactory,
+    TransactionFactory,
+    label_class,
+    queue_entry,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +49,6 @@ def queued():
             suggested_class=label_class("fraud" if index < 2 else "legit"),
             scored_by=version,
         )
-        QueueEntry.objects.create(transaction=row, priority=10 - index, reason="uncertain")
+        queue_entry(row, priority=10 - index, reason="uncertain")
         rows.append(row)
     return rows
