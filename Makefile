@@ -37,6 +37,8 @@ format: install
 benchmarks: export DEBUG = true
 benchmarks: install
 	$(BIN)/python benchmarks/import_speed.py
+	$(BIN)/python benchmarks/cold_start.py
+	$(BIN)/python benchmarks/cold_start.py --generated
 	$(BIN)/python benchmarks/label_efficiency.py
 	$(BIN)/python benchmarks/retrain_cycle.py
 	$(BIN)/python benchmarks/annotate_speed.py --review --browser

@@ -7,14 +7,15 @@ picks and the committee's in each round of oracle labels, and each version's aud
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 from efficiency_strategies import Curve, Split, test_ap
 
 from modeling.acquisition import AcquisitionConfig, batch_select
+from modeling.anomaly.ensemble import AnomalyConfig, anomaly_ensemble_fit
 from modeling.audit import AuditConfig, audit_round
 from modeling.audit_estimate import AuditEstimateConfig, audit_estimate
-from modeling.autoencoder import AutoencoderConfig, autoencoder_train
 from modeling.committee import (
     CommitteeConfig,
     committee_pseudo_labels,
@@ -34,11 +35,13 @@ def fraudloop_curve(
     acquisition: AcquisitionConfig | None = None,
     audit: AuditConfig | None = None,
     frame_share: float = 0.1,
+    anomaly: AnomalyConfig | None = None,
 ) -> Curve:
-    """The product's method in memory: an audit frame no model learns from, autoencoder cold
-    start, then the committee (weak + SGAN, or weak alone); each round the audit's picks (their
-    share of the round) and the committee's (likely fraud, disagreement, uncertainty with
-    diversity), pseudo-labels, and the audit's estimate of each version."""
+    """The product's method in memory: an audit frame no model learns from, the anomaly
+    detectors' cold start (`anomaly`; its defaults are the product's), then the committee
+    (weak + SGAN, or weak alone); each round the audit's picks (their share of the round) and
+    the committee's (likely fraud, disagreement, uncertainty with diversity), pseudo-labels,
+    and the audit's estimate of each version."""
     started = time.perf_counter()
     rng = set_seed(seed)
     audit = audit or AuditConfig()
@@ -49,9 +52,9 @@ def fraudloop_curve(
     audit_numbers = numbers[frame] / frame_share
     x_learn, y_learn = split.x_pool[learning], split.y_pool[learning]
     x_frame, y_frame = split.x_pool[frame], split.y_pool[frame]
-    autoencoder = autoencoder_train(x_learn, AutoencoderConfig(seed=seed))
-    anomaly = autoencoder.anomaly_score(x_learn)
-    frame_anomaly = autoencoder.anomaly_score(x_frame)
+    detectors = anomaly_ensemble_fit(x_learn, replace(anomaly or AnomalyConfig(), seed=seed))
+    anomaly = detectors.anomaly_score(x_learn)
+    frame_anomaly = detectors.anomaly_score(x_frame)
     labeled = np.zeros(len(y_learn), bool)
     answered = np.zeros(len(y_frame), bool)
     inclusion = np.zeros(len(y_frame))
@@ -102,7 +105,7 @@ def fraudloop_curve(
         y = y_learn[labeled]
         if y.sum() == 0:
             committee = None
-            test_scores = autoencoder.anomaly_score(split.x_test)
+            test_scores = detectors.anomaly_score(split.x_test)
         else:
             # The previous committee's members, judged on the answers they had not seen.
             evidence = share_evidence_extend(committee, x_learn[picked], y_learn[picked])
@@ -115,7 +118,7 @@ def fraudloop_curve(
                 pseudo_labels=pseudo,
                 previous_scores=pool_scores,
                 share_evidence=evidence,
-                autoencoder=autoencoder,
+                anomaly=detectors,
                 seed=seed,
             )
             for member, seconds in committee.train_seconds.items():

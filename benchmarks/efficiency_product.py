@@ -148,7 +148,7 @@ def _child(folder: Path, budget: int, threads: int) -> dict:
         scores = (
             bundle.committee.predict_proba(x)[:, 1]
             if bundle.committee is not None
-            else bundle.autoencoder.anomaly_score(x)
+            else bundle.anomaly.anomaly_score(x)
         )
         committee = version.metrics.get("committee") or {}
         result["labels"].append(counts["human_labels"])

@@ -7,7 +7,7 @@
 A simulated annotator answers from the reference labels. The pool is the first 80% of rows by
 time, the test set the last 20%. Strategies: random sampling (mean of --draws orders), the
 simple baseline (isolation forest, then logistic regression: 25 likely + 25 boundary items a
-round), fraudloop (autoencoder cold start, weak + SGAN committee, diversity, pseudo-labels),
+round), fraudloop (anomaly detectors' cold start, weak + SGAN committee, diversity, pseudo-labels),
 fraudloop without the SGAN, and the ceiling (fully supervised on every pool label). Prints a
 table, areas under the curves and the target ratios; writes CSV and PNG to benchmarks/out/.
 fraudloop keeps an audit frame (10% of the pool) that it never learns from and spends its
@@ -47,6 +47,7 @@ from efficiency_strategies import (  # noqa: E402
     random_curves,
 )
 
+from modeling.anomaly.ensemble import AnomalyConfig  # noqa: E402
 from modeling.committee import CommitteeConfig  # noqa: E402
 from modeling.features import FeatureScaler, feature_matrix  # noqa: E402
 from modeling.synthetic import transactions_synthesize  # noqa: E402
@@ -113,6 +114,12 @@ def main() -> None:
         action="append",
         help="the SGAN's device (auto, cpu, cuda); repeated, fraudloop runs once per device",
     )
+    parser.add_argument(
+        "--also-detectors",
+        action="append",
+        help="fraudloop again with these anomaly detectors (comma-separated, the mean of their "
+        "ranks) instead of the default: e.g. autoencoder, the cold start before the ensemble",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.draws = 1, 10
@@ -135,6 +142,12 @@ def main() -> None:
         config = replace(config, sgan=replace(config.sgan, device=device))
         name = "fraudloop" if index == 0 else f"fraudloop on {device}"
         curves[name] = [fraudloop_curve(split, seed=s, config=config, **settings) for s in seeds]
+    for detectors in args.also_detectors or []:
+        anomaly = AnomalyConfig(detectors=tuple(detectors.split(",")), combine="mean")
+        curves[f"fraudloop, cold start {detectors}"] = [
+            fraudloop_curve(split, seed=s, config=CommitteeConfig(), anomaly=anomaly, **settings)
+            for s in seeds
+        ]
     if args.product:
         raw, _ = load_raw(args.generated)
         cut = int(len(raw.labels) * 0.8)

@@ -357,11 +357,11 @@ def run_case(args) -> dict:
         stop(processes)
     ledger, window = run["ledger"], run["window"]
     counts = stored_counts(ledger, prepared["names"])
-    durations = [seconds for _, seconds in ledger.answers]
+    durations = [seconds for _, seconds, _ in ledger.answers]
     health = [seconds for _, seconds in ledger.health]
     during = [
         seconds
-        for begun, seconds in ledger.answers
+        for begun, seconds, _ in ledger.answers
         if window
         and begun <= window.get("copied", window.get("ended", 0))
         and begun + seconds >= window["started"]
@@ -373,7 +373,7 @@ def run_case(args) -> dict:
     activating_from = min(writing, default=None)
     activating = [
         seconds
-        for begun, seconds in ledger.answers
+        for begun, seconds, _ in ledger.answers
         if activating_from
         and begun <= window.get("copied", window["ended"])
         and begun + seconds >= activating_from
@@ -408,10 +408,21 @@ def run_case(args) -> dict:
             "seconds": window.get("ended", 0) - window.get("started", 0) if window else 0,
             "copy_done_s": window.get("copied", 0) - window.get("started", 0) if window else 0,
             "activating_s": (window.get("durations") or {}).get("activating"),
+            "durations": window.get("durations"),
             "answers_during": len(during),
             "longest_answer_ms": 1000 * max(during, default=0.0),
             "answers_activating": len(activating),
             "longest_activating_ms": 1000 * max(activating, default=0.0),
+            # The slowest answers of the retrain: when each began (seconds after the retrain
+            # was asked for), how long it took, and what it was.
+            "slowest": [
+                (round(begun - window["started"], 1), round(1000 * seconds), kind)
+                for begun, seconds, kind in sorted(
+                    ledger.answers, key=lambda answer: answer[1], reverse=True
+                )[:5]
+            ]
+            if window
+            else [],
             "stages_s": {
                 stage: round(moment - window["started"], 1)
                 for stage, moment in (window.get("stages") or {}).items()
@@ -459,6 +470,8 @@ def report(result: dict) -> None:
         f"  while it wrote the queue, switched and copied: {retrain['answers_activating']:,} "
         f"answers, longest "
         f"{retrain['longest_activating_ms']:.0f} ms; stages first seen at {retrain['stages_s']} s"
+        f"\n  slowest answers (began at s, ms, kind): {retrain['slowest']}; the run's stage "
+        f"durations: {retrain.get('durations')}"
     )
     if result["errors"]:
         print(f"  first server errors: {result['errors']}  (logs in {result['logs']})")

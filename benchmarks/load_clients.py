@@ -46,7 +46,7 @@ class Ledger:
     foreign_accepted: int = 0  # a label for an item another annotator held, accepted
     statuses: Counter = field(default_factory=Counter)  # (kind, status)
     refusals: Counter = field(default_factory=Counter)  # expected refusals, by kind
-    answers: list[tuple[float, float]] = field(default_factory=list)  # (start, seconds)
+    answers: list[tuple[float, float, str]] = field(default_factory=list)  # (start, seconds, kind)
     health: list[tuple[float, float]] = field(default_factory=list)
     health_statuses: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
@@ -59,7 +59,7 @@ class Ledger:
         with self.lock:
             self.statuses[(kind, response.status_code)] += 1
             if answer:
-                self.answers.append((started, elapsed))
+                self.answers.append((started, elapsed, kind))
             if response.status_code >= 500:
                 self.errors.append(f"{kind} {response.status_code}: {response.text[:200]}")
         return response

@@ -43,7 +43,7 @@ DEFAULT_CASES = [
 ]
 STAGES = [
     "reading",
-    "autoencoder",
+    "anomaly",
     "weak",
     "sgan",
     "evaluating",
@@ -117,7 +117,7 @@ def run_case(case: str, workdir: Path) -> dict:
     steady = cycle()
 
     # Baseline: the weak classifier alone, fitted on the same labels and scoring every row,
-    # in this process: what the committee, the autoencoder, the evaluation and the database
+    # in this process: what the committee, the anomaly detectors, the evaluation and the database
     # work cost on top of the cheapest model there is.
     arrays = training_arrays_build(dataset=dataset)
     x = FeatureScaler.fit(arrays.features).transform(arrays.features)

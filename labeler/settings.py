@@ -211,7 +211,45 @@ ANNOTATION_LEASE_SECONDS = _env(env.int, "ANNOTATION_LEASE_SECONDS", default=300
 # Training. The defaults are the tuned ones (see README, Models); tests and demos shrink them.
 TRAINING_DEVICE = _env(env.str, "TRAINING_DEVICE", default="auto")  # auto: CUDA when present
 TRAINING_SGAN_STEPS = _env(env.int, "TRAINING_SGAN_STEPS", default=800)
-TRAINING_AUTOENCODER_EPOCHS = _env(env.int, "TRAINING_AUTOENCODER_EPOCHS", default=4)
+# The cold start's anomaly detectors (modeling/anomaly), the weight of each in the mean of
+# their ranks ("name=weight,..."; a detector not named weighs 1), how the ranks combine (mean,
+# trimmed_mean, median, max) and, when set, the epochs of every network detector.
+# (modeling.anomaly.DETECTORS' names, kept here so that settings never import torch; a test
+# holds the two lists together.)
+ANOMALY_DETECTOR_NAMES = (
+    "autoencoder",
+    "vae",
+    "denoising",
+    "ganomaly",
+    "alocc",
+    "isolation_forest",
+)
+ANOMALY_COMBINATIONS = ("mean", "trimmed_mean", "median", "max")
+TRAINING_ANOMALY_DETECTORS = _env(
+    env.list, "TRAINING_ANOMALY_DETECTORS", default=["denoising", "alocc", "isolation_forest"]
+)
+TRAINING_ANOMALY_WEIGHTS = _env(
+    env.dict, "TRAINING_ANOMALY_WEIGHTS", default={}, cast={"value": float}
+)
+TRAINING_ANOMALY_COMBINE = _env(env.str, "TRAINING_ANOMALY_COMBINE", default="median")
+TRAINING_ANOMALY_EPOCHS = _env(env.int, "TRAINING_ANOMALY_EPOCHS", default=0)
+_unknown = set(TRAINING_ANOMALY_DETECTORS) - set(ANOMALY_DETECTOR_NAMES)
+if _unknown or not TRAINING_ANOMALY_DETECTORS:
+    raise ImproperlyConfigured(
+        f"environment variable TRAINING_ANOMALY_DETECTORS names {sorted(_unknown) or 'none'}; "
+        f"choose one or more of {', '.join(ANOMALY_DETECTOR_NAMES)}"
+    )
+if set(TRAINING_ANOMALY_WEIGHTS) - set(TRAINING_ANOMALY_DETECTORS):
+    raise ImproperlyConfigured(
+        "environment variable TRAINING_ANOMALY_WEIGHTS weighs detectors that "
+        "TRAINING_ANOMALY_DETECTORS does not name: "
+        f"{', '.join(sorted(set(TRAINING_ANOMALY_WEIGHTS) - set(TRAINING_ANOMALY_DETECTORS)))}"
+    )
+if TRAINING_ANOMALY_COMBINE not in ANOMALY_COMBINATIONS:
+    raise ImproperlyConfigured(
+        f"environment variable TRAINING_ANOMALY_COMBINE is '{TRAINING_ANOMALY_COMBINE}'; "
+        f"choose one of {', '.join(ANOMALY_COMBINATIONS)}"
+    )
 TRAINING_SEED = _env(env.int, "TRAINING_SEED", default=0)
 # The audit frame of a new dataset: this share of its rows no model learns from (see README).
 AUDIT_FRAME_SHARE = _env(env.float, "AUDIT_FRAME_SHARE", default=0.1)

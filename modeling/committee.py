@@ -1,6 +1,6 @@
 """The committee that scores transactions: the weak classifier and the SGAN, trained together on
-human labels, the previous version's pseudo-labels and the unlabeled pool, and the autoencoder's
-anomaly rank."""
+human labels, the previous version's pseudo-labels and the unlabeled pool, and the anomaly
+detectors' combined rank."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from modeling.autoencoder import Autoencoder
+from modeling.anomaly.ensemble import AnomalyEnsemble
 from modeling.pseudo import PseudoLabelConfig, PseudoLabels, pseudo_labels_select
 from modeling.sgan import SGAN, SGANConfig, sgan_train
 from modeling.weak import WeakClassifier, WeakConfig
@@ -72,7 +72,7 @@ class Committee:
     weak: WeakClassifier
     sgan: SGAN | None
     config: CommitteeConfig
-    autoencoder: Autoencoder | None = None  # the anomaly member, when it has error quantiles
+    anomaly: AnomalyEnsemble | None = None  # the anomaly member, when fitted with its ranks
     train_seconds: dict[str, float] = field(default_factory=dict)  # by member, as trained
     sgan_share: float = 0.5  # the SGAN's weight against the weak classifier, as trained
     anomaly_share: float = 0.0  # the anomaly score's weight in the whole mix, as trained
@@ -82,9 +82,9 @@ class Committee:
         members = {"weak": self.weak.predict_proba(x)}
         if self.sgan is not None:
             members["sgan"] = self.sgan.predict_proba(x)
-        if self.autoencoder is not None and self.autoencoder.error_quantiles is not None:
+        if self.anomaly is not None and self.anomaly.ranks is not None:
             members["anomaly"] = anomaly_proba(
-                self.autoencoder.anomaly_rank(x), self.weak.num_classes, self.config
+                self.anomaly.anomaly_rank(x), self.weak.num_classes, self.config
             )
         return members
 
@@ -96,7 +96,7 @@ class Committee:
 
 
 def anomaly_proba(rank: np.ndarray, num_classes: int, config: CommitteeConfig) -> np.ndarray:
-    """The anomaly rank (0-1 among the rows the autoencoder learned from) as class
+    """The anomaly rank (0-1 among the rows the detectors learned from) as class
     probabilities: the positive class gets the rank, the other classes share the rest. Ranks are
     kept half a quantile step (of 1,000) inside 0-1: a row past every training row is 'more
     unusual than all', not infinitely likely to be fraud."""
@@ -183,13 +183,13 @@ def committee_train(
     pseudo_labels: PseudoLabels | None = None,
     previous_scores: np.ndarray | None = None,
     share_evidence: ShareEvidence | None = None,
-    autoencoder: Autoencoder | None = None,
+    anomaly: AnomalyEnsemble | None = None,
     seed: int = 0,
     on_progress: Callable[[str, float], None] | None = None,
 ) -> Committee:
     """`labeled` indexes `x_pool`; `pseudo_labels` (indices into `x_pool`) come from the previous
     version and are used at their lower weight, never for a row that has a human label now.
-    `autoencoder` (trained on the pool, with error quantiles) joins as the anomaly member;
+    `anomaly` (the detectors fitted on the pool) joins as the anomaly member;
     `share_evidence` (see `share_evidence_extend`) sets the members' shares unless the config
     fixes them. `on_progress(member, share done)` reports how far training has got."""
     config = config or CommitteeConfig()
@@ -237,7 +237,7 @@ def committee_train(
         weak=weak,
         sgan=sgan,
         config=config,
-        autoencoder=autoencoder,
+        anomaly=anomaly,
         train_seconds=train_seconds,
         sgan_share=sgan_share,
         anomaly_share=anomaly_share,

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from modeling.autoencoder import Autoencoder, AutoencoderConfig
+from modeling.anomaly.autoencoder import AutoencoderConfig, AutoencoderDetector
+from modeling.anomaly.base import RANK_LEVELS, ScoreRanks
+from modeling.anomaly.ensemble import AnomalyEnsemble
 from modeling.committee import Committee, CommitteeConfig, ShareEvidence
 from modeling.features import FeatureScaler
 from modeling.pseudo import PseudoLabelConfig
@@ -15,7 +18,8 @@ from modeling.sgan import SGAN, Discriminator, Generator, SGANConfig
 from modeling.weak import WeakClassifier, WeakConfig
 
 FORMAT = "fraudloop-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the anomaly detectors' ensemble; 1 (still read): one autoencoder
+READABLE_VERSIONS = (1, 2)
 
 
 class ModelFileError(ValueError):
@@ -27,7 +31,7 @@ class ModelBundle:
     class_names: list[str]
     scaler: FeatureScaler
     committee: Committee | None = None
-    autoencoder: Autoencoder | None = None
+    anomaly: AnomalyEnsemble | None = None
     metadata: dict = field(default_factory=dict)
 
 
@@ -70,9 +74,9 @@ def bundle_save(bundle: ModelBundle, path: str | Path) -> Path:
             "sgan_share": committee.sgan_share,
             "anomaly_share": committee.anomaly_share,
         }
-        if committee.autoencoder is not None:
-            if committee.autoencoder is not bundle.autoencoder:
-                raise ValueError("the committee's anomaly member must be the bundle's autoencoder")
+        if committee.anomaly is not None:
+            if committee.anomaly is not bundle.anomaly:
+                raise ValueError("the committee's anomaly member must be the bundle's detectors")
             payload["committee"]["anomaly_member"] = True
         evidence = committee.share_evidence
         if evidence is not None:
@@ -90,15 +94,8 @@ def bundle_save(bundle: ModelBundle, path: str | Path) -> Path:
                 "generator": {k: v.cpu() for k, v in sgan.generator.state_dict().items()},
                 "best_step": sgan.best_step,
             }
-    if bundle.autoencoder is not None:
-        autoencoder = bundle.autoencoder
-        payload["autoencoder"] = {
-            "input_size": autoencoder.input_size,
-            "config": asdict(autoencoder.config),
-            "weights": {k: v.cpu() for k, v in autoencoder.state_dict().items()},
-        }
-        if autoencoder.error_quantiles is not None:
-            payload["autoencoder"]["error_quantiles"] = torch.as_tensor(autoencoder.error_quantiles)
+    if bundle.anomaly is not None:
+        payload["anomaly"] = bundle.anomaly.to_state()
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(path.suffix + ".partial")
     torch.save(payload, temporary)
@@ -118,10 +115,11 @@ def _read(path: Path) -> dict:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a fraudloop model file")
     version = payload.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ModelFileError(
-            f"{path}: written in model format version {version}; this fraudloop reads version "
-            f"{FORMAT_VERSION}. Retrain the model to get a file this version can read."
+            f"{path}: written in model format version {version}; this fraudloop reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}. Retrain the model to get a file this "
+            "version can read."
         )
     return payload
 
@@ -135,13 +133,10 @@ def bundle_load(path: str | Path, *, device: str = "cpu") -> ModelBundle:
             scaler=FeatureScaler.from_state(payload["scaler"]),
             metadata=payload.get("metadata", {}),
         )
-        if "autoencoder" in payload:
-            state = payload["autoencoder"]
-            autoencoder = Autoencoder(state["input_size"], AutoencoderConfig(**state["config"]))
-            autoencoder.load_state_dict(state["weights"])
-            if "error_quantiles" in state:
-                autoencoder.error_quantiles = state["error_quantiles"].numpy()
-            bundle.autoencoder = autoencoder.to(device).eval()
+        if "anomaly" in payload:
+            bundle.anomaly = AnomalyEnsemble.from_state(payload["anomaly"], device=device)
+        elif "autoencoder" in payload:
+            bundle.anomaly = _format_1_autoencoder(payload["autoencoder"], device=device)
         if "committee" in payload:
             state = payload["committee"]
             config = _committee_config(state["config"])
@@ -167,7 +162,7 @@ def bundle_load(path: str | Path, *, device: str = "cpu") -> ModelBundle:
                 WeakClassifier.from_state(state["weak"]),
                 sgan,
                 config,
-                autoencoder=bundle.autoencoder if state.get("anomaly_member") else None,
+                anomaly=bundle.anomaly if state.get("anomaly_member") else None,
                 sgan_share=float(state.get("sgan_share", 0.5)),
                 anomaly_share=float(state.get("anomaly_share", 0.0)),
                 share_evidence=None
@@ -177,8 +172,28 @@ def bundle_load(path: str | Path, *, device: str = "cpu") -> ModelBundle:
                     evidence["labels"].numpy(),
                 ),
             )
-    except (KeyError, TypeError, RuntimeError) as error:
+    except (KeyError, TypeError, RuntimeError, ValueError) as error:
         raise ModelFileError(
             f"{path}: the model file is incomplete or damaged ({error})"
         ) from error
     return bundle
+
+
+def _format_1_autoencoder(state: dict, *, device: str) -> AnomalyEnsemble:
+    """A format-1 file's one autoencoder as an ensemble of that detector alone: its weights
+    under the detector's module names, its error quantiles (1,001 evenly spaced levels) read
+    at today's rank levels. A one-detector ensemble's combined rank is that detector's rank."""
+    detector = AutoencoderDetector(state["input_size"], AutoencoderConfig(**state["config"]))
+    weights: dict[str, dict] = {"encoder": {}, "decoder": {}}
+    for key, value in state["weights"].items():
+        module, _, rest = key.partition(".")
+        weights[module][rest] = value
+    detector._weights_load(weights, device=device)
+    if "error_quantiles" in state:
+        quantiles = state["error_quantiles"].numpy()
+        levels = np.linspace(0.0, 1.0, len(quantiles))
+        detector.ranks = ScoreRanks(np.interp(RANK_LEVELS, levels, quantiles))
+    return AnomalyEnsemble(
+        {detector.name: detector},
+        ranks=None if detector.ranks is None else ScoreRanks(RANK_LEVELS.copy()),
+    )

@@ -28,7 +28,7 @@ def load_run() -> dict:
     env = {
         **os.environ,
         "TRAINING_SGAN_STEPS": "60",
-        "TRAINING_AUTOENCODER_EPOCHS": "1",
+        "TRAINING_ANOMALY_EPOCHS": "1",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)  # the deployment runs on its production settings
     command = [

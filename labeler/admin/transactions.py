@@ -82,7 +82,7 @@ class TransactionAdmin(ReadOnlyAdmin):
             return "no trained version yet"
         return format_html(
             "<table><tr><th>version</th><th>status</th><th>kind</th><th>fraud probability</th>"
-            "<th>anomaly</th></tr>{}</table>",
+            "<th>anomaly rank</th></tr>{}</table>",
             format_html_join(
                 "",
                 "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

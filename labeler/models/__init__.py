@@ -5,7 +5,13 @@ from labeler.models.classes import LabelClass
 from labeler.models.health import WorkerHeartbeat
 from labeler.models.labels import Label, PseudoLabel, ReferenceLabel
 from labeler.models.review import Review, ReviewItem, ReviewPolicy
-from labeler.models.training import ModelVersion, QueueEntry, StagedScore, TrainingPolicy
+from labeler.models.training import (
+    ModelVersion,
+    PlannedQueueEntry,
+    QueueEntry,
+    StagedScore,
+    TrainingPolicy,
+)
 from labeler.models.transactions import Dataset, ImportBatch, Transaction
 
 __all__ = [
@@ -15,6 +21,7 @@ __all__ = [
     "Label",
     "LabelClass",
     "ModelVersion",
+    "PlannedQueueEntry",
     "PseudoLabel",
     "QueueEntry",
     "ReferenceLabel",

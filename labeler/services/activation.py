@@ -12,12 +12,14 @@ most); a copy cut short (the process killed) is finished by the next claim or wo
 
 from __future__ import annotations
 
+import time
+
 from django.db import connection, transaction
 from django.utils import timezone
 
 from labeler.errors import FraudloopError
 from labeler.models import ModelVersion, PseudoLabel, StagedScore, Transaction
-from labeler.services.queueing import QueuePlan, queue_replace
+from labeler.services.queueing import queue_plan_drop, queue_swap
 from labeler.services.review_rules import review_spot_checks_open
 
 
@@ -87,18 +89,22 @@ def activation_scores_copy(*, version: ModelVersion, batch_rows: int = COPY_BATC
 
 def activation_copies_finish() -> int:
     """Finishes copies cut short; drops the stage of versions that are no longer active."""
-    StagedScore.objects.filter(
-        model_version__status__in=[ModelVersion.Status.READY, ModelVersion.Status.FAILED]
-    ).delete()
+    finished = ModelVersion.objects.filter(
+        status__in=[ModelVersion.Status.READY, ModelVersion.Status.FAILED]
+    ).values("pk")
+    StagedScore.objects.filter(model_version__in=finished).delete()
+    queue_plan_drop(version_ids=finished)
     versions = ModelVersion.objects.filter(
         status=ModelVersion.Status.ACTIVE, pk__in=StagedScore.objects.values("model_version")
     )
     return sum(activation_scores_copy(version=version) for version in versions)
 
 
-def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[str, int]:
-    """Queue, pseudo-labels (with their spot checks) and the active flag, all or nothing; then
-    every row's score, in batches."""
+def model_version_activate(*, version: ModelVersion) -> dict[str, int]:
+    """The version's staged queue (`queueing.queue_plan_stage`), pseudo-labels (with their spot
+    checks) and the active flag, all or nothing; then every row's score, in batches. The
+    outcome's `switch_seconds` is how long the switching transaction was open."""
+    started = time.perf_counter()
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
         if locked.status != ModelVersion.Status.TRAINING or locked.worker != version.worker:
@@ -106,7 +112,7 @@ def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[s
                 f"v{version.pk} is {locked.status} now ({locked.error or 'claimed elsewhere'})"
             )
         dataset = version.dataset
-        queue_counts = queue_replace(dataset=dataset, version=version, plan=queue)
+        queue_counts = queue_swap(dataset=dataset, version=version)
         # Items a human labeled while this run trained get no pseudo-label.
         PseudoLabel.objects.filter(
             model_version=version, transaction__labels__status="active"
@@ -128,6 +134,13 @@ def model_version_activate(*, version: ModelVersion, queue: QueuePlan) -> dict[s
             finished_at=now,
             heartbeat_at=now,
         )
+    switch_seconds = time.perf_counter() - started
+    queue_plan_drop(version_ids=[version.pk])
     scored = activation_scores_copy(version=version)
     version.refresh_from_db()
-    return {"scored": scored, **queue_counts, "spot_checks": spot_checks}
+    return {
+        "scored": scored,
+        **queue_counts,
+        "spot_checks": spot_checks,
+        "switch_seconds": round(switch_seconds, 3),
+    }

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from django.db import connection
 from django.utils import timezone
 
-from labeler.models import Dataset, Label, ModelVersion, QueueEntry, ReviewItem, Transaction
+from labeler.models import (
+    Dataset,
+    Label,
+    ModelVersion,
+    PlannedQueueEntry,
+    QueueEntry,
+    ReviewItem,
+    Transaction,
+)
 from labeler.services.bulk_insert import columns_insert
-from labeler.services.leasing import lease_available
+from labeler.services.sql_names import quoted_column, quoted_table
 
 
 @dataclass
@@ -32,87 +42,132 @@ def queue_top_priority() -> float:
     return (top or 0.0) + 1.0
 
 
-def queue_replace(*, dataset: Dataset, version: ModelVersion, plan: QueuePlan) -> dict[str, int]:
-    """Makes the dataset's queue the plan, minus items labeled meanwhile or waiting for a
-    reviewer, plus the second opinions reviewers asked for and the items an annotator holds
-    right now. Call inside the activation transaction.
-
-    It writes queue entries only: every entry nobody holds goes (one DELETE) and the plan's are
-    inserted with their suggestions (a few statements), so an answer being recorded meanwhile
-    waits for nothing it does not touch. An entry someone holds is left exactly as it is, with
-    the suggestion on their screen, until they answer it, skip it or the lease ends, even if the
-    plan drops it: their answer is recorded."""
+def queue_plan_stage(*, version: ModelVersion, plan: QueuePlan) -> None:
+    """Writes the version's planned queue beside the live one, for `queue_swap`. Call before the
+    activation, in a transaction of its own: nothing annotators see changes."""
+    PlannedQueueEntry.objects.filter(model_version=version).delete()
     transaction_ids = np.asarray(plan.transaction_ids, dtype=np.int64)
-    position = {int(transaction_id): index for index, transaction_id in enumerate(transaction_ids)}
-    labeled_now = set(
-        Label.objects.filter(
-            transaction_id__in=position.keys(), status=Label.Status.ACTIVE
-        ).values_list("transaction_id", flat=True)
-    )
-    # One human queue at a time: what waits for a reviewer is not served to annotators.
-    in_review = set(
-        ReviewItem.objects.filter(
-            transaction_id__in=position.keys(), resolved_at__isnull=True
-        ).values_list("transaction_id", flat=True)
-    )
-    # Second opinions a reviewer asked for are not the model's to take back.
-    current = QueueEntry.objects.filter(transaction__dataset=dataset).exclude(
-        reason=QueueEntry.Reason.SECOND_OPINION
-    )
-    before = set(current.values_list("transaction_id", flat=True))
-    current.filter(lease_available(timezone.now())).delete()
-    held = set(current.values_list("transaction_id", flat=True))  # a few at most
-    planned_ids = set(position)
-    rows = np.asarray(
-        [position[t] for t in position if t not in labeled_now | in_review | held], np.int64
-    )
-    _entries_insert(plan, rows, version)
-    return {
-        "queued": len(rows) + len(held & planned_ids),
-        "kept": len(before & planned_ids),  # in the queue before and after
-        "removed": len(before - planned_ids - held),
-    }
-
-
-def _entries_insert(plan: QueuePlan, rows: np.ndarray, version: ModelVersion) -> None:
-    """The plan's entries at positions `rows`, with their suggestions."""
-    transaction_ids = np.asarray(plan.transaction_ids, dtype=np.int64)[rows]
-    priorities = np.asarray(plan.priorities, np.float64)[rows]
-    reasons = [plan.reasons[int(row)] for row in rows]
+    priorities = np.asarray(plan.priorities, np.float64)
     if plan.scores is None:  # a plan made outside a run: each item as its row is scored now
         latest = Transaction.objects.in_bulk(transaction_ids.tolist())
-        QueueEntry.objects.bulk_create(
+        PlannedQueueEntry.objects.bulk_create(
             [
-                QueueEntry(
+                PlannedQueueEntry(
+                    model_version=version,
                     transaction_id=int(transaction_id),
                     priority=float(priority),
                     reason=reason,
-                    **QueueEntry.suggestion_of(latest[int(transaction_id)]),
+                    score=latest[int(transaction_id)].score,
+                    suggested_class_id=latest[int(transaction_id)].suggested_class_id,
+                    audit_inclusion=latest[int(transaction_id)].audit_inclusion,
                 )
                 for transaction_id, priority, reason in zip(
-                    transaction_ids, priorities, reasons, strict=True
+                    transaction_ids, priorities, plan.reasons, strict=True
                 )
             ],
             batch_size=500,
         )
         return
     suggested, inclusion = plan.suggested_class_ids, plan.audit_inclusion
-    if suggested is not None:
-        suggested = np.asarray(suggested, np.int64)[rows]
-    if inclusion is not None:
-        inclusion = np.asarray(inclusion, np.float64)[rows]
     columns_insert(
-        QueueEntry,
+        PlannedQueueEntry,
         {
+            "model_version": version.pk,
             "transaction": transaction_ids,
             "priority": priorities,
-            "reason": reasons,
-            "created_at": timezone.now(),
-            "model_version": version.pk,
-            "score": np.asarray(plan.scores, np.float64)[rows],
+            "reason": list(plan.reasons),
+            "score": np.asarray(plan.scores, np.float64),
             # None at cold start: nothing is suggested.
-            "suggested_class": suggested,
-            "audit_inclusion": inclusion,
+            "suggested_class": None if suggested is None else np.asarray(suggested, np.int64),
+            "audit_inclusion": None if inclusion is None else np.asarray(inclusion, np.float64),
         },
-        rows=len(rows),
+        rows=len(transaction_ids),
     )
+
+
+def queue_swap(*, dataset: Dataset, version: ModelVersion) -> dict[str, int]:
+    """Makes the dataset's queue the version's staged plan, minus items labeled meanwhile or
+    waiting for a reviewer, plus the second opinions reviewers asked for and the items an
+    annotator holds right now. Call inside the activation transaction.
+
+    Three statements, whatever the queue's size, all done by the database: every entry nobody
+    holds goes, and the plan's entries come in with their suggestions. It writes queue entries
+    only, so an answer being recorded meanwhile waits for nothing it does not touch. An entry
+    someone holds is left exactly as it is, with the suggestion on their screen, until they
+    answer it, skip it or the lease ends, even if the plan drops it: their answer is recorded."""
+    statements = _swap_statements(connection.vendor)
+    moment = connection.ops.adapt_datetimefield_value(timezone.now())
+    second_opinion = QueueEntry.Reason.SECOND_OPINION.value
+    with connection.cursor() as cursor:
+        cursor.execute(statements["planned_in_queue"], [second_opinion, version.pk])
+        (kept,) = cursor.fetchone()
+        cursor.execute(statements["free_delete"], [second_opinion, moment, dataset.pk])
+        deleted = cursor.rowcount
+        cursor.execute(statements["planned_in_queue"], [second_opinion, version.pk])
+        (held,) = cursor.fetchone()
+        cursor.execute(
+            statements["insert"],
+            [moment, version.pk, Label.Status.ACTIVE.value],
+        )
+        inserted = cursor.rowcount
+    return {
+        "queued": inserted + held,
+        "kept": kept,  # in the queue before and after
+        "removed": deleted - (kept - held),
+    }
+
+
+def queue_replace(*, dataset: Dataset, version: ModelVersion, plan: QueuePlan) -> dict[str, int]:
+    """`queue_plan_stage` and `queue_swap` at once, for a plan held in memory."""
+    queue_plan_stage(version=version, plan=plan)
+    counts = queue_swap(dataset=dataset, version=version)
+    queue_plan_drop(version_ids=[version.pk])
+    return counts
+
+
+def queue_plan_drop(*, version_ids) -> None:
+    PlannedQueueEntry.objects.filter(model_version_id__in=version_ids).delete()
+
+
+@lru_cache(maxsize=4)
+def _swap_statements(vendor: str) -> dict[str, str]:
+    queue, plan, column = quoted_table(QueueEntry), quoted_table(PlannedQueueEntry), quoted_column
+    row, reason = column(QueueEntry, "transaction"), column(QueueEntry, "reason")
+    holder, expires = column(QueueEntry, "leased_to"), column(QueueEntry, "lease_expires_at")
+    planned_row, planned_version = (
+        column(PlannedQueueEntry, "transaction"),
+        column(PlannedQueueEntry, "model_version"),
+    )
+    copied = ["priority", "reason", "model_version", "score", "suggested_class", "audit_inclusion"]
+    label, item = Label, ReviewItem
+    return {
+        # Non-second-opinion entries whose transaction the plan holds.
+        "planned_in_queue": (
+            f"SELECT COUNT(*) FROM {queue} q WHERE q.{reason} <> %s AND EXISTS (SELECT 1 "
+            f"FROM {plan} p WHERE p.{planned_version} = %s AND p.{planned_row} = q.{row})"
+        ),
+        "free_delete": (
+            f"DELETE FROM {queue} WHERE {reason} <> %s "
+            f"AND ({holder} IS NULL OR {expires} < %s) "
+            f"AND EXISTS (SELECT 1 FROM {quoted_table(Transaction)} t "
+            f"WHERE t.{column(Transaction, 'id')} = {queue}.{row} "
+            f"AND t.{column(Transaction, 'dataset')} = %s)"
+        ),
+        "insert": (
+            f"INSERT INTO {queue} ({row}, {', '.join(column(QueueEntry, c) for c in copied)}, "
+            f"{column(QueueEntry, 'created_at')}) "
+            f"SELECT p.{planned_row}, "
+            f"{', '.join('p.' + column(PlannedQueueEntry, c) for c in copied)}, %s "
+            f"FROM {plan} p WHERE p.{planned_version} = %s "
+            # Not what someone holds or a reviewer sent back (those stay as they are) ...
+            f"AND NOT EXISTS (SELECT 1 FROM {queue} q WHERE q.{row} = p.{planned_row}) "
+            # ... nor what was labeled meanwhile ...
+            f"AND NOT EXISTS (SELECT 1 FROM {quoted_table(label)} l "
+            f"WHERE l.{column(label, 'transaction')} = p.{planned_row} "
+            f"AND l.{column(label, 'status')} = %s) "
+            # ... nor what waits for a reviewer: one human queue at a time.
+            f"AND NOT EXISTS (SELECT 1 FROM {quoted_table(item)} r "
+            f"WHERE r.{column(item, 'transaction')} = p.{planned_row} "
+            f"AND r.{column(item, 'resolved_at')} IS NULL)"
+        ),
+    }

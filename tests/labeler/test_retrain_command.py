@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def quick_training(settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.TRAINING_SGAN_STEPS = 40
-    settings.TRAINING_AUTOENCODER_EPOCHS = 1
+    settings.TRAINING_ANOMALY_EPOCHS = 1
     settings.TRAINING_DEVICE = "cpu"
     sent = []
     monkeypatch.setattr(training_runs, "_enqueue", sent.append)

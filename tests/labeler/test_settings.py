@@ -92,3 +92,41 @@ def test_behind_a_tls_proxy_the_forwarded_scheme_counts():
     )
     assert result.returncode == 0, result.stderr
     assert "HTTP_X_FORWARDED_PROTO" in result.stdout
+
+
+def test_anomaly_detector_settings_are_checked_at_start():
+    unknown = start_django(DEBUG="true", TRAINING_ANOMALY_DETECTORS="autoencoder,crystal_ball")
+    assert unknown.returncode != 0
+    assert "TRAINING_ANOMALY_DETECTORS names ['crystal_ball']" in unknown.stderr
+    stray = start_django(DEBUG="true", TRAINING_ANOMALY_WEIGHTS="vae=2")
+    assert stray.returncode != 0
+    assert "TRAINING_ANOMALY_WEIGHTS weighs detectors" in stray.stderr
+    chosen = start_django(
+        "from labeler.services.training.options import anomaly_config_from_settings as a; "
+        "c = a(); print(c.detectors, c.weights, c.combine, c.vae.epochs)",
+        DEBUG="true",
+        TRAINING_ANOMALY_DETECTORS="vae,isolation_forest",
+        TRAINING_ANOMALY_WEIGHTS="vae=2",
+        TRAINING_ANOMALY_COMBINE="median",
+        TRAINING_ANOMALY_EPOCHS="3",
+    )
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.strip() == "('vae', 'isolation_forest') {'vae': 2.0} median 3"
+
+
+def test_the_settings_know_every_detector_by_name():
+    from modeling.anomaly import DETECTORS
+    from modeling.anomaly.ensemble import COMBINATIONS
+
+    assert tuple(settings.ANOMALY_DETECTOR_NAMES) == tuple(DETECTORS)
+    assert tuple(settings.ANOMALY_COMBINATIONS) == COMBINATIONS
+
+
+def test_the_default_detectors_are_the_modeling_defaults():
+    """The settings cannot import the models (torch); the two defaults must not drift."""
+    from modeling.anomaly.ensemble import AnomalyConfig
+
+    default = AnomalyConfig()
+    assert tuple(settings.TRAINING_ANOMALY_DETECTORS) == default.detectors
+    assert dict(settings.TRAINING_ANOMALY_WEIGHTS) == default.weights
+    assert default.combine == settings.TRAINING_ANOMALY_COMBINE

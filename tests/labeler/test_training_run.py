@@ -69,6 +69,15 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     cold = run(dataset)
     assert cold.status == Status.ACTIVE and cold.kind == ModelVersion.Kind.AUTOENCODER
     assert cold.device == "cpu" and cold.durations["total"] > 0
+    # The version records which detectors its cold start ran, how long each took, and how
+    # their ranks were combined.
+    record = cold.metrics["anomaly"]
+    assert record["combine"] == "median"
+    assert set(record["detectors"]) == {"denoising", "alocc", "isolation_forest"}
+    for name, detector in record["detectors"].items():
+        assert detector["weight"] == 1.0 and detector["fit_seconds"] > 0
+        assert cold.durations[f"anomaly:{name}"] == detector["fit_seconds"]
+    assert cold.hyperparameters["anomaly"]["detectors"] == list(record["detectors"])
     assert set(QueueEntry.objects.values_list("reason", flat=True)) == {"cold_start", "audit"}
     assert QueueEntry.objects.count() == 120
     assert not Transaction.objects.filter(score__isnull=True).exists()
@@ -101,7 +110,7 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     bundle = bundle_load(version.artifact_path)
     assert bundle.committee.sgan is not None and bundle.class_names == ["legit", "fraud"]
     # No committee before it to judge: the members weigh as the priors say.
-    assert bundle.committee.autoencoder is bundle.autoencoder  # the anomaly rank is a member
+    assert bundle.committee.anomaly is bundle.anomaly  # the detectors' rank is a member
     assert version.metrics["committee"] == {
         "sgan_share": 0.5,
         "anomaly_share": 0.4,

@@ -28,7 +28,7 @@ pytestmark = [
 ]
 
 Status = ModelVersion.Status
-QUICK_TRAINING = {"TRAINING_SGAN_STEPS": "60", "TRAINING_AUTOENCODER_EPOCHS": "1"}
+QUICK_TRAINING = {"TRAINING_SGAN_STEPS": "60", "TRAINING_ANOMALY_EPOCHS": "1"}
 
 
 @pytest.fixture
@@ -121,14 +121,14 @@ def test_a_worker_killed_mid_training_changes_nothing_and_the_next_run_succeeds(
     assert PseudoLabel.objects.exists() and QueueEntry.objects.exists()
     before = visible_state()
 
-    # An autoencoder that would train for hours: the kill lands mid-stage.
-    slow = {**environment, "TRAINING_AUTOENCODER_EPOCHS": "100000"}
+    # Anomaly detectors that would train for hours: the kill lands mid-stage.
+    slow = {**environment, "TRAINING_ANOMALY_EPOCHS": "100000"}
     worker = worker_start("doomed@%h", broker[0], broker[1], slow)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             doomed = training_request(dataset=dataset, trigger="button").version
         wait_until(
-            lambda: ModelVersion.objects.filter(pk=doomed.pk, stage="autoencoder").exists(),
+            lambda: ModelVersion.objects.filter(pk=doomed.pk, stage="anomaly").exists(),
             timeout=180,
             what="the worker to be mid-training",
         )

@@ -7,8 +7,17 @@ from dataclasses import replace
 from labeler.models import Label, ModelVersion, QueueEntry, ReferenceLabel
 from labeler.services.training import TrainingOptions, training_run_execute
 from labeler.services.training_runs import training_request
-from modeling.autoencoder import AutoencoderConfig
+from modeling.anomaly.ensemble import AnomalyConfig
 from modeling.committee import CommitteeConfig
+
+
+def small_anomaly_config() -> AnomalyConfig:
+    """The product's default detectors and combination, quickly."""
+    config = AnomalyConfig()
+    for name in config.detectors:
+        changes = {"trees": 20} if name == "isolation_forest" else {"epochs": 1}
+        setattr(config, name, replace(getattr(config, name), **changes))
+    return config
 
 
 def small_options() -> TrainingOptions:
@@ -16,7 +25,7 @@ def small_options() -> TrainingOptions:
     committee.sgan = replace(committee.sgan, steps=60, evaluate_every=20)
     return TrainingOptions(
         committee=committee,
-        autoencoder=AutoencoderConfig(epochs=1),
+        anomaly=small_anomaly_config(),
         cross_validation_folds=3,
         device="cpu",
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from modeling.autoencoder import AutoencoderConfig, autoencoder_train
+from modeling.anomaly.ensemble import AnomalyConfig, anomaly_ensemble_fit
 from modeling.committee import CommitteeConfig, committee_train, share_evidence_extend
 from modeling.features import FeatureScaler
 from modeling.model_files import (
@@ -19,13 +19,20 @@ from modeling.model_files import (
 from modeling.sgan import SGANConfig
 
 
+def quick_detectors() -> AnomalyConfig:
+    config = AnomalyConfig(detectors=("autoencoder", "isolation_forest"), device="cpu")
+    config.autoencoder = replace(config.autoencoder, epochs=1)
+    config.isolation_forest = replace(config.isolation_forest, trees=10)
+    return config
+
+
 @pytest.fixture(scope="module")
 def bundle(small_data):
     x, y = small_data
     labeled = np.concatenate([np.flatnonzero(y == 1)[:30], np.flatnonzero(y == 0)[:200]])
     config = replace(CommitteeConfig(), sgan=SGANConfig(steps=20, hidden=16, device="cpu"))
-    autoencoder = autoencoder_train(x, AutoencoderConfig(epochs=1, device="cpu"))
-    train = dict(num_classes=2, config=config, autoencoder=autoencoder)
+    detectors = anomaly_ensemble_fit(x, quick_detectors())
+    train = dict(num_classes=2, config=config, anomaly=detectors)
     previous = committee_train(x, labeled[::2], y[labeled[::2]], **train)
     evidence = share_evidence_extend(previous, x[labeled[1::2]], y[labeled[1::2]])
     committee = committee_train(x, labeled, y[labeled], share_evidence=evidence, **train)
@@ -35,7 +42,7 @@ def bundle(small_data):
         class_names=["legit", "fraud"],
         scaler=FeatureScaler.fit(x),
         committee=committee,
-        autoencoder=autoencoder,
+        anomaly=detectors,
         metadata={"dataset": "demo", "labels": 230},
     )
 
@@ -49,10 +56,10 @@ def test_round_trip_keeps_predictions_scaler_and_names(bundle, small_data, tmp_p
     assert loaded.committee.config == bundle.committee.config
     assert loaded.committee.sgan_share == bundle.committee.sgan_share  # as learned at training
     assert loaded.committee.anomaly_share == bundle.committee.anomaly_share
-    assert loaded.committee.autoencoder is loaded.autoencoder  # the anomaly member
-    np.testing.assert_array_equal(
-        loaded.autoencoder.error_quantiles, bundle.autoencoder.error_quantiles
-    )
+    assert loaded.committee.anomaly is loaded.anomaly  # the anomaly member
+    assert set(loaded.anomaly.detectors) == {"autoencoder", "isolation_forest"}
+    assert loaded.anomaly.fit_seconds == bundle.anomaly.fit_seconds
+    np.testing.assert_array_equal(loaded.anomaly.ranks.quantiles, bundle.anomaly.ranks.quantiles)
     record, saved = loaded.committee.share_evidence, bundle.committee.share_evidence
     assert set(record.members) == set(saved.members) == {"weak", "sgan", "anomaly"}
     for name in saved.members:  # carried on to the next version's shares
@@ -62,7 +69,7 @@ def test_round_trip_keeps_predictions_scaler_and_names(bundle, small_data, tmp_p
         loaded.committee.predict_proba(x), bundle.committee.predict_proba(x), rtol=1e-5
     )
     np.testing.assert_allclose(
-        loaded.autoencoder.anomaly_score(x), bundle.autoencoder.anomaly_score(x), rtol=1e-5
+        loaded.anomaly.anomaly_rank(x), bundle.anomaly.anomaly_rank(x), rtol=1e-5
     )
     np.testing.assert_array_equal(loaded.scaler.transform(x), bundle.scaler.transform(x))
     assert not (tmp_path / "model.pt.partial").exists()
@@ -83,7 +90,7 @@ def test_other_format_version_is_refused(tmp_path):
         {"format": "fraudloop-model", "format_version": FORMAT_VERSION + 1}, tmp_path / "new.pt"
     )
     with pytest.raises(
-        ModelFileError, match=f"format version {FORMAT_VERSION + 1}; this fraudloop reads"
+        ModelFileError, match=f"format version {FORMAT_VERSION + 1}; this fraudloop reads versions"
     ):
         bundle_load(tmp_path / "new.pt")
 
@@ -103,3 +110,39 @@ def test_incomplete_file_is_refused(tmp_path):
     )
     with pytest.raises(ModelFileError, match="incomplete or damaged"):
         bundle_load(tmp_path / "partial.pt")
+
+
+def test_a_format_1_file_is_read_with_its_autoencoder_as_the_only_detector(small_data, tmp_path):
+    """Files written before the detectors' ensemble keep working: the active version's file
+    of a deployment that upgrades still scores, and its anomaly rank means what it meant."""
+    x, _ = small_data
+    detectors = anomaly_ensemble_fit(x, replace(quick_detectors(), detectors=("autoencoder",)))
+    autoencoder = detectors.detectors["autoencoder"]
+    levels = np.linspace(0.0, 1.0, 1001)
+    old_quantiles = np.quantile(autoencoder.score(x), levels)
+    weights = {
+        f"{module}.{key}": value
+        for module, state in autoencoder._weights_state().items()
+        for key, value in state.items()
+    }
+    torch.save(
+        {
+            "format": "fraudloop-model",
+            "format_version": 1,
+            "class_names": ["legit", "fraud"],
+            "scaler": FeatureScaler.fit(x).to_state(),
+            "metadata": {},
+            "autoencoder": {
+                "input_size": x.shape[1],
+                "config": {k: v for k, v in vars(autoencoder.config).items()},
+                "weights": weights,
+                "error_quantiles": torch.as_tensor(old_quantiles),
+            },
+        },
+        tmp_path / "old.pt",
+    )
+    loaded = bundle_load(tmp_path / "old.pt").anomaly
+    assert list(loaded.detectors) == ["autoencoder"]
+    np.testing.assert_allclose(loaded.detectors["autoencoder"].score(x), autoencoder.score(x))
+    old_rank = np.interp(autoencoder.score(x), old_quantiles, levels)  # format 1's own rank
+    np.testing.assert_allclose(loaded.anomaly_rank(x), old_rank, atol=0.01)

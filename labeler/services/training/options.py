@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 
+from modeling.anomaly.ensemble import AnomalyConfig
 from modeling.audit_estimate import AuditEstimateConfig
-from modeling.autoencoder import AutoencoderConfig
 from modeling.committee import CommitteeConfig
 
 
@@ -15,7 +15,7 @@ from modeling.committee import CommitteeConfig
 class TrainingOptions:
     seed: int = 0
     committee: CommitteeConfig = field(default_factory=CommitteeConfig)
-    autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
+    anomaly: AnomalyConfig = field(default_factory=AnomalyConfig)
     cross_validation_folds: int = 5
     audit_estimate: AuditEstimateConfig = field(default_factory=AuditEstimateConfig)
     device: str = "auto"
@@ -27,7 +27,25 @@ class TrainingOptions:
         return cls(
             seed=settings.TRAINING_SEED,
             committee=committee,
-            autoencoder=AutoencoderConfig(epochs=settings.TRAINING_AUTOENCODER_EPOCHS),
+            anomaly=anomaly_config_from_settings(),
             audit_estimate=AuditEstimateConfig(seed=settings.TRAINING_SEED),
             device=settings.TRAINING_DEVICE,
         )
+
+
+NETWORK_DETECTORS = ("autoencoder", "vae", "denoising", "ganomaly", "alocc")
+
+
+def anomaly_config_from_settings() -> AnomalyConfig:
+    """The detectors, their weights and how their ranks combine, from TRAINING_ANOMALY_*;
+    TRAINING_ANOMALY_EPOCHS, when set, overrides every network detector's own."""
+    config = AnomalyConfig(
+        detectors=tuple(settings.TRAINING_ANOMALY_DETECTORS),
+        weights=dict(settings.TRAINING_ANOMALY_WEIGHTS),
+        combine=settings.TRAINING_ANOMALY_COMBINE,
+    )
+    epochs = settings.TRAINING_ANOMALY_EPOCHS
+    if epochs:
+        for name in NETWORK_DETECTORS:
+            setattr(config, name, replace(getattr(config, name), epochs=epochs))
+    return config

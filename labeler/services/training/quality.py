@@ -35,7 +35,7 @@ def version_metrics(
         metrics["committee"] = {  # the members' weights, and the record they were learned from
             "sgan_share": None if committee.sgan is None else round(committee.sgan_share, 4),
             "anomaly_share": round(committee.anomaly_share, 4)
-            if committee.autoencoder is not None
+            if committee.anomaly is not None
             else None,
             "record_answers": 0 if evidence is None else len(evidence.labels),
             "record_positives": 0
@@ -115,4 +115,19 @@ def finite(figures: dict) -> dict:
     """JSON has no NaN: an undefined figure is stored as null."""
     return {
         k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in figures.items()
+    }
+
+
+def anomaly_record(detectors) -> dict:
+    """Which anomaly detectors the version ran, each one's weight and fit time, and how their
+    ranks were combined: what its cold start and its anomaly member stand on."""
+    return {
+        "combine": detectors.combine,
+        "detectors": {
+            name: {
+                "weight": detectors.weights[name],
+                "fit_seconds": detectors.fit_seconds.get(name),
+            }
+            for name in detectors.detectors
+        },
     }

@@ -18,7 +18,7 @@ from modeling.model_files import ModelBundle, ModelFileError, bundle_load
 @dataclass
 class VersionScore:
     version: ModelVersion
-    fraud_probability: float | None  # None for a cold-start (autoencoder-only) version
+    fraud_probability: float | None  # None for a cold-start (anomaly detectors only) version
     anomaly: float | None  # reconstruction error; higher is more unusual
     error: str = ""  # why the version could not score it (its model file is gone or unreadable)
 
@@ -59,8 +59,8 @@ def transaction_scores_by_version(
         if bundle.committee is not None and positive in bundle.class_names:
             proba = bundle.committee.predict_proba(x)[0]
             probability = float(proba[bundle.class_names.index(positive)])
-        anomaly = None
-        if bundle.autoencoder is not None:
-            anomaly = float(bundle.autoencoder.anomaly_score(x)[0])
+        anomaly = None  # the share of the version's training rows less unusual than this one
+        if bundle.anomaly is not None and bundle.anomaly.ranks is not None:
+            anomaly = float(bundle.anomaly.anomaly_rank(x)[0])
         scores.append(VersionScore(version, probability, anomaly))
     return scores

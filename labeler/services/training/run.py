@@ -1,6 +1,6 @@
 """One training run, database to database.
 
-read the training set -> fit the scaler -> autoencoder -> committee (weak + SGAN + anomaly rank)
+read the training set -> fit the scaler -> anomaly detectors -> committee (weak + SGAN + anomaly)
 -> evaluate -> save and reload the model file -> score every transaction -> estimate quality on
 the audit -> plan the queue (the committee's picks and the audit's) -> pseudo-labels -> activate
 (one transaction). Models learn from rows outside the audit frame only; every row is scored.
@@ -16,9 +16,11 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 
 import numpy as np
+from django.db import transaction
 
 from labeler.models import Label, ModelVersion, TrainingPolicy
 from labeler.services.activation import model_version_activate
+from labeler.services.queueing import queue_plan_stage
 from labeler.services.training.evidence import share_evidence_gather
 from labeler.services.training.options import TrainingOptions
 from labeler.services.training.outputs import (
@@ -29,6 +31,7 @@ from labeler.services.training.outputs import (
 )
 from labeler.services.training.planning import audit_draw, queue_plan_build
 from labeler.services.training.quality import (
+    anomaly_record,
     audit_quality,
     class_profiles,
     version_metrics,
@@ -42,8 +45,8 @@ from labeler.services.training_runs import (
     training_run_fail,
 )
 from modeling.acquisition import batch_select
+from modeling.anomaly.ensemble import anomaly_ensemble_fit
 from modeling.audit import AuditConfig
-from modeling.autoencoder import autoencoder_train
 from modeling.committee import committee_pseudo_labels, committee_train
 from modeling.device import resolve_device
 from modeling.features import FeatureScaler, feature_matrix
@@ -91,14 +94,16 @@ def training_run(
         to_learning[learning] = np.arange(len(learning))
     num_classes = len(arrays.class_names)
 
-    with stages.stage("autoencoder"):
-        autoencoder_config = _with(options.autoencoder, seed=options.seed, device=str(device))
-        autoencoder = autoencoder_train(
-            x_learning,
-            autoencoder_config,
-            on_progress=lambda done: stages.report("autoencoder", done),
+    with stages.stage("anomaly"):
+        anomaly_config = _with(options.anomaly, seed=options.seed, device=str(device))
+        detectors = anomaly_ensemble_fit(
+            x_learning, anomaly_config, on_progress=lambda done: stages.report("anomaly", done)
         )
-        anomaly = autoencoder.anomaly_score(x)
+        # The detectors' combined rank of every row: what the cold start picks by.
+        anomaly = detectors.anomaly_score(x)
+        stages.durations.update(
+            {f"anomaly:{name}": seconds for name, seconds in detectors.fit_seconds.items()}
+        )
 
     committee = None
     committee_config = _with(
@@ -123,7 +128,7 @@ def training_run(
             if arrays.previous_scores is None
             else arrays.previous_scores[learning],
             share_evidence=share_evidence_gather(previous, arrays),
-            autoencoder=autoencoder,
+            anomaly=detectors,
             seed=options.seed,
             on_progress=stages.report,  # each member is a stage of its own
         )
@@ -138,6 +143,7 @@ def training_run(
 
     with stages.stage("evaluating"):
         metrics = version_metrics(arrays, x_learning, to_learning, options, committee)
+        metrics["anomaly"] = anomaly_record(detectors)
         metrics["profiles"] = class_profiles(arrays, scaler, x)
 
     with stages.stage("saving"):
@@ -147,7 +153,7 @@ def training_run(
                 class_names=arrays.class_names,
                 scaler=scaler,
                 committee=committee,
-                autoencoder=autoencoder,
+                anomaly=detectors,
                 metadata={"version": version.pk, "dataset": dataset.name, "kind": str(kind)},
             ),
             path,
@@ -198,6 +204,8 @@ def training_run(
             audit_share=policy.audit_share,
             scores=staged,
         )
+        with transaction.atomic():
+            queue_plan_stage(version=version, plan=plan)
 
     pseudo_count, pseudo_by_class = 0, {}
     with stages.stage("pseudo_labels"):
@@ -214,7 +222,7 @@ def training_run(
     version.kind = kind
     version.hyperparameters = {
         "committee": _jsonable(asdict(committee_config)),
-        "autoencoder": asdict(autoencoder_config),
+        "anomaly": _jsonable(asdict(anomaly_config)),
         "cross_validation_folds": options.cross_validation_folds,
         "seed": options.seed,
         "queue_size": policy.queue_size,
@@ -245,8 +253,12 @@ def training_run(
         ]
     )
     with stages.stage("activating"):
-        outcome = model_version_activate(version=version, queue=plan)
-    version.durations = {**stages.durations, "total": round(sum(stages.durations.values()), 3)}
+        outcome = model_version_activate(version=version)
+    version.durations = {
+        **stages.durations,
+        "total": round(sum(stages.durations.values()), 3),
+        "switch": outcome["switch_seconds"],  # the part of "activating" that annotators share
+    }
     ModelVersion.objects.filter(pk=version.pk).update(durations=version.durations)
     del staged
     return outcome

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 # (stage, first percent, last percent): what the progress bar shows.
 STAGES = {
     "reading": (0, 5),
-    "autoencoder": (5, 20),
+    "anomaly": (5, 20),
     "weak": (20, 25),
     "sgan": (25, 60),
     "evaluating": (60, 70),

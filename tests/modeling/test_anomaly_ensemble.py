@@ -1,0 +1,107 @@
+"""The detectors' ensemble: how their ranks combine, what it records, what it refuses."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from modeling.anomaly import DETECTORS
+from modeling.anomaly.ensemble import AnomalyConfig, AnomalyEnsemble, anomaly_ensemble_fit
+
+
+def quick(*names, combine="mean", **changes) -> AnomalyConfig:
+    config = AnomalyConfig(detectors=names, device="cpu", combine=combine, **changes)
+    for name in names:
+        if name == "isolation_forest":
+            config.isolation_forest = replace(config.isolation_forest, trees=10)
+        else:
+            setattr(config, name, replace(getattr(config, name), epochs=1, hidden=16))
+    return config
+
+
+@pytest.fixture(scope="module")
+def ensemble(small_data):
+    x, _ = small_data
+    return anomaly_ensemble_fit(x, quick("autoencoder", "vae", "isolation_forest"))
+
+
+def test_each_detector_is_timed_and_ranks_combine_by_their_mean(ensemble, small_data):
+    x, _ = small_data
+    assert set(ensemble.fit_seconds) == {"autoencoder", "vae", "isolation_forest"}
+    assert all(seconds > 0 for seconds in ensemble.fit_seconds.values())
+    ranks = ensemble.member_ranks(x[:100])
+    np.testing.assert_allclose(
+        ensemble.anomaly_score(x[:100]), np.mean(list(ranks.values()), axis=0)
+    )
+    # The combined score's own rank among the training rows: spread evenly over 0-1.
+    overall = ensemble.anomaly_rank(x)
+    np.testing.assert_allclose(np.quantile(overall, [0.1, 0.5, 0.9]), [0.1, 0.5, 0.9], atol=0.02)
+
+
+def test_weights_trimmed_mean_median_and_max(ensemble, small_data):
+    x, _ = small_data
+    ranks = ensemble.member_ranks(x[:200])
+    stacked = np.stack([ranks[name] for name in ensemble.detectors])
+
+    def combined(**changes):
+        other = AnomalyEnsemble(ensemble.detectors, **changes)
+        return other.combined(ranks)
+
+    weighted = combined(weights={"isolation_forest": 2.0})
+    np.testing.assert_allclose(
+        weighted,
+        (ranks["autoencoder"] + ranks["vae"] + 2 * ranks["isolation_forest"]) / 4,
+    )
+    np.testing.assert_allclose(combined(combine="median"), np.median(stacked, axis=0))
+    np.testing.assert_allclose(combined(combine="max"), stacked.max(axis=0))
+    # Three detectors trimmed: the middle one of each row.
+    np.testing.assert_allclose(combined(combine="trimmed_mean"), np.sort(stacked, axis=0)[1])
+
+
+def test_one_unlucky_detector_cannot_decide_the_order_alone(small_data):
+    """A detector whose ranks are noise moves a row by a third of its rank at most (the
+    mean); with the median (the default), a row ranks between what the other two say."""
+    x, _ = small_data
+    ensemble = anomaly_ensemble_fit(x, quick("autoencoder", "vae", "isolation_forest"))
+    ranks = ensemble.member_ranks(x)
+    ranks["vae"] = np.random.default_rng(0).random(len(x))
+    combined = ensemble.combined(ranks)
+    others = (ranks["autoencoder"] + ranks["isolation_forest"]) / 3
+    assert np.all(np.abs(combined - others) <= 1 / 3 + 1e-9)
+    median = AnomalyEnsemble(ensemble.detectors, combine="median").combined(ranks)
+    low = np.minimum(ranks["autoencoder"], ranks["isolation_forest"])
+    high = np.maximum(ranks["autoencoder"], ranks["isolation_forest"])
+    assert np.all((low <= median) & (median <= high))
+
+
+def test_the_default_is_the_median_of_one_detector_of_each_family():
+    config = AnomalyConfig()
+    assert config.detectors == ("denoising", "alocc", "isolation_forest")
+    assert config.combine == "median"
+
+
+def test_the_state_round_trips(ensemble, small_data):
+    x, _ = small_data
+    loaded = AnomalyEnsemble.from_state(ensemble.to_state())
+    np.testing.assert_allclose(loaded.anomaly_rank(x), ensemble.anomaly_rank(x), rtol=1e-6)
+    assert loaded.fit_seconds == ensemble.fit_seconds and loaded.combine == ensemble.combine
+
+
+def test_unknown_detectors_and_combinations_are_refused():
+    with pytest.raises(ValueError, match="unknown anomaly detectors"):
+        AnomalyConfig(detectors=("autoencoder", "crystal_ball"))
+    with pytest.raises(ValueError, match="unknown anomaly detectors"):
+        AnomalyConfig(detectors=())
+    with pytest.raises(ValueError, match="combine must be one of"):
+        AnomalyConfig(combine="vote")
+    state = {"detectors": {"crystal_ball": {}}, "weights": {}, "combine": "mean"}
+    with pytest.raises(ValueError, match="unknown anomaly detector 'crystal_ball'"):
+        AnomalyEnsemble.from_state(state)
+
+
+def test_every_detector_has_its_config_on_the_ensemble():
+    config = AnomalyConfig(seed=7, device="cpu")
+    for name, detector in DETECTORS.items():
+        own = config.detector_config(name)
+        assert isinstance(own, detector.config_class)
+        assert (own.seed, own.device) == (7, "cpu")
