@@ -6,14 +6,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from functools import lru_cache, partial
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from labeler.models import IdempotencyKey
+from labeler.services.sql_names import quoted_column, quoted_table
 from labeler.services.tokens import TOKEN_RULE, token_valid
 
 HEADER = "Idempotency-Key"
@@ -40,9 +43,7 @@ def idempotent(request, handler: Callable[[], Response]) -> Response:
         raise ValidationError({HEADER: f"send an {HEADER} header of {TOKEN_RULE}"})
     fingerprint = _fingerprint(request)
     with transaction.atomic():
-        record, created = IdempotencyKey.objects.select_for_update().get_or_create(
-            user=request.user, key=key, defaults={"fingerprint": fingerprint}
-        )
+        record, created = _key_claim(request.user, key, fingerprint)
         if not created:
             if record.fingerprint != fingerprint:
                 return Response(
@@ -60,3 +61,31 @@ def idempotent(request, handler: Callable[[], Response]) -> Response:
         record.response_body = json.loads(json.dumps(response.data, default=str))
         record.save(update_fields=["response_status", "response_body"])
     return response
+
+
+def _key_claim(user, key: str, fingerprint: str) -> tuple[IdempotencyKey, bool]:
+    """The key's record, locked, and whether this request wrote it: one INSERT ... ON CONFLICT
+    DO NOTHING on the usual path (a new key), instead of a read, a savepoint, an insert and its
+    release; a key seen before is then read under a row lock (a retry racing the first request
+    waits for its response)."""
+    now = timezone.now()
+    moment = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_statement(connection.vendor), [user.pk, key, fingerprint, moment])
+        inserted = cursor.fetchone()
+    if inserted is not None:
+        record = IdempotencyKey(
+            pk=inserted[0], user=user, key=key, fingerprint=fingerprint, created_at=now
+        )
+        return record, True
+    return IdempotencyKey.objects.select_for_update().get(user=user, key=key), False
+
+
+@lru_cache(maxsize=4)
+def _claim_statement(vendor: str) -> str:
+    column = partial(quoted_column, IdempotencyKey)
+    names = ", ".join(column(name) for name in ("user", "key", "fingerprint", "created_at"))
+    return (
+        f"INSERT INTO {quoted_table(IdempotencyKey)} ({names}) VALUES (%s, %s, %s, %s) "
+        f"ON CONFLICT ({column('user')}, {column('key')}) DO NOTHING RETURNING {column('id')}"
+    )

@@ -131,7 +131,8 @@ def label_submit(
                 annotator=user,
                 label_class=label_class,
                 decision=_decision(shown, label_class),
-                suggested_class_id=shown.suggested_class_id,
+                # The class itself, from memory: the API's answer names it without a read.
+                suggested_class=_class(shown.suggested_class_id),
                 suggested_probability=_suggested_probability(shown, label_class),
                 suggested_by_id=shown.model_version_id,
                 queue_reason=entry.reason if entry else DIRECT,
@@ -202,12 +203,15 @@ def _decision(shown: QueueEntry, label_class: LabelClass) -> str:
     return Label.Decision.REJECT
 
 
+def _class(class_id: int | None) -> LabelClass | None:
+    return next((c for c in LabelClass.ordered() if c.pk == class_id), None)
+
+
 def _suggested_probability(shown: QueueEntry, chosen: LabelClass) -> float | None:
     """The probability shown with the suggestion: of the suggested class."""
     if shown.suggested_class_id == chosen.pk:
         return shown.probability_of(chosen)
-    suggested = next((c for c in LabelClass.ordered() if c.pk == shown.suggested_class_id), None)
-    return shown.probability_of(suggested)
+    return shown.probability_of(_class(shown.suggested_class_id))
 
 
 def label_undo(*, user, since=None) -> Label | None:

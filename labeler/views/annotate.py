@@ -107,8 +107,12 @@ def annotate_answer(request):
     classes = label_classes(request)
     # "Confirm" confirms the suggestion the annotator saw, which the card sends back.
     suggested_id = parse_int(request.POST.get("suggested"))
-    if "suggested" not in request.POST:
-        suggested_id = get_object_or_404(Transaction, pk=transaction_id).suggested_class_id
+    if "suggested" not in request.POST:  # a form without it: what the item is shown with
+        row = get_object_or_404(
+            Transaction.objects.select_related("queue_entry"), pk=transaction_id
+        )
+        entry = getattr(row, "queue_entry", None)
+        suggested_id = (entry or row).suggested_class_id
     suggested = next((c for c in classes if c.pk == suggested_id), None)
     label_class = class_for_answer(action, class_id, claim=suggested, classes=classes)
     if label_class is None:
