@@ -14,6 +14,11 @@ class Dataset(memory.ForgetOnWrite):
 
     name = models.SlugField(max_length=64, unique=True)
     feature_names = models.JSONField(default=list)
+    # Which column of the dataset's files plays which part beyond the features, set by its first
+    # import and checked on every later one: {"card": column, "merchant": column, "categorical":
+    # [[column, [values encoded, most frequent first]], ...], "text": [columns], "kept":
+    # [columns kept as written], "time": "seconds" | "datetime"}. Empty for files of numbers.
+    schema = models.JSONField(default=dict, blank=True)
     audit_frame_share = models.FloatField(
         default=0.1,
         help_text="share of each import set aside as the audit frame: rows no model learns "
@@ -80,9 +85,19 @@ class Transaction(models.Model):
         ImportBatch, on_delete=models.PROTECT, related_name="transactions"
     )
     external_id = models.CharField(max_length=128)
-    time = models.FloatField(help_text="seconds, as in the imported file")
+    time = models.FloatField(
+        help_text="seconds, as in the imported file; for date-times, since 1970-01-01 UTC"
+    )
     amount = models.FloatField()
     features = models.BinaryField()
+    # The entities it belongs to, as the file names them: the card (or customer, account) and
+    # the merchant (or terminal). Their histories are the case view and the derived features;
+    # NULL, not "", where a file has none: the history indexes leave those rows out.
+    card_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    merchant_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    # Every other column a person reads, as written in the file (dates, category, country,
+    # description, ...); the numeric features live in `features`, the label column nowhere here.
+    attributes = models.JSONField(null=True, blank=True)
     score = models.FloatField(null=True, blank=True, help_text="latest probability of fraud")
     uncertainty = models.FloatField(null=True, blank=True)
     suggested_class = models.ForeignKey(
@@ -137,7 +152,20 @@ class Transaction(models.Model):
                 name="transaction_audit_inclusion_is_probability",
             ),
         ]
-        indexes = [models.Index(fields=["dataset", "time"], name="transaction_dataset_time")]
+        indexes = [
+            models.Index(fields=["dataset", "time"], name="transaction_dataset_time"),
+            # A card's or a merchant's history, in time order; rows without one cost nothing.
+            models.Index(
+                fields=["dataset", "card_key", "time"],
+                name="transaction_card_history",
+                condition=models.Q(card_key__isnull=False),
+            ),
+            models.Index(
+                fields=["dataset", "merchant_key", "time"],
+                name="transaction_merchant_history",
+                condition=models.Q(merchant_key__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.dataset}:{self.external_id}"

@@ -1,9 +1,10 @@
 """The fast write path for imports: executemany on SQLite, binary COPY on PostgreSQL.
 
 Columns come in as NumPy arrays (one value per row; NaN in a float array is NULL), lists of
-text, or one constant for every row. ORM bulk_create spends most of its time building model
-instances, and psycopg's row-by-row COPY most of its time in Python; at 285k rows either alone
-would cost more than the whole import may take, so the rows are encoded column-wise here.
+text (None is NULL; JSON text for a JSON field), or one constant for every row. ORM bulk_create
+spends most of its time building model instances, and psycopg's row-by-row COPY most of its time
+in Python; at 285k rows either alone would cost more than the whole import may take, so the rows
+are encoded column-wise here.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def _fixed_field(model, name: str, value, rows: int) -> np.ndarray | None:
     return record.view(f"V{4 + itemsize}")
 
 
-def _variable_field(value, rows: int) -> list[bytes]:
+def _variable_field(value, rows: int, *, prefix: bytes = b"") -> list[bytes]:
     if _has_nulls(value):
         present = struct.pack(">i", 8)
         return [
@@ -128,8 +129,8 @@ def _variable_field(value, rows: int) -> list[bytes]:
             for number in value.tolist()
         ]
     texts = [value] * rows if isinstance(value, str) else value
-    encoded = [text.encode("utf-8") for text in texts]
-    return [struct.pack(">i", len(item)) + item for item in encoded]
+    encoded = [None if text is None else prefix + text.encode("utf-8") for text in texts]
+    return [NULL_FIELD if item is None else struct.pack(">i", len(item)) + item for item in encoded]
 
 
 def _copy_binary(model, columns: dict[str, object], rows: int) -> None:
@@ -155,7 +156,9 @@ def _copy_binary(model, columns: dict[str, object], rows: int) -> None:
             pending.append(fixed)
         else:
             flush()
-            segments.append(_variable_field(value, rows))
+            # jsonb's binary form is its text after a version byte.
+            json = _column(model, name).get_internal_type() == "JSONField"
+            segments.append(_variable_field(value, rows, prefix=b"\x01" if json else b""))
     flush()
     table, names = _sql_names(model, columns)
     statement = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT BINARY)"

@@ -23,6 +23,12 @@ class ColumnChoice:
     amount_column: str | None = None
     label_column: str | None = None
     feature_columns: tuple[str, ...] | None = None
+    # The card (or customer, account) and the merchant (or terminal) a row belongs to; "":
+    # the file has none (even if a column has the usual name).
+    card_column: str | None = None
+    merchant_column: str | None = None
+    categorical_columns: tuple[str, ...] | None = None  # encoded for models, shown as text
+    text_columns: tuple[str, ...] | None = None  # shown to people only
 
 
 @dataclass(frozen=True)

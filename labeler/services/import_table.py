@@ -11,6 +11,21 @@ import numpy as np
 import pandas as pd
 
 from labeler.errors import ImportRejected
+from labeler.services.import_columns import (
+    CARD_CANDIDATES,
+    CATEGORY_CANDIDATES,
+    MERCHANT_CANDIDATES,
+    TEXT_CANDIDATES,
+    ColumnRoles,
+    attributes_json,
+    category_features,
+    entity_keys,
+    found,
+    is_text,
+    named_like,
+    text_columns_sorted,
+)
+from labeler.services.import_columns import category_levels as category_levels_of
 from labeler.services.import_options import ColumnChoice, names_listed
 
 # Column names recognised when the caller does not name a column (compared case-insensitively).
@@ -27,11 +42,14 @@ class ParsedTable:
     external_ids: list[str] | None  # None: the file has no id column, rows are numbered
     time: np.ndarray  # float64 seconds
     amount: np.ndarray  # float64
-    features: np.ndarray  # float32, (rows, features)
+    features: np.ndarray  # float32, (rows, features): numeric columns, then categories' levels
     feature_names: list[str]
     labels: np.ndarray | None  # object array of label values as text, "" where empty
     column_mapping: dict[str, object] = field(default_factory=dict)
-    ignored_columns: list[str] = field(default_factory=list)
+    card_keys: np.ndarray | None = None  # object array of texts
+    merchant_keys: np.ndarray | None = None
+    attributes: list[str] | None = None  # one JSON object per row: the columns kept as written
+    schema: dict = field(default_factory=dict)  # what Dataset.schema records of this layout
 
 
 class _Where:
@@ -160,25 +178,26 @@ def _numeric_matrix(frame: pd.DataFrame, columns: list[str], where: _Where) -> n
     return matrix
 
 
-def _is_text_column(series: pd.Series) -> bool:
-    """A column where no value reads as a number is text (a merchant name, say), not a feature."""
-    if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
-        return False
-    return bool(pd.to_numeric(series, errors="coerce").isna().all())
-
-
-def _time_seconds(frame: pd.DataFrame, column: str, where: _Where) -> np.ndarray:
+def _time_seconds(frame: pd.DataFrame, column: str, where: _Where) -> tuple[np.ndarray, str]:
+    """Seconds, and whether they were written as "seconds" or as ISO date-times (then since
+    1970-01-01 UTC; a date-time without an offset is taken as UTC)."""
     series = frame[column]
-    if _is_text_column(series) and series.notna().all():
+    numbers = pd.to_numeric(series, errors="coerce")
+    if numbers.notna().all():
+        return _numeric_matrix(frame, [column], where)[:, 0], "seconds"
+    if numbers.isna().all() and series.notna().all():
         stamps = pd.to_datetime(series, errors="coerce", utc=True, format="ISO8601")
         if stamps.notna().all():
-            return (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy()
+            seconds = (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
+            return seconds.to_numpy(), "datetime"
         row = int(np.argmax(stamps.isna().to_numpy()))
-        raise ImportRejected(
-            f"{where(row, column)}: {series.iloc[row]!r} is neither a number of seconds "
-            "nor an ISO date-time."
-        )
-    return _numeric_matrix(frame, [column], where)[:, 0]
+    else:
+        row = int(np.argmax(numbers.isna().to_numpy()))
+    value = series.iloc[row]
+    problem = "the value is empty" if pd.isna(value) else f"{value!r} is"
+    if not pd.isna(value):
+        problem += " neither a number of seconds nor an ISO date-time like 2026-01-05T13:45:00Z"
+    raise ImportRejected(f"{where(row, column)}: {problem}.")
 
 
 def _external_ids(frame: pd.DataFrame, column: str, where: _Where) -> list[str]:
@@ -204,11 +223,57 @@ def _external_ids(frame: pd.DataFrame, column: str, where: _Where) -> list[str]:
     return ids.tolist()
 
 
+def _roles(names: list[str], columns: ColumnChoice, taken: set[str], where: _Where) -> ColumnRoles:
+    """The card, merchant, category and text columns: as named, else found from the header."""
+
+    def named_or_found(chosen, candidates, role):
+        if chosen == "":
+            return None
+        if chosen is not None:
+            return _pick(names, chosen, candidates, role, where, required=True)
+        column = found(names, candidates)
+        return column if column not in taken else None
+
+    roles = ColumnRoles(
+        card=named_or_found(columns.card_column, CARD_CANDIDATES, "card"),
+        merchant=named_or_found(columns.merchant_column, MERCHANT_CANDIDATES, "merchant"),
+    )
+    taken = taken | {c for c in (roles.card, roles.merchant) if c}
+    for part, chosen in (
+        ("categorical", columns.categorical_columns),
+        ("text", columns.text_columns),
+    ):
+        if chosen is None:
+            continue
+        missing = [name for name in chosen if name not in names]
+        if missing:
+            raise ImportRejected(f"{where()}: {part} column(s) {names_listed(missing)} missing.")
+        clashing = [name for name in chosen if name in taken]
+        if clashing:
+            raise ImportRejected(
+                f"{where()}: {names_listed(clashing)} cannot be {part} and play another part."
+            )
+        getattr(roles, part).extend(chosen)
+        taken |= set(chosen)
+    if columns.categorical_columns is None:
+        roles.categorical.extend(named_like(names, CATEGORY_CANDIDATES, taken))
+        taken |= set(roles.categorical)
+    if columns.text_columns is None:
+        roles.text.extend(named_like(names, TEXT_CANDIDATES, taken))
+    return roles
+
+
 def table_read(
-    text_path: Path, *, file_name: str, columns: ColumnChoice, with_labels: bool
+    text_path: Path,
+    *,
+    file_name: str,
+    columns: ColumnChoice,
+    with_labels: bool,
+    category_levels: dict[str, list[str]] | None = None,
 ) -> ParsedTable:
     """Parses checked UTF-8 CSV text into arrays, or raises ImportRejected naming row and
-    column."""
+    column. `category_levels`: the dataset's encoding of its categories (None: this file is the
+    dataset's first, and sets it)."""
     where = _Where(file_name)
     names = _header(text_path, where)
     id_column = _pick(names, columns.id_column, ID_CANDIDATES, "id", where, required=False)
@@ -219,35 +284,47 @@ def table_read(
     label_column = _pick(
         names, columns.label_column, LABEL_CANDIDATES, "label", where, required=with_labels
     )
-    roles = [c for c in (id_column, time_column, amount_column, label_column) if c is not None]
-    if len(set(roles)) != len(roles):
-        raise ImportRejected(f"{where()}: one column was given two parts: {roles}.")
+    # (A column named like a label is found even when labels are ignored: it is never a
+    # feature, nor shown, since it may hold reference labels a person must not see.)
+    basic = [c for c in (id_column, time_column, amount_column, label_column) if c is not None]
+    if len(set(basic)) != len(basic):
+        raise ImportRejected(f"{where()}: one column was given two parts: {basic}.")
+    roles = _roles(names, columns, set(basic), where)
+    taken = set(basic) | set(roles.named)
     if columns.feature_columns is not None:
         missing = [name for name in columns.feature_columns if name not in names]
         if missing:
             raise ImportRejected(
                 f"{where()}: feature column(s) {names_listed(missing)} missing from the file."
             )
-        clashing = [name for name in columns.feature_columns if name in roles]
+        clashing = [name for name in columns.feature_columns if name in taken]
         if clashing:
             raise ImportRejected(
-                f"{where()}: {names_listed(clashing)} cannot be both a feature and {roles}."
+                f"{where()}: {names_listed(clashing)} cannot be both a feature and {sorted(taken)}."
             )
         candidate_features = list(columns.feature_columns)
     else:
-        candidate_features = [name for name in names if name not in roles]
+        candidate_features = [name for name in names if name not in taken]
 
-    text_columns = [c for c in (id_column, label_column) if c is not None]
-    frame = _read_frame(text_path, names, text_columns, where)
+    text_columns = [c for c in (id_column, label_column) if c]
+    frame = _read_frame(text_path, names, text_columns + roles.named, where)
 
-    ignored: list[str] = []
+    leftover = [n for n in names if n not in taken and n not in candidate_features]
     if columns.feature_columns is None:
-        ignored = [name for name in candidate_features if _is_text_column(frame[name])]
-        candidate_features = [name for name in candidate_features if name not in ignored]
-    if not candidate_features:
+        texts = [name for name in candidate_features if is_text(frame[name])]
+        candidate_features = [name for name in candidate_features if name not in texts]
+        text_columns_sorted(frame, texts, roles, named_text=columns.text_columns is not None)
+    roles.kept.extend(leftover)
+    if category_levels is None:
+        category_levels = {c: category_levels_of(frame, c, where) for c in roles.categorical}
+    if not candidate_features and not category_levels:
         raise ImportRejected(f"{where()}: no numeric feature columns besides time and amount.")
 
-    features64 = _numeric_matrix(frame, candidate_features, where)
+    features64 = (
+        _numeric_matrix(frame, candidate_features, where)
+        if candidate_features
+        else np.zeros((len(frame), 0))
+    )
     with np.errstate(over="ignore"):
         features = features64.astype("<f4")
     overflow = ~np.isfinite(features)
@@ -258,16 +335,19 @@ def table_read(
             f"{where(row, candidate_features[col])}: {features64[row, col]:g} is too large "
             "for a 32-bit float feature."
         )
+    encoded, encoded_names = category_features(frame, category_levels)
     labels = None
     if with_labels:
         labels = frame[label_column].fillna("").str.strip().to_numpy(dtype=object)
+    time, time_kind = _time_seconds(frame, time_column, where)
+    shown = [c for c in (id_column, time_column, amount_column) if c] + roles.named + roles.kept
     return ParsedTable(
         row_count=len(frame),
         external_ids=_external_ids(frame, id_column, where) if id_column else None,
-        time=_time_seconds(frame, time_column, where),
+        time=time,
         amount=_numeric_matrix(frame, [amount_column], where)[:, 0],
-        features=features,
-        feature_names=candidate_features,
+        features=np.hstack([features, encoded]) if encoded_names else features,
+        feature_names=candidate_features + encoded_names,
         labels=labels,
         column_mapping={
             "id": id_column,
@@ -275,6 +355,27 @@ def table_read(
             "amount": amount_column,
             "label": label_column,
             "features": candidate_features,
+            "card": roles.card,
+            "merchant": roles.merchant,
+            "categorical": roles.categorical,
+            "text": roles.text,
+            "kept": roles.kept,
         },
-        ignored_columns=ignored,
+        card_keys=entity_keys(frame, roles.card, "card", where) if roles.card else None,
+        merchant_keys=entity_keys(frame, roles.merchant, "merchant", where)
+        if roles.merchant
+        else None,
+        attributes=attributes_json(frame, shown) if roles.named or roles.kept else None,
+        schema={
+            "card": roles.card,
+            "merchant": roles.merchant,
+            # Pairs, not a mapping: PostgreSQL's jsonb keeps no key order, and the features'
+            # order must not change from one file to the next.
+            "categorical": [[column, levels] for column, levels in category_levels.items()],
+            "text": roles.text,
+            "kept": roles.kept,
+            "time": time_kind,
+        }
+        if roles.named or roles.kept or time_kind == "datetime"
+        else {},
     )

@@ -82,6 +82,17 @@ def _check_schema(dataset: Dataset, table: ParsedTable, file_name: str) -> None:
         )
 
 
+def _check_roles(dataset: Dataset, table: ParsedTable, file_name: str) -> None:
+    """A later file names the same card, merchant and category columns as the first did."""
+    schema = dataset.schema or {}
+    for part in ("card", "merchant"):
+        if schema.get(part) != table.schema.get(part):
+            raise ImportRejected(
+                f"{file_name}: the dataset's {part} column is {schema.get(part)!r}, this file's "
+                f"{table.schema.get(part)!r}; name the columns as its first file did."
+            )
+
+
 def _external_ids(dataset: Dataset, table: ParsedTable, file_name: str) -> list[str]:
     if table.external_ids is None:
         # No id column: rows are numbered after those the dataset already holds.
@@ -135,6 +146,9 @@ def _insert_transactions(
             "features": np.ascontiguousarray(table.features, dtype="<f4"),
             "imported_at": timezone.now(),
             "audit_number": _audit_numbers(batch, table.row_count, trusted),
+            "card_key": None if table.card_keys is None else table.card_keys.tolist(),
+            "merchant_key": None if table.merchant_keys is None else table.merchant_keys.tolist(),
+            "attributes": table.attributes,
         },
         rows=table.row_count,
     )
@@ -187,6 +201,7 @@ def transactions_import(
     from labeler.services.import_table import table_read
 
     with_labels = label_mode != LabelMode.IGNORE
+    known = Dataset.objects.filter(name=dataset_name).values_list("schema", flat=True).first()
     with file_unpacked(path, file_name=file_name, limits=ImportLimits.from_settings()) as text:
         checksum = text.checksum
         table = table_read(
@@ -194,6 +209,10 @@ def transactions_import(
             file_name=file_name,
             columns=columns or ColumnChoice(),
             with_labels=with_labels,
+            # A later file is encoded as the dataset's first was.
+            category_levels=None
+            if known is None
+            else {column: levels for column, levels in known.get("categorical", [])},
         )
     class_ids = _label_class_ids(table, file_name) if with_labels else None
 
@@ -203,11 +222,15 @@ def transactions_import(
         )
         dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
         _refuse_repeat(dataset, checksum, file_name)
-        _check_schema(dataset, table, file_name)
+        first_file = not dataset.feature_names
+        if not first_file:
+            _check_schema(dataset, table, file_name)
+            _check_roles(dataset, table, file_name)
         external_ids = _external_ids(dataset, table, file_name)
-        if not dataset.feature_names:
+        if first_file:
             dataset.feature_names = table.feature_names
-            dataset.save(update_fields=["feature_names"])
+            dataset.schema = table.schema
+            dataset.save(update_fields=["feature_names", "schema"])
         batch = ImportBatch.objects.create(
             dataset=dataset,
             file_name=file_name[:255],
@@ -215,7 +238,7 @@ def transactions_import(
             row_count=table.row_count,
             label_mode=label_mode,
             feature_names=table.feature_names,
-            column_mapping={**table.column_mapping, "ignored": table.ignored_columns},
+            column_mapping=table.column_mapping,
             imported_by=imported_by,
         )
         trusted = (

@@ -50,7 +50,7 @@ def test_generic_csv_with_id_text_columns_and_iso_times(tmp_path):
     batch = transactions_import(path=path, dataset_name="generic", label_mode="trusted")
 
     assert batch.column_mapping["features"] == ["f1", "f2"]
-    assert batch.column_mapping["ignored"] == ["merchant"]
+    assert batch.column_mapping["merchant"] == "merchant"  # found by its usual name
     second = Transaction.objects.get(external_id="a-2")
     assert second.time - Transaction.objects.get(external_id="a-1").time == 60.0
     assert second.amount == 7.25
