@@ -38,6 +38,22 @@ class ImportForm(forms.Form):
     feature_columns = forms.CharField(
         required=False, help_text="Comma-separated. Empty: every other numeric column."
     )
+    card_column = forms.CharField(
+        required=False, help_text="Empty: 'card_id', 'customer_id', 'account_id'… '-': none."
+    )
+    merchant_column = forms.CharField(
+        required=False, help_text="Empty: 'merchant_id', 'terminal_id'… '-': none."
+    )
+    categorical_columns = forms.CharField(
+        required=False,
+        help_text="Comma-separated, encoded for the models and shown as text. Empty: 'mcc', "
+        "'country', 'currency', 'entry_mode'… and text columns with few values.",
+    )
+    text_columns = forms.CharField(
+        required=False,
+        help_text="Comma-separated, shown to people only. Empty: 'description'… and text "
+        "columns with many values.",
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -54,15 +70,27 @@ class ImportForm(forms.Form):
         return column_choice(self.cleaned_data)
 
 
+def _names(value: str | None) -> tuple[str, ...] | None:
+    value = _optional(value)
+    return tuple(n.strip() for n in value.split(",") if n.strip()) if value else None
+
+
+def _entity(value: str | None) -> str | None:
+    """A card or merchant column: empty finds it by its usual names, '-' says there is none."""
+    value = _optional(value)
+    return "" if value == "-" else value
+
+
 def column_choice(data: dict) -> ColumnChoice:
-    """The column options of an import (page or API), empty meaning "find it yourself"."""
-    features = _optional(data.get("feature_columns"))
+    """The column options of an import (page, API or command), empty meaning "find it"."""
     return ColumnChoice(
         id_column=_optional(data.get("id_column")),
         time_column=_optional(data.get("time_column")),
         amount_column=_optional(data.get("amount_column")),
         label_column=_optional(data.get("label_column")),
-        feature_columns=tuple(n.strip() for n in features.split(",") if n.strip())
-        if features
-        else None,
+        feature_columns=_names(data.get("feature_columns")),
+        card_column=_entity(data.get("card_column")),
+        merchant_column=_entity(data.get("merchant_column")),
+        categorical_columns=_names(data.get("categorical_columns")),
+        text_columns=_names(data.get("text_columns")),
     )

@@ -54,6 +54,31 @@ class ImportInput(serializers.Serializer):
     feature_columns = serializers.CharField(
         required=False, allow_blank=True, max_length=10_000, help_text="comma-separated"
     )
+    card_column = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="the card (or customer, account) column; empty: found by its usual names; "
+        "'-': none",
+    )
+    merchant_column = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="the merchant (or terminal) column; empty: found; '-': none",
+    )
+    categorical_columns = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=10_000,
+        help_text="comma-separated; encoded for the models, shown as text",
+    )
+    text_columns = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=10_000,
+        help_text="comma-separated; shown to people only",
+    )
 
     def validate_file(self, upload):
         if upload.size == 0:

@@ -95,7 +95,7 @@ def entity_keys(frame: pd.DataFrame, column: str, role: str, where) -> np.ndarra
         row = int(np.argmax(empty))
         raise ImportRejected(
             f"{where(row, column)}: the {role} id is empty; every row needs one (or import the "
-            f"file without a {role} column: --{role}-column '' leaves it out)."
+            f"file without a {role} column: --{role}-column - leaves it out)."
         )
     too_long = (keys.str.len() > MAX_KEY_LENGTH).to_numpy()
     if too_long.any():

@@ -195,3 +195,35 @@ def test_the_simulated_export_imports_whole(tmp_path):
     assert "is_fraud" not in row.attributes
     assert json.dumps(row.attributes)  # plain JSON
     assert np.isfinite(row.feature_vector).all()
+
+
+def test_the_command_and_the_api_name_the_roles(tmp_path, alice):
+    from django.core.management import call_command
+    from rest_framework.test import APIClient
+
+    content = "id,time,acct,merchant_id,amount,x\nr1,10,a1,m1,5,0.5\n"
+    call_command(
+        "import_transactions",
+        str(write(tmp_path, "cmd.csv", content)),
+        "--dataset",
+        "cmd",
+        "--card-column",
+        "acct",
+        "--merchant-column",
+        "-",
+        stdout=open("/dev/null", "w"),  # noqa: SIM115
+    )
+    row = Transaction.objects.get(dataset__name="cmd")
+    assert (row.card_key, row.merchant_key) == ("a1", None)  # '-': no merchant column
+    assert row.attributes["merchant_id"] == "m1"  # still kept as written
+    client = APIClient()
+    client.force_authenticate(alice)
+    with open(write(tmp_path, "api.csv", content.replace("r1", "r2")), "rb") as upload:
+        response = client.post(
+            "/api/v1/imports/",
+            {"file": upload, "dataset": "api", "card_column": "acct", "categorical_columns": "x"},
+            format="multipart",
+        )
+    assert response.status_code == 201, response.json()
+    assert response.json()["column_mapping"]["categorical"] == ["x"]
+    assert Transaction.objects.get(dataset__name="api").card_key == "a1"

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from labeler.errors import ImportRejected
+from labeler.forms import column_choice
 from labeler.models import ImportBatch
-from labeler.services.import_options import ColumnChoice
 from labeler.services.importing import transactions_import
 
 
@@ -28,18 +28,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--feature-columns", help="comma-separated; default: every other numeric column"
         )
+        parser.add_argument(
+            "--card-column",
+            help="the card (or customer, account) each row belongs to; default: card_id, "
+            "customer_id, account_id… if present; '-': none",
+        )
+        parser.add_argument(
+            "--merchant-column",
+            help="the merchant (or terminal); default: merchant_id, terminal_id… if present; "
+            "'-': none",
+        )
+        parser.add_argument(
+            "--categorical-columns",
+            help="comma-separated, encoded for the models and shown as text; default: mcc, "
+            "country, currency, entry_mode… and text columns with few distinct values",
+        )
+        parser.add_argument(
+            "--text-columns",
+            help="comma-separated, shown to people only; default: description… and text "
+            "columns with many distinct values",
+        )
 
     def handle(self, *args, **options):
-        features = options["feature_columns"]
-        columns = ColumnChoice(
-            id_column=options["id_column"],
-            time_column=options["time_column"],
-            amount_column=options["amount_column"],
-            label_column=options["label_column"],
-            feature_columns=tuple(name.strip() for name in features.split(","))
-            if features
-            else None,
-        )
+        columns = column_choice(options)
         try:
             batch = transactions_import(
                 path=options["file"],
