@@ -233,6 +233,11 @@ TRAINING_ANOMALY_WEIGHTS = _env(
 )
 TRAINING_ANOMALY_COMBINE = _env(env.str, "TRAINING_ANOMALY_COMBINE", default="median")
 TRAINING_ANOMALY_EPOCHS = _env(env.int, "TRAINING_ANOMALY_EPOCHS", default=0)
+# Per-card and per-merchant features (datasets whose files name a card or a merchant): their
+# windows in days, and how long before a transaction a fraud label must have become known for
+# the merchant's risk to count it.
+DERIVED_WINDOWS_DAYS = _env(env.list, "DERIVED_WINDOWS_DAYS", cast=float, default=[1.0, 7.0, 30.0])
+DERIVED_RISK_DELAY_DAYS = _env(env.float, "DERIVED_RISK_DELAY_DAYS", default=7.0)
 _unknown = set(TRAINING_ANOMALY_DETECTORS) - set(ANOMALY_DETECTOR_NAMES)
 if _unknown or not TRAINING_ANOMALY_DETECTORS:
     raise ImproperlyConfigured(

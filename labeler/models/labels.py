@@ -69,6 +69,12 @@ class Label(models.Model):
         "when it was answered (quality figures weight the label by its inverse)",
     )
     time_taken_ms = models.PositiveIntegerField(null=True, blank=True)
+    known_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="when the class became known, for a label that arrived later than its "
+        "transaction (a chargeback's date); empty: when it was recorded",
+    )
     # NULL, not "", for labels without a token: NULLs never collide in the unique constraint.
     request_token = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     import_batch = models.ForeignKey(

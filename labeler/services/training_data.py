@@ -17,6 +17,7 @@ from django.db.models import Max
 
 from labeler.errors import FraudloopError
 from labeler.models import Dataset, Label, LabelClass, ModelVersion, PseudoLabel, Review
+from labeler.services.training.derived import derived_features
 
 
 class TrainingDataError(FraudloopError):
@@ -27,6 +28,9 @@ class TrainingDataError(FraudloopError):
 class TrainingArrays:
     transaction_ids: np.ndarray  # (n,) in id order; every other array follows this order
     features: np.ndarray  # (n, f) float32, as imported
+    derived: np.ndarray | None  # (n, d) per-card and per-merchant features; None: no entities
+    derived_names: list[str]
+    derived_config: dict | None  # how they were computed, kept with the model
     amount: np.ndarray  # (n,)
     time: np.ndarray  # (n,)
     previous_scores: np.ndarray | None  # (n,) the active version's scores; None before one
@@ -82,18 +86,29 @@ def label_classes_for_training() -> tuple[list[LabelClass], int]:
 
 
 def _feature_rows(dataset: Dataset) -> tuple[np.ndarray, ...]:
-    """Ids, times, amounts, latest scores, audit numbers and inclusion probabilities, and
-    features as arrays, in id order."""
+    """Entity keys by part, then ids, times, amounts, latest scores, audit numbers and
+    inclusion probabilities, and features as arrays, in id order."""
     rows = list(
         dataset.transactions.order_by("id").values_list(
-            "id", "time", "amount", "score", "audit_number", "audit_inclusion", "features"
+            "id",
+            "time",
+            "amount",
+            "score",
+            "audit_number",
+            "audit_inclusion",
+            "features",
+            "card_key",
+            "merchant_key",
         )
     )
     if not rows:
         raise TrainingDataError(f"dataset {dataset.name!r} has no transactions to train on")
-    ids, times, amounts, scores, numbers, inclusion, blobs = zip(*rows, strict=True)
+    ids, times, amounts, scores, numbers, inclusion, blobs, cards, merchants = zip(
+        *rows, strict=True
+    )
     features = np.frombuffer(b"".join(blobs), dtype="<f4")
     return (
+        {"card": list(cards), "merchant": list(merchants)},
         np.asarray(ids, np.int64),
         np.asarray(times, np.float64),
         np.asarray(amounts, np.float64),
@@ -147,7 +162,10 @@ def human_classes_settled(dataset: Dataset) -> tuple[dict[int, int], set[int], i
 def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
     classes, positive_code = label_classes_for_training()
     code_of = {label_class.pk: label_class.position for label_class in classes}
-    ids, times, amounts, scores, audit_number, audit_inclusion, features = _feature_rows(dataset)
+    keys, ids, times, amounts, scores, audit_number, audit_inclusion, features = _feature_rows(
+        dataset
+    )
+    derived, derived_names, derived_settings = derived_features(dataset, ids, times, amounts, keys)
     settled, disputed, last_label_id = human_classes_settled(dataset)
 
     def positions(transaction_ids) -> np.ndarray:
@@ -176,6 +194,9 @@ def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
     return TrainingArrays(
         transaction_ids=ids,
         features=features,
+        derived=derived,
+        derived_names=derived_names,
+        derived_config=derived_settings,
         amount=amounts,
         time=times,
         previous_scores=None if np.isnan(scores).all() else np.nan_to_num(scores, nan=0.0),
@@ -206,3 +227,13 @@ def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
             "pseudo_labels_in": len(pseudo),
         },
     )
+
+
+def model_input(arrays: TrainingArrays, rows=slice(None)) -> np.ndarray:
+    """The rows' raw model input: features, log amount, time of day, then the derived ones."""
+    from modeling.features import feature_matrix
+
+    matrix = feature_matrix(arrays.features[rows], arrays.amount[rows], arrays.time[rows])
+    if arrays.derived is None:
+        return matrix
+    return np.hstack([matrix, arrays.derived[rows]]).astype(np.float32)

@@ -8,9 +8,8 @@ import logging
 import numpy as np
 
 from labeler.models import Label, ModelVersion
-from labeler.services.training_data import TrainingArrays
+from labeler.services.training_data import TrainingArrays, model_input
 from modeling.committee import ShareEvidence, share_evidence_extend
-from modeling.features import feature_matrix
 from modeling.model_files import ModelFileError, bundle_load
 
 logger = logging.getLogger(__name__)
@@ -57,8 +56,9 @@ def share_evidence_gather(
     if not len(positions):
         return bundle.committee.share_evidence
     rows = arrays.labeled[positions]
+    matrix = model_input(arrays, rows)
+    if matrix.shape[1] != len(bundle.scaler.center):
+        return None  # it read other inputs (derived features came or went since)
     # Scaled as that version scaled its inputs: its members are judged on what they would see.
-    x = bundle.scaler.transform(
-        feature_matrix(arrays.features[rows], arrays.amount[rows], arrays.time[rows])
-    )
+    x = bundle.scaler.transform(matrix)
     return share_evidence_extend(bundle.committee, x, arrays.label_codes[positions])

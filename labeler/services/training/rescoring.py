@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from labeler.models import LabelClass, ModelVersion, Transaction
+from labeler.services.training.derived import derived_row
 from modeling.features import feature_matrix
 from modeling.model_files import ModelBundle, ModelFileError, bundle_load
 
@@ -41,6 +42,7 @@ def transaction_scores_by_version(
         np.asarray([transaction.amount]),
         np.asarray([transaction.time]),
     )
+    derived: dict[str, np.ndarray] = {}  # by the config a version computed them with
     positive = LabelClass.objects.filter(is_positive=True).values_list("name", flat=True).first()
     scores = []
     for version in versions:
@@ -51,7 +53,14 @@ def transaction_scores_by_version(
             if not path.exists():
                 raise ModelFileError(f"{path}: the model file is missing")
             bundle = _bundle(str(path), path.stat().st_mtime)
-            x = bundle.scaler.transform(matrix)
+            state = bundle.metadata.get("derived")
+            if state:
+                key = repr(sorted(state.items()))
+                if key not in derived:
+                    derived[key] = derived_row(transaction, state)
+                x = bundle.scaler.transform(np.hstack([matrix, derived[key][None, :]]))
+            else:
+                x = bundle.scaler.transform(matrix)
         except (ModelFileError, ValueError) as error:
             scores.append(VersionScore(version, None, None, error=str(error)))
             continue

@@ -37,7 +37,7 @@ from labeler.services.training.quality import (
     version_metrics,
 )
 from labeler.services.training.stages import StageClock
-from labeler.services.training_data import training_arrays_build
+from labeler.services.training_data import model_input, training_arrays_build
 from labeler.services.training_runs import (
     ProgressRecorder,
     training_next_start,
@@ -49,7 +49,7 @@ from modeling.anomaly.ensemble import anomaly_ensemble_fit
 from modeling.audit import AuditConfig
 from modeling.committee import committee_pseudo_labels, committee_train
 from modeling.device import resolve_device
-from modeling.features import FeatureScaler, feature_matrix
+from modeling.features import FeatureScaler
 from modeling.model_files import ModelBundle, bundle_load, bundle_save
 from modeling.pseudo import PseudoLabels
 
@@ -83,7 +83,7 @@ def training_run(
 
     with stages.stage("reading"):
         arrays = training_arrays_build(dataset=dataset)
-        matrix = feature_matrix(arrays.features, arrays.amount, arrays.time)
+        matrix = model_input(arrays)
         learning = arrays.learning_rows  # everything outside the audit frame
         scaler = FeatureScaler.fit(matrix[learning] if len(learning) else matrix)
         x = scaler.transform(matrix)
@@ -154,7 +154,15 @@ def training_run(
                 scaler=scaler,
                 committee=committee,
                 anomaly=detectors,
-                metadata={"version": version.pk, "dataset": dataset.name, "kind": str(kind)},
+                metadata={
+                    "version": version.pk,
+                    "dataset": dataset.name,
+                    "kind": str(kind),
+                    # How the per-card and per-merchant features were computed, and their
+                    # names (after the imported features, log amount and time of day).
+                    "derived": arrays.derived_config,
+                    "derived_names": arrays.derived_names,
+                },
             ),
             path,
         )

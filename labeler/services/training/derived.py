@@ -1,0 +1,132 @@
+"""The per-card and per-merchant features of a dataset's transactions (modeling/entity_features),
+read from the database: entity keys, times, amounts, and when each fraud became known.
+
+Only datasets whose files name a card or a merchant get them. Merchant risk counts fraud labels
+by the time they became known (a label's `known_at`, else when it was recorded), and only where
+the file's times are dates (seconds since a file's first row cannot be compared with the day a
+label was given). Labels of the audit frame never count: the audit must judge a model that
+learned nothing from its answers. Reference labels are never read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+from django.conf import settings
+from django.db.models import F, Min
+from django.db.models.functions import Coalesce
+
+from labeler.models import Dataset, Label
+from modeling.entity_features import EntityFeatureConfig, entity_features
+
+ENTITY_FIELDS = {"card": "card_key", "merchant": "merchant_key"}
+
+
+def derived_config(dataset: Dataset) -> EntityFeatureConfig | None:
+    """The dataset's derived features (None: its files name no card or merchant)."""
+    schema = dataset.schema or {}
+    entities = tuple(part for part in ENTITY_FIELDS if schema.get(part))
+    if not entities:
+        return None
+    dated = schema.get("time") == "datetime"
+    return EntityFeatureConfig(
+        windows_days=tuple(settings.DERIVED_WINDOWS_DAYS),
+        risk_delay_days=settings.DERIVED_RISK_DELAY_DAYS,
+        entities=entities,
+        risk_entities=("merchant",) if dated and "merchant" in entities else (),
+    )
+
+
+def fraud_known_at(dataset: Dataset, transaction_ids: np.ndarray) -> np.ndarray:
+    """Per transaction (in the given order), when a fraud label on it became known: seconds
+    since 1970 UTC, NaN where none is known. The audit frame's labels are left out."""
+    known = (
+        Label.objects.filter(
+            transaction__dataset=dataset,
+            transaction__audit_number__isnull=True,
+            status=Label.Status.ACTIVE,
+            label_class__is_positive=True,
+        )
+        .values("transaction_id")
+        .annotate(first=Min(Coalesce(F("known_at"), F("created_at"))))
+        .values_list("transaction_id", "first")
+    )
+    result = np.full(len(transaction_ids), np.nan)
+    position = {int(t): i for i, t in enumerate(transaction_ids)}
+    for transaction_id, first in known:
+        if transaction_id in position:
+            result[position[transaction_id]] = first.timestamp()
+    return result
+
+
+def entity_codes(keys: list[str | None]) -> np.ndarray:
+    """The same code for the same key; rows without one each get a code of their own."""
+    import pandas as pd
+
+    codes, _ = pd.factorize(pd.Series(keys, dtype="string"), use_na_sentinel=True)
+    missing = codes < 0
+    codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    return codes.astype(np.int64)
+
+
+def derived_features(
+    dataset: Dataset,
+    transaction_ids: np.ndarray,
+    times: np.ndarray,
+    amounts: np.ndarray,
+    keys: dict[str, list[str | None]],
+) -> tuple[np.ndarray | None, list[str], dict | None]:
+    """(values (rows, features) or None, names, the config as a dict to keep with the model).
+    `keys`: per entity part ("card", "merchant"), each row's key."""
+    config = derived_config(dataset)
+    if config is None:
+        return None, [], None
+    entities = {part: entity_codes(keys[part]) for part in config.entities}
+    values, names = entity_features(
+        times=times,
+        amount=amounts,
+        entities=entities,
+        fraud_known_at=fraud_known_at(dataset, transaction_ids) if config.risk_entities else None,
+        config=config,
+    )
+    return values, names, asdict(config)
+
+
+def derived_row(transaction, config_state: dict) -> np.ndarray:
+    """One transaction's derived features as a version computed them (`config_state`, kept in
+    its model file), from the histories they depend on: its card's and its merchant's
+    transactions up to its own time. The same values as for the whole dataset."""
+    from django.db.models import Q
+
+    config = EntityFeatureConfig(
+        **{
+            **config_state,
+            "windows_days": tuple(config_state["windows_days"]),
+            "night_hours": tuple(config_state["night_hours"]),
+            "entities": tuple(config_state["entities"]),
+            "risk_entities": tuple(config_state["risk_entities"]),
+        }
+    )
+    history = Q(pk=transaction.pk)
+    for part in config.entities:
+        key = getattr(transaction, ENTITY_FIELDS[part])
+        if key is not None:
+            history |= Q(**{ENTITY_FIELDS[part]: key})
+    rows = list(
+        transaction.dataset.transactions.filter(history, time__lte=transaction.time)
+        .order_by("id")
+        .values_list("id", "time", "amount", *[ENTITY_FIELDS[p] for p in config.entities])
+    )
+    ids = np.asarray([row[0] for row in rows], np.int64)
+    values, _ = entity_features(
+        times=np.asarray([row[1] for row in rows], np.float64),
+        amount=np.asarray([row[2] for row in rows], np.float64),
+        entities={
+            part: entity_codes([row[3 + index] for row in rows])
+            for index, part in enumerate(config.entities)
+        },
+        fraud_known_at=fraud_known_at(transaction.dataset, ids) if config.risk_entities else None,
+        config=config,
+    )
+    return values[int(np.flatnonzero(ids == transaction.pk)[0])]
