@@ -14,6 +14,7 @@ from labeler.errors import ImportRejected
 from labeler.forms import column_choice
 from labeler.models import ImportBatch
 from labeler.services.importing import transactions_import
+from labeler.services.label_import import labels_import
 from labeler.uploads import upload_path
 
 
@@ -116,6 +117,47 @@ class ImportListCreate(generics.ListAPIView):
                     dataset_name=data.validated_data["dataset"],
                     label_mode=data.validated_data["label_mode"],
                     columns=column_choice(data.validated_data),
+                    file_name=upload.name,
+                    imported_by=request.user,
+                )
+        except ImportRejected as rejected:
+            return Response({"detail": str(rejected)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(ImportBatchOutput(batch).data, status=status.HTTP_201_CREATED)
+
+
+class LabelFileInput(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text="CSV, plain or .gz: transaction_id, class and optionally known_at (ISO)",
+    )
+    dataset = serializers.SlugField(max_length=64)
+
+    validate_file = ImportInput.validate_file
+
+
+class LabelFileCreate(generics.GenericAPIView):
+    """Delayed labels (chargebacks, confirmed cases) onto a dataset's transactions, as trusted
+    labels with the date each became known: all rows or none."""
+
+    permission_classes = [IsStaff]
+    serializer_class = ImportBatchOutput
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": LabelFileInput},
+        responses={201: ImportBatchOutput, 400: RefusalOutput},
+    )
+    def post(self, request):
+        """201 with the batch (`label_count`: new labels); 400 naming the unknown ids or the
+        row and column at fault, and nothing written."""
+        data = LabelFileInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        try:
+            with upload_path(upload) as path:
+                batch = labels_import(
+                    path=path,
+                    dataset_name=data.validated_data["dataset"],
                     file_name=upload.name,
                     imported_by=request.user,
                 )

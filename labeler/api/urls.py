@@ -9,6 +9,7 @@ urlpatterns = [
     path("v1/datasets/", transactions.DatasetList.as_view(), name="api-datasets"),
     path("v1/datasets/<id:dataset_id>/training/", training.Training.as_view(), name="api-training"),
     path("v1/imports/", imports.ImportListCreate.as_view(), name="api-imports"),
+    path("v1/label-files/", imports.LabelFileCreate.as_view(), name="api-label-files"),
     path("v1/transactions/", transactions.TransactionList.as_view(), name="api-transactions"),
     path(
         "v1/transactions/<id:pk>/",

@@ -1,10 +1,10 @@
 """The fast write path for imports: executemany on SQLite, binary COPY on PostgreSQL.
 
 Columns come in as NumPy arrays (one value per row; NaN in a float array is NULL), lists of
-text (None is NULL; JSON text for a JSON field), or one constant for every row. ORM bulk_create
-spends most of its time building model instances, and psycopg's row-by-row COPY most of its time
-in Python; at 285k rows either alone would cost more than the whole import may take, so the rows
-are encoded column-wise here.
+text (None is NULL; JSON text for a JSON field), datetime64 arrays (UTC), or one constant for
+every row. ORM bulk_create spends most of its time building model instances, and psycopg's
+row-by-row COPY most of its time in Python; at 285k rows either alone would cost more than the
+whole import may take, so the rows are encoded column-wise here.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ def _has_nulls(value) -> bool:
 
 
 def _python_values(value, rows: int):
+    if isinstance(value, np.ndarray) and value.dtype.kind == "M":
+        return _datetimes(value)
     if isinstance(value, np.ndarray):
         if value.ndim == 2:
             return (row.tobytes() for row in np.ascontiguousarray(value))
@@ -75,6 +77,15 @@ def _python_values(value, rows: int):
     if isinstance(value, datetime):
         value = connection.ops.adapt_datetimefield_value(value)
     return (value,) * rows
+
+
+def _datetimes(value: np.ndarray) -> list:
+    """A datetime64 array (UTC) as the database's own date-time values."""
+    micros = value.astype("datetime64[us]").astype(np.int64).tolist()
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return [
+        connection.ops.adapt_datetimefield_value(epoch + timedelta(microseconds=m)) for m in micros
+    ]
 
 
 def _execute_many(model, columns: dict[str, object], rows: int) -> None:
@@ -103,6 +114,10 @@ def _fixed_field(model, name: str, value, rows: int) -> np.ndarray | None:
         # timestamptz travels as microseconds since 2000-01-01 UTC.
         micros = (value - POSTGRES_EPOCH) // timedelta(microseconds=1)
         payload = np.full(rows, micros, dtype=">i8")
+    elif isinstance(value, np.ndarray) and value.dtype.kind == "M":
+        since_1970 = value.astype("datetime64[us]").astype(np.int64)
+        offset = (POSTGRES_EPOCH - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        payload = (since_1970 - offset).astype(">i8")
     elif not isinstance(value, np.ndarray):
         return None
     elif value.ndim == 2:

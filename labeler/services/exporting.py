@@ -36,6 +36,12 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("human_label_count", "int64", "standing human labels on the transaction"),
     ("human_annotators", "string", "who gave them, ';'-separated ('import' for trusted files)"),
     ("human_disagreement", "bool_", "the standing human labels name different classes"),
+    (
+        "human_label_known_at",
+        "string",
+        "ISO 8601: when the latest one's class became known "
+        "(a chargeback's date for a delayed label file, else when it was recorded)",
+    ),
     ("reviewer_label", "string", "the class the latest standing review settled on"),
     ("reviewer_verdict", "string", "agree or overrule"),
     ("reviewer", "string", ""),
@@ -106,12 +112,16 @@ def _chunk_rows(request: ExportRequest, chunk: list[tuple]) -> list[dict]:
     # are never looked up below.
     in_chunk = {"transaction_id__gte": chunk[0][0], "transaction_id__lte": chunk[-1][0]}
     labels = defaultdict(list)
-    for transaction_id, class_name, annotator in (
+    known_at = {}
+    for transaction_id, class_name, annotator, known, recorded in (
         Label.objects.filter(**in_chunk, status__in=[Label.Status.ACTIVE, Label.Status.OVERRULED])
         .order_by("created_at", "id")
-        .values_list("transaction_id", "label_class__name", "annotator__username")
+        .values_list(
+            "transaction_id", "label_class__name", "annotator__username", "known_at", "created_at"
+        )
     ):
         labels[transaction_id].append((class_name, annotator or "import"))
+        known_at[transaction_id] = (known or recorded).isoformat()
     reviews = {}
     for transaction_id, verdict, new_class, label_class, pseudo_class, reviewer, at in (
         Review.objects.filter(**in_chunk, status=Review.Status.ACTIVE)
@@ -161,6 +171,7 @@ def _chunk_rows(request: ExportRequest, chunk: list[tuple]) -> list[dict]:
                 "human_label_count": len(human),
                 "human_annotators": ";".join(name for _, name in human) or None,
                 "human_disagreement": len(classes) > 1,
+                "human_label_known_at": known_at.get(transaction_id),
                 "reviewer_label": review[0],
                 "reviewer_verdict": review[1],
                 "reviewer": review[2],

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 LabelMode = ImportBatch.LabelMode
 
 
-def _class_ids_by_value() -> dict[str, int]:
+def class_ids_by_value() -> dict[str, int]:
     """Label values accepted in files: each class's code and its name."""
     mapping: dict[str, int] = {}
     for label_class in LabelClass.objects.all():
@@ -39,7 +39,7 @@ def _class_ids_by_value() -> dict[str, int]:
 
 def _label_class_ids(table: ParsedTable, file_name: str) -> np.ndarray:
     """Class id per row, -1 where the label cell is empty."""
-    accepted = _class_ids_by_value()
+    accepted = class_ids_by_value()
     column = table.column_mapping["label"]
     class_ids = np.full(table.row_count, -1, dtype=np.int64)
     for value in np.unique(table.labels):
