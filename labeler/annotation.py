@@ -82,10 +82,24 @@ class ItemView:
     chart: FeatureChart | None
     alternatives: list[LabelClass]  # what a reject can become, in hotkey-digit order
     token: str = ""  # the request token the answer to this rendering carries
+    when: str = ""  # the time as the file wrote it (a date-time), or "<seconds> s"
+    facts: list[tuple[str, str]] = field(default_factory=list)  # other columns, as written
 
     @property
     def transaction(self):
         return self.entry.transaction
+
+
+def transaction_facts(transaction) -> tuple[str, list[tuple[str, str]]]:
+    """(the time as the file wrote it, the other columns a person reads: card, merchant,
+    category, country, description...), from the columns the import kept as written."""
+    kept = dict(transaction.attributes or {})
+    columns = (transaction.dataset.schema or {}).get("columns", {})
+    when = kept.pop(columns.get("time"), None) if columns.get("time") else None
+    for role in ("id", "amount"):
+        kept.pop(columns.get(role), None)
+    facts = [(name, value) for name, value in kept.items() if value not in (None, "")]
+    return when or f"{transaction.time:.0f} s", facts
 
 
 def item_view(entry: QueueEntry | None, classes: list[LabelClass]) -> ItemView | None:
@@ -95,7 +109,10 @@ def item_view(entry: QueueEntry | None, classes: list[LabelClass]) -> ItemView |
     # The entry's suggestion: the version that queued the item scored it so.
     suggested = next((c for c in classes if c.pk == entry.suggested_class_id), None)
     version = entry.model_version
+    when, facts = transaction_facts(transaction)
     return ItemView(
+        when=when,
+        facts=facts,
         entry=entry,
         suggested=suggested,
         probability=entry.probability_of(suggested),

@@ -1,4 +1,6 @@
-"""Demo data: the synthetic generator's output written as CSV and fed to the import service."""
+"""Demo data: a generator's output written as CSV and fed to the import service: raw card
+transactions as an issuer exports them (cards, merchants, dates), or the reference-like layout
+of anonymised features."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import pandas as pd
 from labeler.models import ImportBatch, LabelClass
 from labeler.services.importing import transactions_import
 from modeling.synthetic import SyntheticTransactions, transactions_synthesize
+from modeling.synthetic_raw import RawSimulationConfig, raw_transactions_simulate
 
 
 def synthetic_frame(data: SyntheticTransactions, *, class_codes: tuple[str, str] = ("0", "1")):
@@ -40,4 +43,31 @@ def demo_data_import(
             path=path,
             dataset_name=dataset_name,
             label_mode=ImportBatch.LabelMode.REFERENCE,
+        )
+
+
+def raw_demo_import(
+    *,
+    customers: int = 500,
+    terminals: int = 1_000,
+    days: int = 60,
+    seed: int = 0,
+    dataset_name: str = "demo",
+) -> ImportBatch:
+    """Simulated raw transactions (modeling/synthetic_raw.py) with their labels held back as
+    reference labels, for the simulated annotator and the benchmarks only."""
+    simulated = raw_transactions_simulate(
+        RawSimulationConfig(customers=customers, terminals=terminals, days=days, seed=seed)
+    )
+    frame = simulated.frame.copy()
+    codes = {
+        0: LabelClass.objects.get(name="legit").code,
+        1: LabelClass.objects.get(name="fraud").code,
+    }
+    frame["is_fraud"] = frame["is_fraud"].map(codes)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"demo-raw-seed{seed}-{customers}x{days}d.csv"
+        frame.to_csv(path, index=False)
+        return transactions_import(
+            path=path, dataset_name=dataset_name, label_mode=ImportBatch.LabelMode.REFERENCE
         )

@@ -367,6 +367,7 @@ def table_read(
         else None,
         attributes=attributes_json(frame, shown) if roles.named or roles.kept else None,
         schema={
+            "columns": {"id": id_column, "time": time_column, "amount": amount_column},
             "card": roles.card,
             "merchant": roles.merchant,
             # Pairs, not a mapping: PostgreSQL's jsonb keeps no key order, and the features'
