@@ -3,6 +3,7 @@
     python benchmarks/label_efficiency.py [--seeds 3] [--draws 100] [--generated] [--quick]
     python benchmarks/label_efficiency.py --product [--only fraudloop]   # + the product itself
     python benchmarks/label_efficiency.py --only fraudloop --seeds 1 --device cpu --device cuda
+    python benchmarks/label_efficiency.py --generated-raw [--seeds 2]   # raw card transactions
 
 A simulated annotator answers from the reference labels. The pool is the first 80% of rows by
 time, the test set the last 20%. Strategies: random sampling (mean of --draws orders), the
@@ -120,9 +121,26 @@ def main() -> None:
         help="fraudloop again with these anomaly detectors (comma-separated, the mean of their "
         "ranks) instead of the default: e.g. autoencoder, the cold start before the ensemble",
     )
+    parser.add_argument(
+        "--generated-raw",
+        action="store_true",
+        help="simulated raw card transactions (efficiency_raw.py): fraudloop with and without "
+        "the per-card and per-merchant features, the baseline and the boosting ceiling",
+    )
+    parser.add_argument("--raw-customers", type=int, default=2500, help="about 240 rows each")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.draws = 1, 10
+    if args.generated_raw:
+        from efficiency_raw import raw_report
+
+        raw_report(
+            seeds=list(range(args.seeds)),
+            round_size=args.round_size,
+            budget=args.budget,
+            customers=args.raw_customers,
+        )
+        return
     started = time.perf_counter()
     split, source = load_split(args.generated)
     pool_frauds = int(split.y_pool.sum())
