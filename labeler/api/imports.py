@@ -109,20 +109,32 @@ class ImportListCreate(generics.ListAPIView):
         when the file cannot be imported, and nothing written."""
         data = ImportInput(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = data.validated_data["file"]
-        try:
-            with upload_path(upload) as path:
-                batch = transactions_import(
-                    path=path,
-                    dataset_name=data.validated_data["dataset"],
-                    label_mode=data.validated_data["label_mode"],
-                    columns=column_choice(data.validated_data),
-                    file_name=upload.name,
-                    imported_by=request.user,
-                )
-        except ImportRejected as rejected:
-            return Response({"detail": str(rejected)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(ImportBatchOutput(batch).data, status=status.HTTP_201_CREATED)
+        return _imported(
+            request,
+            data.validated_data,
+            lambda **common: transactions_import(
+                label_mode=data.validated_data["label_mode"],
+                columns=column_choice(data.validated_data),
+                **common,
+            ),
+        )
+
+
+def _imported(request, fields: dict, service) -> Response:
+    """Runs an import service on the uploaded file: 201 with the batch, or 400 with the reason
+    the service gave (nothing was written)."""
+    upload = fields["file"]
+    try:
+        with upload_path(upload) as path:
+            batch = service(
+                path=path,
+                dataset_name=fields["dataset"],
+                file_name=upload.name,
+                imported_by=request.user,
+            )
+    except ImportRejected as rejected:
+        return Response({"detail": str(rejected)}, status=status.HTTP_400_BAD_REQUEST)
+    return Response(ImportBatchOutput(batch).data, status=status.HTTP_201_CREATED)
 
 
 class LabelFileInput(serializers.Serializer):
@@ -152,15 +164,4 @@ class LabelFileCreate(generics.GenericAPIView):
         row and column at fault, and nothing written."""
         data = LabelFileInput(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = data.validated_data["file"]
-        try:
-            with upload_path(upload) as path:
-                batch = labels_import(
-                    path=path,
-                    dataset_name=data.validated_data["dataset"],
-                    file_name=upload.name,
-                    imported_by=request.user,
-                )
-        except ImportRejected as rejected:
-            return Response({"detail": str(rejected)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(ImportBatchOutput(batch).data, status=status.HTTP_201_CREATED)
+        return _imported(request, data.validated_data, labels_import)

@@ -260,7 +260,23 @@ class QueueEntry(models.Model):
         return class_probability(self.score, label_class)
 
 
-class StagedScore(models.Model):
+class VersionRow(models.Model):
+    """A row a run writes for one transaction before its activation (a staged score, a planned
+    queue entry). No database foreign keys, as for ReferenceLabel: 285k per-row checks per run
+    buy nothing for rows that live a few seconds and are written only by the training service."""
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    transaction = models.ForeignKey(
+        "labeler.Transaction", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+
+    class Meta:
+        abstract = True
+
+
+class StagedScore(VersionRow):
     """A finished run's scores, waiting for its activation to copy them onto `Transaction`.
 
     Scoring happens before activation, but annotators must keep seeing the active version's
@@ -268,14 +284,6 @@ class StagedScore(models.Model):
     switch (`labeler.services.activation`).
     """
 
-    # No database foreign keys, as for ReferenceLabel: 285k per-row checks per run buy nothing
-    # for rows that live a few seconds and are written only by the training service.
-    model_version = models.ForeignKey(
-        ModelVersion, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
-    transaction = models.ForeignKey(
-        "labeler.Transaction", on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
     score = models.FloatField()
     uncertainty = models.FloatField(null=True)
     audit_inclusion = models.FloatField(null=True)  # frame rows only
@@ -297,18 +305,11 @@ class StagedScore(models.Model):
         return f"v{self.model_version_id}: {self.transaction_id} = {self.score:.3f}"
 
 
-class PlannedQueueEntry(models.Model):
+class PlannedQueueEntry(VersionRow):
     """A finished run's queue, written before its activation, so that the switch swaps it in
     with one INSERT ... SELECT instead of sending every item over while annotators wait. Only
     the training service writes these rows; they are dropped once the switch is done."""
 
-    # No database foreign keys, as for StagedScore; the queue entries made from them have them.
-    model_version = models.ForeignKey(
-        ModelVersion, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
-    transaction = models.ForeignKey(
-        "labeler.Transaction", on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
     priority = models.FloatField()
     reason = models.CharField(max_length=16, choices=QueueEntry.Reason.choices)
     score = models.FloatField(null=True)

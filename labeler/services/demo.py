@@ -36,13 +36,16 @@ def demo_data_import(
     legit = LabelClass.objects.get(name="legit").code
     fraud = LabelClass.objects.get(name="fraud").code
     frame = synthetic_frame(data, class_codes=(legit, fraud))
+    return _imported(frame, f"demo-seed{seed}-{rows}.csv", dataset_name, float_format="%.6g")
+
+
+def _imported(frame: pd.DataFrame, file_name: str, dataset_name: str, **written) -> ImportBatch:
+    """The frame written as CSV and imported, its labels held back as reference labels."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"demo-seed{seed}-{rows}.csv"
-        frame.to_csv(path, index=False, float_format="%.6g")
+        path = Path(folder) / file_name
+        frame.to_csv(path, index=False, **written)
         return transactions_import(
-            path=path,
-            dataset_name=dataset_name,
-            label_mode=ImportBatch.LabelMode.REFERENCE,
+            path=path, dataset_name=dataset_name, label_mode=ImportBatch.LabelMode.REFERENCE
         )
 
 
@@ -65,9 +68,4 @@ def raw_demo_import(
         1: LabelClass.objects.get(name="fraud").code,
     }
     frame["is_fraud"] = frame["is_fraud"].map(codes)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"demo-raw-seed{seed}-{customers}x{days}d.csv"
-        frame.to_csv(path, index=False)
-        return transactions_import(
-            path=path, dataset_name=dataset_name, label_mode=ImportBatch.LabelMode.REFERENCE
-        )
+    return _imported(frame, f"demo-raw-seed{seed}-{customers}x{days}d.csv", dataset_name)

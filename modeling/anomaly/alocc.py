@@ -17,7 +17,14 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from modeling.anomaly.base import NetworkConfig, NetworkDetector, mlp, squared_error
+from modeling.anomaly.base import (
+    NetworkConfig,
+    NetworkDetector,
+    mlp,
+    optimizer_step,
+    real_or_fake_loss,
+    squared_error,
+)
 
 
 @dataclass
@@ -62,17 +69,9 @@ class ALOCCDetector(NetworkDetector):
             functional.binary_cross_entropy_with_logits(judged, torch.ones_like(judged))
             + self.config.reconstruction_weight * ((rebuilt - batch) ** 2).mean()
         )
-        reconstructor_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        reconstructor_optimizer.step()
-
+        optimizer_step(reconstructor_optimizer, loss)
         real, fake = discriminator(batch), discriminator(rebuilt.detach())
-        discriminator_loss = functional.binary_cross_entropy_with_logits(
-            real, torch.ones_like(real)
-        ) + functional.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
-        discriminator_optimizer.zero_grad(set_to_none=True)
-        discriminator_loss.backward()
-        discriminator_optimizer.step()
+        optimizer_step(discriminator_optimizer, real_or_fake_loss(real, fake))
 
     def _batch_score(self, batch: torch.Tensor) -> torch.Tensor:
         rebuilt = self.modules["reconstructor"](batch)

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 import torch
 
-from modeling.anomaly.base import NetworkConfig, NetworkDetector, mlp, squared_error
+from modeling.anomaly.base import (
+    NetworkConfig,
+    NetworkDetector,
+    mlp,
+    optimizer_step,
+    squared_error,
+)
 
 
 @dataclass
@@ -36,9 +42,7 @@ class AutoencoderDetector(NetworkDetector):
     def _step(self, batch, optimizers, generator) -> None:
         (optimizer,) = optimizers
         loss = squared_error(self.reconstruct(self._training_input(batch, generator)), batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.mean().backward()
-        optimizer.step()
+        optimizer_step(optimizer, loss.mean())
 
     def _batch_score(self, batch: torch.Tensor) -> torch.Tensor:
         return squared_error(self.reconstruct(batch), batch)

@@ -203,3 +203,15 @@ def mlp(sizes: list[int], *, last_activation: torch.nn.Module | None = None) -> 
 def squared_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean squared difference per row."""
     return ((a - b) ** 2).mean(dim=1)
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def real_or_fake_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """A discriminator's loss: logits of real rows towards 1, of made-up rows towards 0."""
+    binary = torch.nn.functional.binary_cross_entropy_with_logits
+    return binary(real, torch.ones_like(real)) + binary(fake, torch.zeros_like(fake))

@@ -9,9 +9,14 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn import functional
 
-from modeling.anomaly.base import NetworkConfig, NetworkDetector, mlp
+from modeling.anomaly.base import (
+    NetworkConfig,
+    NetworkDetector,
+    mlp,
+    optimizer_step,
+    real_or_fake_loss,
+)
 
 
 @dataclass
@@ -67,18 +72,10 @@ class GANomalyDetector(NetworkDetector):
             + config.contextual_weight * (batch - rebuilt).abs().mean()
             + config.encoder_weight * ((code - second_code) ** 2).mean()
         )
-        generator_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        generator_optimizer.step()
-
+        optimizer_step(generator_optimizer, loss)
         real = critic(features(batch))
         fake = critic(features(rebuilt.detach()))
-        critic_loss = functional.binary_cross_entropy_with_logits(
-            real, torch.ones_like(real)
-        ) + functional.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
-        critic_optimizer.zero_grad(set_to_none=True)
-        critic_loss.backward()
-        critic_optimizer.step()
+        optimizer_step(critic_optimizer, real_or_fake_loss(real, fake))
 
     def _batch_score(self, batch: torch.Tensor) -> torch.Tensor:
         code, _, second_code = self._round_trip(batch)

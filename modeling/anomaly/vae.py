@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from modeling.anomaly.base import NetworkConfig, NetworkDetector, mlp
+from modeling.anomaly.base import NetworkConfig, NetworkDetector, mlp, optimizer_step
 
 
 @dataclass
@@ -51,9 +51,7 @@ class VAEDetector(NetworkDetector):
         noise = torch.randn((len(batch), self.config.bottleneck), generator=generator)
         reconstruction, divergence = self._terms(batch, noise.to(batch.device))
         loss = (reconstruction + self.config.beta * divergence).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        optimizer_step(optimizer, loss)
 
     def _batch_score(self, batch: torch.Tensor) -> torch.Tensor:
         reconstruction, divergence = self._terms(batch, None)
