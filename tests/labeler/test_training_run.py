@@ -78,6 +78,10 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
         assert detector["weight"] == 1.0 and detector["fit_seconds"] > 0
         assert cold.durations[f"anomaly:{name}"] == detector["fit_seconds"]
     assert cold.hyperparameters["anomaly"]["detectors"] == list(record["detectors"])
+    stages = {k: v for k, v in cold.durations.items() if ":" not in k and k != "total"}
+    assert cold.durations["total"] == pytest.approx(
+        sum(stages.values()) - stages["switch"], abs=0.01
+    )
     assert set(QueueEntry.objects.values_list("reason", flat=True)) == {"cold_start", "audit"}
     assert QueueEntry.objects.count() == 120
     assert not Transaction.objects.filter(score__isnull=True).exists()

@@ -264,7 +264,8 @@ def training_run(
         outcome = model_version_activate(version=version)
     version.durations = {
         **stages.durations,
-        "total": round(sum(stages.durations.values()), 3),
+        # The stages' own times; "anomaly:<detector>" and "switch" are parts of stages.
+        "total": round(sum(t for stage, t in stages.durations.items() if ":" not in stage), 3),
         "switch": outcome["switch_seconds"],  # the part of "activating" that annotators share
     }
     ModelVersion.objects.filter(pk=version.pk).update(durations=version.durations)
