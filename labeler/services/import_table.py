@@ -27,13 +27,19 @@ from labeler.services.import_columns import (
 )
 from labeler.services.import_columns import category_levels as category_levels_of
 from labeler.services.import_options import ColumnChoice, names_listed
+from labeler.services.import_values import (
+    Where,
+    external_ids,
+    float32_features,
+    numeric_matrix,
+    time_seconds,
+)
 
 # Column names recognised when the caller does not name a column (compared case-insensitively).
 ID_CANDIDATES = ("id", "transaction_id", "external_id", "txn_id")
 TIME_CANDIDATES = ("time", "timestamp", "datetime", "date")
 AMOUNT_CANDIDATES = ("amount", "amt", "value")
 LABEL_CANDIDATES = ("class", "label", "is_fraud", "fraud")
-MAX_ID_LENGTH = 128
 
 
 @dataclass
@@ -52,22 +58,7 @@ class ParsedTable:
     schema: dict = field(default_factory=dict)  # what Dataset.schema records of this layout
 
 
-class _Where:
-    """Formats 'file, row r (line l), column c' so every message points at the same place."""
-
-    def __init__(self, file_name: str):
-        self.file_name = file_name
-
-    def __call__(self, row_index: int | None = None, column: str | None = None) -> str:
-        parts = [self.file_name]
-        if row_index is not None:
-            parts.append(f"row {row_index + 1} (line {row_index + 2})")
-        if column is not None:
-            parts.append(f"column {column!r}")
-        return ", ".join(parts)
-
-
-def _header(text_path: Path, where: _Where) -> list[str]:
+def _header(text_path: Path, where: Where) -> list[str]:
     with text_path.open("rb") as text:
         first_line = text.readline().decode("utf-8").rstrip("\r\n")
     try:
@@ -96,7 +87,7 @@ def _pick(
     chosen: str | None,
     candidates: tuple[str, ...],
     role: str,
-    where: _Where,
+    where: Where,
     *,
     required: bool,
 ) -> str | None:
@@ -119,7 +110,7 @@ def _pick(
     return None
 
 
-def _read_frame(text_path: Path, names: list[str], text_columns: list[str], where: _Where):
+def _read_frame(text_path: Path, names: list[str], text_columns: list[str], where: Where):
     try:
         frame = pd.read_csv(
             text_path,
@@ -146,84 +137,7 @@ def _read_frame(text_path: Path, names: list[str], text_columns: list[str], wher
     return frame
 
 
-def _numeric_matrix(frame: pd.DataFrame, columns: list[str], where: _Where) -> np.ndarray:
-    """Every value a finite number, or an error naming the first bad cell."""
-    converted = {}
-    for column in columns:
-        series = frame[column]
-        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            converted[column] = pd.to_numeric(series, errors="coerce")
-        else:
-            converted[column] = series
-    matrix = pd.DataFrame(converted).to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(matrix)
-    if bad.any():
-        row = int(np.argmax(bad.any(axis=1)))
-        col = int(np.argmax(bad[row]))
-        name = columns[col]
-        original = frame[name].iloc[row]
-        if pd.isna(original):
-            problem = "the value is empty"
-        elif isinstance(original, str) and not np.isfinite(
-            pd.to_numeric(original, errors="coerce")
-        ):
-            lowered = original.strip().lower()
-            if lowered in {"nan", "inf", "-inf", "+inf", "infinity", "-infinity"}:
-                problem = f"{original!r} is not a finite number"
-            else:
-                problem = f"{original!r} is not a number"
-        else:
-            problem = f"{float(original):g} is not a finite number"
-        raise ImportRejected(f"{where(row, name)}: {problem}.")
-    return matrix
-
-
-def _time_seconds(frame: pd.DataFrame, column: str, where: _Where) -> tuple[np.ndarray, str]:
-    """Seconds, and whether they were written as "seconds" or as ISO date-times (then since
-    1970-01-01 UTC; a date-time without an offset is taken as UTC)."""
-    series = frame[column]
-    numbers = pd.to_numeric(series, errors="coerce")
-    if numbers.notna().all():
-        return _numeric_matrix(frame, [column], where)[:, 0], "seconds"
-    if numbers.isna().all() and series.notna().all():
-        stamps = pd.to_datetime(series, errors="coerce", utc=True, format="ISO8601")
-        if stamps.notna().all():
-            seconds = (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
-            return seconds.to_numpy(), "datetime"
-        row = int(np.argmax(stamps.isna().to_numpy()))
-    else:
-        row = int(np.argmax(numbers.isna().to_numpy()))
-    value = series.iloc[row]
-    problem = "the value is empty" if pd.isna(value) else f"{value!r} is"
-    if not pd.isna(value):
-        problem += " neither a number of seconds nor an ISO date-time like 2026-01-05T13:45:00Z"
-    raise ImportRejected(f"{where(row, column)}: {problem}.")
-
-
-def _external_ids(frame: pd.DataFrame, column: str, where: _Where) -> list[str]:
-    ids = frame[column].str.strip()
-    empty = ids.isna() | (ids == "")
-    if empty.any():
-        row = int(np.argmax(empty.to_numpy()))
-        raise ImportRejected(f"{where(row, column)}: the id is empty.")
-    too_long = ids.str.len() > MAX_ID_LENGTH
-    if too_long.any():
-        row = int(np.argmax(too_long.to_numpy()))
-        raise ImportRejected(
-            f"{where(row, column)}: the id is longer than {MAX_ID_LENGTH} characters."
-        )
-    duplicated = ids.duplicated(keep=False).to_numpy()
-    if duplicated.any():
-        first = int(np.argmax(duplicated))
-        rows = np.flatnonzero((ids == ids.iloc[first]).to_numpy())
-        raise ImportRejected(
-            f"{where(int(rows[1]), column)}: id {ids.iloc[first]!r} also appears on row "
-            f"{rows[0] + 1}; ids must be unique."
-        )
-    return ids.tolist()
-
-
-def _roles(names: list[str], columns: ColumnChoice, taken: set[str], where: _Where) -> ColumnRoles:
+def _roles(names: list[str], columns: ColumnChoice, taken: set[str], where: Where) -> ColumnRoles:
     """The card, merchant, category and text columns: as named, else found from the header."""
 
     def named_or_found(chosen, candidates, role):
@@ -274,7 +188,7 @@ def table_read(
     """Parses checked UTF-8 CSV text into arrays, or raises ImportRejected naming row and
     column. `category_levels`: the dataset's encoding of its categories (None: this file is the
     dataset's first, and sets it)."""
-    where = _Where(file_name)
+    where = Where(file_name)
     names = _header(text_path, where)
     id_column = _pick(names, columns.id_column, ID_CANDIDATES, "id", where, required=False)
     time_column = _pick(names, columns.time_column, TIME_CANDIDATES, "time", where, required=True)
@@ -320,32 +234,18 @@ def table_read(
     if not candidate_features and not category_levels:
         raise ImportRejected(f"{where()}: no numeric feature columns besides time and amount.")
 
-    features64 = (
-        _numeric_matrix(frame, candidate_features, where)
-        if candidate_features
-        else np.zeros((len(frame), 0))
-    )
-    with np.errstate(over="ignore"):
-        features = features64.astype("<f4")
-    overflow = ~np.isfinite(features)
-    if overflow.any():
-        row = int(np.argmax(overflow.any(axis=1)))
-        col = int(np.argmax(overflow[row]))
-        raise ImportRejected(
-            f"{where(row, candidate_features[col])}: {features64[row, col]:g} is too large "
-            "for a 32-bit float feature."
-        )
+    features = float32_features(frame, candidate_features, where)
     encoded, encoded_names = category_features(frame, category_levels)
     labels = None
     if with_labels:
         labels = frame[label_column].fillna("").str.strip().to_numpy(dtype=object)
-    time, time_kind = _time_seconds(frame, time_column, where)
+    time, time_kind = time_seconds(frame, time_column, where)
     shown = [c for c in (id_column, time_column, amount_column) if c] + roles.named + roles.kept
     return ParsedTable(
         row_count=len(frame),
-        external_ids=_external_ids(frame, id_column, where) if id_column else None,
+        external_ids=external_ids(frame, id_column, where) if id_column else None,
         time=time,
-        amount=_numeric_matrix(frame, [amount_column], where)[:, 0],
+        amount=numeric_matrix(frame, [amount_column], where)[:, 0],
         features=np.hstack([features, encoded]) if encoded_names else features,
         feature_names=candidate_features + encoded_names,
         labels=labels,
