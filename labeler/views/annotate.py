@@ -15,9 +15,9 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from labeler.annotation import item_view, session_stats
 from labeler.errors import FraudloopError
 from labeler.models import Dataset, QueueEntry, Transaction
+from labeler.pages.annotate import item_view, session_stats
 from labeler.services.labeling import (
     label_submit,
     label_undo,

@@ -3,8 +3,8 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from labeler.dashboard import dataset_dashboard
 from labeler.models import Dataset
+from labeler.pages.home import dataset_dashboard
 
 
 @login_required

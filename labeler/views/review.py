@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from labeler.errors import FraudloopError
 from labeler.models import ReviewItem, ReviewPolicy, Transaction
-from labeler.review_quality import annotator_quality, pseudo_label_precision, review_backlog
-from labeler.reviewing import review_claim, review_item_view, review_session_stats
+from labeler.pages.review import review_claim, review_item_view, review_session_stats
+from labeler.pages.review_quality import annotator_quality, pseudo_label_precision, review_backlog
 from labeler.services.review import (
     review_lease_release,
     review_next_item,

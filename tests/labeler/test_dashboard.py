@@ -6,8 +6,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from labeler.dashboard import dataset_dashboard
 from labeler.models import Label, ModelVersion, ReviewItem
+from labeler.pages.home import dataset_dashboard
 from labeler.services.review import transaction_review
 from tests.factories import (
     DatasetFactory,

@@ -5,9 +5,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from labeler.annotation import session_stats
-from labeler.dashboard import dataset_dashboard
 from labeler.models import Label, ModelVersion, TrainingPolicy
+from labeler.pages.annotate import session_stats
+from labeler.pages.home import dataset_dashboard
 from labeler.selectors import new_human_labels, training_overview
 from labeler.services import labeling
 from labeler.services.labeling import label_submit, label_undo

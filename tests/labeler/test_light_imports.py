@@ -13,7 +13,7 @@ LIGHT_MODULES = [
     "labeler.urls",  # every view and the API, through the URLconf
     "labeler.admin",
     "labeler.tasks",
-    "labeler.dashboard",
+    "labeler.pages.home",
     "labeler.templatetags.quality",
     "labeler.management.commands.export_labels",
     "labeler.management.commands.import_transactions",

@@ -230,7 +230,11 @@ def test_the_dashboard_figures_on_a_known_small_case(client, alice, bob, dora, v
         )
     ReviewItem.objects.create(transaction=rows[3], reason="four_eyes")
 
-    from labeler.review_quality import annotator_quality, pseudo_label_precision, review_backlog
+    from labeler.pages.review_quality import (
+        annotator_quality,
+        pseudo_label_precision,
+        review_backlog,
+    )
 
     (bob_row,) = annotator_quality()
     assert (bob_row.annotator, bob_row.labels, bob_row.reviewed) == ("bob", 4, 3)

@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from labeler.charts import BarChart, LineChart, bar_chart, line_chart
 from labeler.models import Dataset, Label, LabelClass, ModelVersion, PseudoLabel, ReviewItem
+from labeler.pages.charts import BarChart, LineChart, bar_chart, line_chart
 from labeler.selectors import TrainingOverview, training_overview
 from labeler.services.training_data import human_classes_settled
 

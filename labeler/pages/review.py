@@ -9,8 +9,8 @@ from datetime import datetime
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from labeler.annotation import FeatureChart, feature_chart
 from labeler.models import Label, LabelClass, PseudoLabel, Review, ReviewItem
+from labeler.pages.annotate import FeatureChart, feature_chart
 
 
 @dataclass
