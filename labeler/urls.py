@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from labeler.converters import IdConverter
-from labeler.views import annotate, health, home, importing, review, training
+from labeler.views import annotate, favicon, health, home, importing, review, training
 
 register_converter(IdConverter, "id")
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", favicon.favicon, name="favicon"),
     path("import/", importing.import_transactions, name="import"),
     path("annotate/", annotate.annotate, name="annotate"),
     path("annotate/answer/", annotate.annotate_answer, name="annotate_answer"),
