@@ -2,6 +2,7 @@
 worker heartbeats."""
 
 from django.contrib import admin
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Count
 
 from labeler.admin.base import ReadOnlyAdmin
@@ -32,7 +33,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @admin.display(description="transactions", ordering="transaction_count")
     def transaction_count(self, obj):
-        return obj.transaction_count
+        return intcomma(obj.transaction_count)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -44,9 +45,9 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         "id",
         "file_name",
         "dataset",
-        "row_count",
+        "rows",
         "label_mode",
-        "label_count",
+        "labels",
         "imported_by",
         "duration_seconds",
         "created_at",
@@ -54,6 +55,14 @@ class ImportBatchAdmin(ReadOnlyAdmin):
     list_filter = ["dataset", "label_mode", "created_at"]
     search_fields = ["file_name", "checksum"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="rows", ordering="row_count")
+    def rows(self, obj):
+        return intcomma(obj.row_count)
+
+    @admin.display(description="labels", ordering="label_count")
+    def labels(self, obj):
+        return intcomma(obj.label_count)
 
 
 @admin.register(ReferenceLabel)

@@ -1,6 +1,7 @@
 """Admin of what training produces: model versions, the training policy, the annotation queue."""
 
 from django.contrib import admin
+from django.contrib.humanize.templatetags.humanize import intcomma
 
 from labeler.admin.base import ReadOnlyAdmin
 from labeler.models import ModelVersion, QueueEntry, TrainingPolicy
@@ -42,16 +43,16 @@ class ModelVersionAdmin(ReadOnlyAdmin):
 
     @admin.display(description="human labels")
     def labels(self, obj):
-        return obj.training_counts.get("human_labels", "-")
+        return intcomma(obj.training_counts.get("human_labels", "-"))
 
     @admin.display(description="pseudo-labels")
     def pseudo_labels(self, obj):
-        return obj.training_counts.get("pseudo_labels_out", "-")
+        return intcomma(obj.training_counts.get("pseudo_labels_out", "-"))
 
     @admin.display(description="seconds")
     def seconds(self, obj):
         total = obj.durations.get("total")
-        return "-" if total is None else f"{total:.1f}"
+        return "-" if total is None else f"{total:,.1f}"
 
 
 @admin.register(TrainingPolicy)

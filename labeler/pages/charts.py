@@ -86,27 +86,44 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
 class BarChart:
     bars: list[tuple[float, float, float, float, str]]  # x, y, width, height, tooltip
     labels: list[tuple[float, str]] = field(default_factory=list)
+    y_ticks: list[tuple[float, str]] = field(default_factory=list)  # (y, count): axis and grid
     peak: int = 0
     width: int = WIDTH
-    height: int = 90
+    height: int = 110
+    left: int = MARGIN  # the axis's x; its tick labels sit to its left
+    base: float = 110 - 16  # the y of a zero count
+
+
+def _count_ticks(peak: int) -> list[int]:
+    """0, the peak rounded up to a round number, and its half when that is whole: 0/5/10,
+    0/50/100, 0/1 for a peak of 1."""
+    if peak <= 0:
+        return [0]
+    magnitude = 10 ** (len(str(peak)) - 1)
+    top = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= peak)
+    return [0, top // 2, top] if top % 2 == 0 else [0, top]
 
 
 def bar_chart(values: list[tuple[str, int]], *, every: int = 4) -> BarChart:
-    """One bar per value, labelled every `every` bars."""
+    """One bar per value on a count axis, labelled every `every` bars."""
     chart = BarChart(bars=[], peak=max((v for _, v in values), default=0))
+    ticks = _count_ticks(chart.peak)
+    top = max(ticks[-1], 1)
+    plot = chart.base - 8  # the height a count of `top` reaches
+    chart.y_ticks = [(round(chart.base - tick / top * plot, 1), f"{tick:,}") for tick in ticks]
     if not values:
         return chart
-    slot = chart.width / len(values)
+    slot = (chart.width - chart.left) / len(values)
     for index, (label, value) in enumerate(values):
-        height = 0 if chart.peak == 0 else value / chart.peak * (chart.height - 20)
-        x = index * slot
+        height = value / top * plot
+        x = chart.left + index * slot
         chart.bars.append(
             (
                 round(x + 1, 1),
-                round(chart.height - 16 - height, 1),
+                round(chart.base - height, 1),
                 round(slot - 2, 1),
                 round(height, 1),
-                f"{label}: {value}",
+                f"{label}: {value:,} labels",
             )
         )
         if index % every == 0:

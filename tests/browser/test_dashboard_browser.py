@@ -35,7 +35,7 @@ def test_the_dashboard_after_four_rounds(
         ) == ("activated")
     log_in(page, live_server.url, "alice", "alice-pass")
     page.goto(f"{live_server.url}/")
-    expect(page.locator("[data-count=transactions]")).to_have_text("3000")
+    expect(page.locator("[data-count=transactions]")).to_have_text("3,000")
     expect(page.locator("[data-count=human_labeled]")).to_have_text("220")
     expect(page.locator(".line-chart polyline")).to_have_count(2)
     expect(page.locator(".versions tbody tr")).to_have_count(4)

@@ -131,3 +131,61 @@ def test_the_page_shows_the_figures_and_exports_to_reviewers(client, board_data,
     client.force_login(alice)
     page = client.get("/").content.decode()
     assert "format=parquet" in page and "/api/docs/" in page
+
+
+def test_one_dataset_at_a_time_with_a_picker_that_the_session_remembers(client, bob):
+    for name, rows in (("older", 2), ("newer", 3)):
+        TransactionFactory.create_batch(rows, import_batch__dataset__name=name)
+    client.force_login(bob)
+
+    def shown(page: str) -> str:
+        return page.split("<h1>", 1)[1].split("</h1>", 1)[0]
+
+    page = client.get("/").content.decode()
+    assert shown(page) == "newer"  # the newest dataset first
+    assert page.count("<h1>") == 1 and '<strong data-count="transactions">3</strong>' in page
+    assert '<option value="older">older</option>' in page
+    assert '<option value="newer" selected>newer</option>' in page
+    page = client.get("/", {"dataset": "older"}).content.decode()
+    assert shown(page) == "older" and '<strong data-count="transactions">2</strong>' in page
+    assert shown(client.get("/").content.decode()) == "older"  # remembered
+    assert client.get("/", {"dataset": "<script>"}).status_code == 404
+
+
+def test_a_single_dataset_has_no_picker_and_no_dataset_a_welcome(client, bob):
+    client.force_login(bob)
+    assert "Welcome to fraudloop" in client.get("/").content.decode()
+    TransactionFactory.create_batch(2, import_batch__dataset__name="only")
+    page = client.get("/").content.decode()
+    assert "<h1>only</h1>" in page and "dataset-picker" not in page
+
+
+def test_counts_carry_thousands_separators(client, bob, monkeypatch):
+    from labeler.pages import home
+
+    dataset = DatasetFactory(name="big")
+    board = home.dataset_dashboard(dataset)
+    board.transactions, board.human_labeled = 1_234_567, 12_345
+    monkeypatch.setattr("labeler.views.home.dataset_dashboard", lambda _: board)
+    client.force_login(bob)
+    page = client.get("/").content.decode()
+    assert '<strong data-count="transactions">1,234,567</strong>' in page
+    assert '<strong data-count="human_labeled">12,345</strong>' in page
+
+
+def test_labels_per_hour_has_a_count_axis():
+    from labeler.pages.charts import _count_ticks, bar_chart
+
+    assert _count_ticks(0) == [0]
+    assert _count_ticks(1) == [0, 1]
+    assert _count_ticks(7) == [0, 5, 10]
+    assert _count_ticks(130) == [0, 100, 200]
+    assert _count_ticks(1800) == [0, 1000, 2000]
+    chart = bar_chart([("10:00", 0), ("11:00", 7), ("12:00", 3)], every=1)
+    assert [label for _, label in chart.y_ticks] == ["0", "5", "10"]
+    (zero, _), (five, _), (ten, _) = chart.y_ticks
+    assert zero == chart.base and ten < five < zero
+    tallest = max(chart.bars, key=lambda bar: bar[3])
+    assert tallest[4] == "11:00: 7 labels"
+    assert tallest[1] == pytest.approx(zero - 0.7 * (zero - ten))
+    assert all(bar[0] >= chart.left for bar in chart.bars)
