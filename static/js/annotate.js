@@ -84,6 +84,19 @@
     document.querySelectorAll("#current .digit").forEach((el) => (el.hidden = false));
   }
 
+  // The key list shows only what works now: the showing item's buttons (no confirm at cold
+  // start, none at all when the queue is empty), and undo once this session has answered.
+  function keysAvailable(dialog) {
+    const item = card("current");
+    const answered = document.querySelector("#stats strong");
+    const count = answered ? parseInt(answered.textContent.replace(/\D/g, ""), 10) || 0 : 0;
+    dialog.querySelectorAll("tr[data-key]").forEach(function (row) {
+      const key = row.dataset.key;
+      row.hidden = key === "u" ? count === 0 : !(item && item.querySelector(`button[data-key="${key}"]`));
+    });
+    dialog.querySelector("[data-keys-none]").hidden = Boolean(item);
+  }
+
   function typing(target) {
     return target.closest("input, textarea, select, [contenteditable=''], [contenteditable=true]");
   }
@@ -92,7 +105,11 @@
     if (event.repeat || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     const dialog = document.getElementById("keys");
     if (event.key === "?") {
-      dialog.open ? dialog.close() : dialog.showModal();
+      if (dialog.open) dialog.close();
+      else {
+        keysAvailable(dialog);
+        dialog.showModal();
+      }
       return event.preventDefault();
     }
     if (dialog.open) return;

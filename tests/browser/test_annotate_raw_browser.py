@@ -25,3 +25,42 @@ def test_a_raw_transaction_shows_its_card_merchant_and_date(page, live_server, b
         expect(card).to_contain_text(row.attributes[column])
     expect(card).not_to_contain_text("is_fraud")  # the held-back label is never shown
     screenshot("annotate-raw-transaction")
+
+
+def test_the_key_list_shows_only_the_keys_that_work_now(page, live_server, bob, screenshot):
+    from labeler.models import LabelClass, QueueEntry
+
+    raw_demo_import(customers=20, terminals=40, days=5, seed=2)
+    rows = list(Transaction.objects.order_by("pk")[:2])
+    queue_entry(rows[0], priority=2.0, reason="cold_start")  # cold start: no suggestion yet
+    fraud = LabelClass.objects.get(is_positive=True)
+    queue_entry(rows[1], priority=1.0, reason="likely_fraud")
+    QueueEntry.objects.filter(transaction=rows[1]).update(suggested_class=fraud, score=0.9)
+    log_in(page, live_server.url, "bob", "bob-pass")
+    page.goto(f"{live_server.url}/annotate/")
+    expect(page.locator("#current [data-transaction]")).to_have_attribute(
+        "data-transaction", str(rows[0].pk)
+    )
+    keys = page.locator("#keys")
+
+    def listed() -> list[str]:
+        page.keyboard.press("?")
+        expect(keys).to_be_visible()
+        shown = keys.locator("tr[data-key]:visible").evaluate_all(
+            "rows => rows.map(r => r.dataset.key)"
+        )
+        page.keyboard.press("Escape")
+        expect(keys).to_be_hidden()
+        return shown
+
+    hotkeys = [c.hotkey for c in LabelClass.objects.order_by("position")]
+    assert listed() == [*hotkeys, "s"]  # no suggestion to confirm or reject, nothing to undo
+    expect(page.locator("#current [data-transaction]")).to_have_attribute("data-ready", "true")
+    page.keyboard.press(fraud.hotkey)
+    expect(page.locator("#current [data-transaction]")).to_have_attribute(
+        "data-transaction", str(rows[1].pk)
+    )
+    expect(page.locator("[data-stat=labels]")).to_have_text("1")  # the answer was recorded
+    assert listed() == ["y", "n", *hotkeys, "s", "u"]
+    page.keyboard.press("?")
+    screenshot("annotate-keys")
