@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import numpy as np
 from django.db import connection
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from labeler.models import (
     Label,
@@ -82,7 +82,9 @@ class ItemView:
     chart: FeatureChart | None
     alternatives: list[LabelClass]  # what a reject can become, in hotkey-digit order
     token: str = ""  # the request token the answer to this rendering carries
-    when: str = ""  # the time as the file wrote it (a date-time), or "<seconds> s"
+    when: str = ""  # a date-time in the configured zone, or "<seconds> s"
+    when_written: str = ""  # the time as the file wrote it
+    currency: str = ""  # the amount's, as the file wrote it; "" when it names none
     facts: list[tuple[str, str]] = field(default_factory=list)  # other columns, as written
 
     @property
@@ -90,16 +92,27 @@ class ItemView:
         return self.entry.transaction
 
 
-def transaction_facts(transaction) -> tuple[str, list[tuple[str, str]]]:
-    """(the time as the file wrote it, the other columns a person reads: card, merchant,
-    category, country, description...), from the columns the import kept as written."""
+CURRENCY_COLUMNS = ("currency", "currency_code", "ccy")
+
+
+def transaction_facts(transaction) -> tuple[str, str, str, list[tuple[str, str]]]:
+    """(the time a person reads: a date-time in the configured zone, else "<seconds> s"; the
+    time as the file wrote it; the amount's currency, "" when the file has none; the other
+    columns a person reads, as written: card, merchant, category, country, description...)."""
     kept = dict(transaction.attributes or {})
-    columns = (transaction.dataset.schema or {}).get("columns", {})
-    when = kept.pop(columns.get("time"), None) if columns.get("time") else None
+    schema = transaction.dataset.schema or {}
+    columns = schema.get("columns", {})
+    written = kept.pop(columns.get("time"), None) if columns.get("time") else None
     for role in ("id", "amount"):
         kept.pop(columns.get(role), None)
+    currency = next((kept.pop(c) for c in CURRENCY_COLUMNS if kept.get(c)), "")
     facts = [(name, value) for name, value in kept.items() if value not in (None, "")]
-    return when or f"{transaction.time:.0f} s", facts
+    if schema.get("time") == "datetime":
+        moment = timezone.localtime(datetime.fromtimestamp(transaction.time, tz=UTC))
+        when = dateformat.format(moment, "D j M Y, H:i:s T")
+    else:
+        when = f"{transaction.time:,.0f} s"
+    return when, written or when, str(currency), facts
 
 
 def item_view(entry: QueueEntry | None, classes: list[LabelClass]) -> ItemView | None:
@@ -109,9 +122,11 @@ def item_view(entry: QueueEntry | None, classes: list[LabelClass]) -> ItemView |
     # The entry's suggestion: the version that queued the item scored it so.
     suggested = next((c for c in classes if c.pk == entry.suggested_class_id), None)
     version = entry.model_version
-    when, facts = transaction_facts(transaction)
+    when, written, currency, facts = transaction_facts(transaction)
     return ItemView(
         when=when,
+        when_written=written,
+        currency=currency,
         facts=facts,
         entry=entry,
         suggested=suggested,

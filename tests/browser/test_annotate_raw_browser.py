@@ -1,6 +1,8 @@
 """An issuer's raw transaction on the annotator page: its date as the file wrote it, the card,
 the merchant, the category, the country and the description, wrapped, not cut."""
 
+from datetime import datetime
+
 import pytest
 from playwright.sync_api import expect
 
@@ -19,7 +21,15 @@ def test_a_raw_transaction_shows_its_card_merchant_and_date(page, live_server, b
     log_in(page, live_server.url, "bob", "bob-pass")
     page.goto(f"{live_server.url}/annotate/")
     card = page.locator("#current [data-transaction]")
-    expect(card).to_contain_text(row.attributes["timestamp"])
+    # The time in the configured zone (UTC here), as written on hover; the amount's currency.
+    when = card.locator("dd[title^='as the file wrote it']")
+    expect(when).to_have_attribute("title", f"as the file wrote it: {row.attributes['timestamp']}")
+    written = datetime.fromisoformat(row.attributes["timestamp"])
+    expect(when).to_contain_text(f"{written:%H:%M:%S} UTC")
+    expect(when).to_contain_text(f"{written.day} {written:%b %Y}")
+    expect(card).to_contain_text(f"{row.amount:,.2f} {row.attributes['currency']}")
+    expect(card.locator("dt", has_text="currency")).to_have_count(0)
+    expect(card.locator("h2")).to_contain_text(f"in {row.dataset.name}")
     for column in ("card_id", "merchant_id", "mcc", "country", "entry_mode", "description"):
         expect(card.locator("dt", has_text=column)).to_have_count(1)
         expect(card).to_contain_text(row.attributes[column])
