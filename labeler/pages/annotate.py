@@ -20,6 +20,7 @@ from labeler.models import (
     TrainingPolicy,
     Transaction,
 )
+from labeler.pages.card_timeline import CardTimeline, card_timeline
 from labeler.selectors import new_human_labels
 from labeler.services.sql_names import quoted_column, quoted_table
 
@@ -86,6 +87,7 @@ class ItemView:
     when_written: str = ""  # the time as the file wrote it
     currency: str = ""  # the amount's, as the file wrote it; "" when it names none
     facts: list[tuple[str, str]] = field(default_factory=list)  # other columns, as written
+    timeline: CardTimeline | None = None  # the card's transactions around this one
 
     @property
     def transaction(self):
@@ -139,6 +141,7 @@ def item_view(entry: QueueEntry | None, classes: list[LabelClass]) -> ItemView |
         ),
         alternatives=[c for c in classes if c != suggested],
         token=uuid.uuid4().hex,
+        timeline=card_timeline(transaction, classes),
     )
 
 

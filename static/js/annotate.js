@@ -16,6 +16,12 @@
     picking = false;
     const item = card("current");
     if (item) setTimeout(() => (item.dataset.ready = "true"), MIN_DWELL_MS);
+    // The card's timeline scrolls (within its own box) to this transaction's row.
+    const row = item && item.querySelector(".timeline tr.current");
+    if (row) {
+      const box = row.closest(".table-scroll");
+      box.scrollTop = Math.max(0, row.offsetTop - box.clientHeight / 3);
+    }
     window.dispatchEvent(new CustomEvent("annotate:shown"));
   }
 

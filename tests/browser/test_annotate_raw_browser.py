@@ -34,6 +34,10 @@ def test_a_raw_transaction_shows_its_card_merchant_and_date(page, live_server, b
         expect(card.locator("dt", has_text=column)).to_have_count(1)
         expect(card).to_contain_text(row.attributes[column])
     expect(card).not_to_contain_text("is_fraud")  # the held-back label is never shown
+    # The card's timeline, scrolled within its box to this transaction's row.
+    current = card.locator(".timeline tr.current")
+    expect(current).to_have_attribute("data-timeline-row", str(row.pk))
+    expect(current).to_be_in_viewport()
     screenshot("annotate-raw-transaction")
 
 
