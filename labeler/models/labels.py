@@ -85,6 +85,12 @@ class Label(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
+    case_id = models.UUIDField(
+        null=True,
+        blank=True,
+        help_text="shared by the labels an annotator gave a card's transactions with one key "
+        "(one case: written together, undone together)",
+    )
 
     objects = LabelQuerySet.as_manager()
 
@@ -120,7 +126,12 @@ class Label(models.Model):
                 "audit_inclusion_probability", "label_audit_inclusion_probability_in_0_1"
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="label_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="label_status_created"),
+            models.Index(
+                fields=["case_id"], name="label_case", condition=Q(case_id__isnull=False)
+            ),
+        ]
 
     def __str__(self):
         who = self.annotator or "import"

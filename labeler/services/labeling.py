@@ -38,6 +38,8 @@ class LeaseHeld(LabelRefused):
 
 # Labels given outside the queue (a reviewer or staff member labeling a transaction they chose).
 DIRECT = "direct"
+# Labels of a card's transactions given with the item the annotator holds (one case).
+CASE = "case"
 
 
 @dataclass
@@ -102,51 +104,24 @@ def label_submit(
             history = list(
                 Label.objects.filter(transaction=item).select_related("annotator").order_by("-id")
             )
-            mine = [label for label in history if label.annotator_id == user.pk]
-            repeated = next((x for x in mine if x.request_token == request_token), None)
+            repeated = next(
+                (
+                    x
+                    for x in history
+                    if x.annotator_id == user.pk and x.request_token == request_token
+                ),
+                None,
+            )
             if repeated is not None:
                 return SubmitOutcome(repeated, created=False)
-            active = [label for label in history if label.status == Label.Status.ACTIVE]
-            entry = _queue_entry(item)
-            # A reviewer who sends a label back asks for one more annotator's answer beside it.
-            second_opinion = entry is not None and entry.reason == QueueEntry.Reason.SECOND_OPINION
-            others = next((x for x in active if x.annotator_id != user.pk), None)
-            if others is not None and not second_opinion:
-                who = others.annotator.get_username() if others.annotator else "an import"
-                raise LabelRefused(
-                    f"{who} labeled transaction {item.external_id} a moment ago; "
-                    "your answer was not recorded. Here is your next item."
-                )
-            if any(label.annotator_id == user.pk for label in active):
-                raise LabelRefused(
-                    f"you labeled transaction {item.external_id} already; press u to undo it"
-                )
-            _queue_rule_check(item, entry, user)
-            superseded = next((x for x in mine if x.status == Label.Status.SUPERSEDED), None)
-            # What the item was shown with: its queue entry's suggestion (a label given
-            # directly: the transaction's latest scores).
-            shown = QueueEntry(**QueueEntry.suggestion_of(item)) if entry is None else entry
-            label = Label.objects.create(
-                transaction=item,
-                annotator=user,
+            label = label_record(
+                item,
+                history,
+                user=user,
                 label_class=label_class,
-                decision=_decision(shown, label_class),
-                # The class itself, from memory: the API's answer names it without a read.
-                suggested_class=_class(shown.suggested_class_id),
-                suggested_probability=_suggested_probability(shown, label_class),
-                suggested_by_id=shown.model_version_id,
-                queue_reason=entry.reason if entry else DIRECT,
-                # What the audit's figures weight this answer by (its inverse), as of now.
-                audit_inclusion_probability=shown.audit_inclusion
-                if entry is not None and entry.reason == QueueEntry.Reason.AUDIT
-                else None,
-                time_taken_ms=time_taken_ms,
                 request_token=request_token,
-                supersedes=superseded,
+                time_taken_ms=time_taken_ms,
             )
-            if entry is not None:
-                entry.delete()
-            review_items_after_label(label=label, others=active)
             dataset_id = item.dataset_id
             transaction.on_commit(
                 lambda: training_request_if_due(
@@ -160,6 +135,69 @@ def label_submit(
         )
         return SubmitOutcome(label, created=False)
     return SubmitOutcome(label, created=True)
+
+
+def label_record(
+    item: Transaction,
+    history: list[Label],
+    *,
+    user,
+    label_class: LabelClass,
+    request_token: str,
+    time_taken_ms: int | None,
+    case_id=None,
+    in_case: bool = False,
+) -> Label:
+    """Writes the user's label of `item` (locked by the caller, `history` its labels newest
+    first) under the rules of labeling, or raises LabelRefused saying why: another's answer
+    stands (unless a second opinion was asked), the user's own answer stands (undo first), the
+    item is leased to someone else, or (outside a case) it is in no queue and the user is an
+    annotator. `in_case`: a transaction of a case the user labels from an item they hold."""
+    mine = [label for label in history if label.annotator_id == user.pk]
+    active = [label for label in history if label.status == Label.Status.ACTIVE]
+    entry = _queue_entry(item)
+    # A reviewer who sends a label back asks for one more annotator's answer beside it.
+    second_opinion = entry is not None and entry.reason == QueueEntry.Reason.SECOND_OPINION
+    others = next((x for x in active if x.annotator_id != user.pk), None)
+    if others is not None and not second_opinion:
+        who = others.annotator.get_username() if others.annotator else "an import"
+        raise LabelRefused(
+            f"{who} labeled transaction {item.external_id} a moment ago; "
+            "your answer was not recorded. Here is your next item."
+        )
+    if any(label.annotator_id == user.pk for label in active):
+        raise LabelRefused(
+            f"you labeled transaction {item.external_id} already; press u to undo it"
+        )
+    if not (in_case and entry is None):
+        _queue_rule_check(item, entry, user)
+    superseded = next((x for x in mine if x.status == Label.Status.SUPERSEDED), None)
+    # What the item was shown with: its queue entry's suggestion (a label given directly: the
+    # transaction's latest scores).
+    shown = QueueEntry(**QueueEntry.suggestion_of(item)) if entry is None else entry
+    label = Label.objects.create(
+        transaction=item,
+        annotator=user,
+        label_class=label_class,
+        decision=_decision(shown, label_class),
+        # The class itself, from memory: the API's answer names it without a read.
+        suggested_class=_class(shown.suggested_class_id),
+        suggested_probability=_suggested_probability(shown, label_class),
+        suggested_by_id=shown.model_version_id,
+        queue_reason=entry.reason if entry else (CASE if in_case else DIRECT),
+        # What the audit's figures weight this answer by (its inverse), as of now.
+        audit_inclusion_probability=shown.audit_inclusion
+        if entry is not None and entry.reason == QueueEntry.Reason.AUDIT
+        else None,
+        time_taken_ms=time_taken_ms,
+        request_token=request_token,
+        supersedes=superseded,
+        case_id=case_id,
+    )
+    if entry is not None:
+        entry.delete()
+    review_items_after_label(label=label, others=active)
+    return label
 
 
 def _queue_rule_check(item: Transaction, entry: QueueEntry | None, user) -> None:
@@ -215,10 +253,11 @@ def _suggested_probability(shown: QueueEntry, chosen: LabelClass) -> float | Non
 
 
 def label_undo(*, user, since=None) -> Label | None:
-    """Takes back the user's latest active label (of this session when `since` is given): it is
-    marked superseded, never deleted, and the item comes back to the user, leased, to answer
-    again; the new answer records which label it supersedes. None when there is nothing to
-    undo."""
+    """Takes back the user's latest active label (of this session when `since` is given), or
+    the whole case it belongs to: each is marked superseded, never deleted, and the item comes
+    back to the user, leased, to answer again (a case's other transactions that came from a
+    queue go back to it); the new answer records which label it supersedes. Returns the label
+    of the item the user held; None when there is nothing to undo."""
     with transaction.atomic():
         labels = Label.objects.filter(annotator=user, status=Label.Status.ACTIVE)
         if since is not None:
@@ -226,20 +265,34 @@ def label_undo(*, user, since=None) -> Label | None:
         last = labels.select_for_update().order_by("-created_at", "-id").first()
         if last is None:
             return None
-        last.status = Label.Status.SUPERSEDED
-        last.save(update_fields=["status"])
-        if review_items_after_undo(transaction_id=last.transaction_id):
-            return last  # a reviewer settles it: one human queue at a time
-        QueueEntry.objects.update_or_create(
-            transaction_id=last.transaction_id,
-            defaults={
-                **QueueEntry.suggestion_of(last.transaction),
-                "priority": queue_top_priority(),
-                "reason": last.queue_reason
-                if last.queue_reason in QueueEntry.Reason.values
-                else QueueEntry.Reason.UNCERTAIN,
-                "leased_to": user,
-                "lease_expires_at": lease_expiry(),
-            },
-        )
+        undone = [last]
+        if last.case_id is not None:
+            undone = list(
+                Label.objects.select_for_update()
+                .filter(annotator=user, status=Label.Status.ACTIVE, case_id=last.case_id)
+                .select_related("transaction")
+                .order_by("transaction_id")
+            )
+            # The item the user held: the one label of the case not given as a case member.
+            last = next((x for x in undone if x.queue_reason != CASE), last)
+        Label.objects.filter(pk__in=[x.pk for x in undone]).update(status=Label.Status.SUPERSEDED)
+        for label in undone:
+            label.status = Label.Status.SUPERSEDED
+            if review_items_after_undo(transaction_id=label.transaction_id):
+                continue  # a reviewer settles it: one human queue at a time
+            held = label.pk == last.pk
+            if not held and label.queue_reason not in QueueEntry.Reason.values:
+                continue  # a case member that came from no queue goes back to none
+            QueueEntry.objects.update_or_create(
+                transaction_id=label.transaction_id,
+                defaults={
+                    **QueueEntry.suggestion_of(label.transaction),
+                    "priority": queue_top_priority(),
+                    "reason": label.queue_reason
+                    if label.queue_reason in QueueEntry.Reason.values
+                    else QueueEntry.Reason.UNCERTAIN,
+                    "leased_to": user if held else None,
+                    "lease_expires_at": lease_expiry() if held else None,
+                },
+            )
     return last
