@@ -128,9 +128,7 @@ class Label(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "created_at"], name="label_status_created"),
-            models.Index(
-                fields=["case_id"], name="label_case", condition=Q(case_id__isnull=False)
-            ),
+            models.Index(fields=["case_id"], name="label_case", condition=Q(case_id__isnull=False)),
         ]
 
     def __str__(self):

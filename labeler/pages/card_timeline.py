@@ -24,6 +24,7 @@ class TimelineRow:
     merchant: str
     score: float | None
     current: bool
+    suspicious: bool  # scored as more likely fraud than not, or known as fraud
     known: list[tuple[str, str, str]] = field(default_factory=list)  # (text, colour, title)
 
 
@@ -76,6 +77,7 @@ def card_timeline(transaction: Transaction, classes: list[LabelClass]) -> CardTi
     by_id = {c.pk: c for c in classes}
     known: dict[int, list[tuple[str, str, str]]] = {pk: [] for pk in ids}
     frauds = set()
+    positive = {c.pk for c in classes if c.is_positive}
     labels = Label.objects.filter(transaction_id__in=ids, status=Label.Status.ACTIVE).values_list(
         "transaction_id", "label_class_id", "annotator_id", "known_at"
     )
@@ -92,6 +94,7 @@ def card_timeline(transaction: Transaction, classes: list[LabelClass]) -> CardTi
         known[pk].append((label_class.display_name, label_class.colour, source))
         if label_class.is_positive:
             frauds.add(pk)
+    frauds_pseudo: set[int] = set()
     active = ModelVersion.active_for(dataset.pk)
     if active is not None:
         pseudo = PseudoLabel.objects.filter(
@@ -100,6 +103,8 @@ def card_timeline(transaction: Transaction, classes: list[LabelClass]) -> CardTi
         for pk, class_id, probability in pseudo:
             label_class = by_id.get(class_id)
             if label_class is not None and not known[pk]:
+                if class_id in positive:
+                    frauds_pseudo.add(pk)
                 known[pk].append(
                     (
                         f"pseudo: {label_class.display_name}",
@@ -116,6 +121,7 @@ def card_timeline(transaction: Transaction, classes: list[LabelClass]) -> CardTi
             merchant=merchant or "",
             score=score,
             current=pk == transaction.pk,
+            suspicious=pk in frauds or pk in frauds_pseudo or (score is not None and score >= 0.5),
             known=known[pk],
         )
         for pk, external_id, seconds, amount, merchant, score in ordered

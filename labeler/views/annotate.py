@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from labeler.errors import FraudloopError
 from labeler.models import Dataset, QueueEntry, Transaction
 from labeler.pages.annotate import item_view, session_stats
+from labeler.services.case_labeling import case_submit
 from labeler.services.labeling import (
     label_submit,
     label_undo,
@@ -117,23 +118,56 @@ def annotate_answer(request):
     label_class = class_for_answer(action, class_id, claim=suggested, classes=classes)
     if label_class is None:
         return HttpResponseBadRequest("that answer needs a class: pick one with its digit")
+    case = _case_ids(request.POST.get("case", ""))
+    if case is None:
+        return HttpResponseBadRequest("case: transaction ids separated by commas")
     message, level = "", "notice"
     try:
-        outcome = label_submit(
-            user=request.user,
-            transaction_id=transaction_id,
-            label_class=label_class,
-            request_token=request.POST.get("token", ""),
-            time_taken_ms=parse_int(request.POST.get("elapsed_ms")),
-        )
-        if not outcome.created:
-            external_id = outcome.label.transaction.external_id
-            message = f"Already recorded: {external_id} = {label_class}."
+        if case:
+            message, level = _case_answer(request, transaction_id, case, label_class)
+        else:
+            outcome = label_submit(
+                user=request.user,
+                transaction_id=transaction_id,
+                label_class=label_class,
+                request_token=request.POST.get("token", ""),
+                time_taken_ms=parse_int(request.POST.get("elapsed_ms")),
+            )
+            if not outcome.created:
+                external_id = outcome.label.transaction.external_id
+                message = f"Already recorded: {external_id} = {label_class}."
     except FraudloopError as refused:
         message, level = str(refused), "warning"
     return _after_answer(
         request, showing=parse_int(request.POST.get("showing")), message=message, level=level
     )
+
+
+def _case_ids(text: str) -> list[int] | None:
+    """The case's other transactions as the page sends them ("12,13,20"); None when unreadable."""
+    parts = [part for part in text.split(",") if part.strip()]
+    ids = [parse_int(part) for part in parts]
+    return None if any(pk is None for pk in ids) else ids
+
+
+def _case_answer(request, transaction_id: int, case: list[int], label_class) -> tuple[str, str]:
+    outcome = case_submit(
+        user=request.user,
+        transaction_id=transaction_id,
+        case_ids=case,
+        label_class=label_class,
+        request_token=request.POST.get("token", ""),
+        time_taken_ms=parse_int(request.POST.get("elapsed_ms")),
+    )
+    count = len(outcome.labels)
+    message = (
+        f"{'Labeled' if outcome.created else 'Already recorded:'} a case of {count} "
+        f"transaction{'s' if count != 1 else ''} as {label_class} (u undoes all of it)."
+    )
+    if outcome.left_out:
+        left = "; ".join(f"{external}: {why}" for external, why in outcome.left_out)
+        return f"{message} Left out {len(outcome.left_out)}: {left}.", "warning"
+    return message, "notice"
 
 
 @login_required
@@ -157,6 +191,8 @@ def annotate_undo(request):
         message, level = "Nothing to undo in this session.", "warning"
     else:
         message, level = f"Undid {undone.transaction.external_id} = {undone.label_class}.", "notice"
+        if undone.case_id is not None:
+            message = f"Undid the case of {undone.transaction.external_id} = {undone.label_class}."
         if again is None:  # it waits for a reviewer now (one human queue at a time)
             message += " It is with the reviewers now; here is your next item."
     current = item_view(

@@ -7,13 +7,59 @@
   const urls = workspace.dataset;
   let shownAt = performance.now();
   let picking = false; // after "n" with more than two classes, a digit picks the class
+  // A case: the card's timeline rows selected beside the item (shift + arrows, "a"); the next
+  // answer labels them with it, in one request.
+  let cursor = null; // index of the selection's far end among the timeline's rows
   // Keys answer an item only once it has been on screen this long: two presses closer than a
   // human can read an item answer one item, not two. The card says when it is ready.
   const MIN_DWELL_MS = 120;
 
+  function timelineRows(item) {
+    return item ? Array.from(item.querySelectorAll(".timeline tr[data-timeline-row]")) : [];
+  }
+
+  function selectionMark(item, from, to) {
+    const rows = timelineRows(item);
+    const low = Math.min(from, to), high = Math.max(from, to);
+    rows.forEach(function (row, index) {
+      const chosen = index >= low && index <= high && !row.classList.contains("current");
+      row.classList.toggle("selected", chosen);
+      row.setAttribute("aria-selected", chosen ? "true" : "false");
+    });
+    const count = rows.filter((row) => row.classList.contains("selected")).length;
+    const note = item.querySelector("[data-case-note]");
+    if (note) note.textContent = count ? `${count} selected: the next answer labels them too (Esc clears)` : "";
+  }
+
+  function selectionIds(item) {
+    return timelineRows(item)
+      .filter((row) => row.classList.contains("selected"))
+      .map((row) => row.dataset.timelineRow);
+  }
+
+  function selectionMove(item, step) {
+    const rows = timelineRows(item);
+    const here = rows.findIndex((row) => row.classList.contains("current"));
+    if (here < 0) return;
+    cursor = Math.max(0, Math.min(rows.length - 1, (cursor === null ? here : cursor) + step));
+    selectionMark(item, here, cursor);
+    rows[cursor].scrollIntoView({ block: "nearest" });
+  }
+
+  function selectionSince(item) {
+    // From the oldest suspicious row (the list is newest first) to the newest row.
+    const rows = timelineRows(item);
+    let oldest = -1;
+    rows.forEach((row, index) => { if (row.hasAttribute("data-suspicious")) oldest = index; });
+    if (oldest < 0) return;
+    cursor = oldest;
+    selectionMark(item, 0, oldest);
+  }
+
   function shown() {
     shownAt = performance.now();
     picking = false;
+    cursor = null;
     const item = card("current");
     if (item) setTimeout(() => (item.dataset.ready = "true"), MIN_DWELL_MS);
     // The card's timeline scrolls (within its own box) to this transaction's row.
@@ -56,6 +102,7 @@
       suggested: item.dataset.suggested || "",
       action: action,
       elapsed_ms: Math.round(performance.now() - shownAt),
+      case: action === "skip" ? "" : selectionIds(item).join(","),
     };
     promote();
     post(action === "skip" ? urls.skipUrl : urls.answerUrl, function () {
@@ -98,7 +145,9 @@
     const count = answered ? parseInt(answered.textContent.replace(/\D/g, ""), 10) || 0 : 0;
     dialog.querySelectorAll("tr[data-key]").forEach(function (row) {
       const key = row.dataset.key;
-      row.hidden = key === "u" ? count === 0 : !(item && item.querySelector(`button[data-key="${key}"]`));
+      if (key === "u") row.hidden = count === 0;
+      else if (key === "timeline") row.hidden = !(item && item.querySelector(".timeline"));
+      else row.hidden = !(item && item.querySelector(`button[data-key="${key}"]`));
     });
     dialog.querySelector("[data-keys-none]").hidden = Boolean(item);
   }
@@ -123,6 +172,19 @@
     const key = event.key.toLowerCase();
     if (key === "u") return undo();
     if (!item || item.dataset.ready !== "true") return;
+    if (event.shiftKey && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      selectionMove(item, event.key === "ArrowDown" ? 1 : -1);
+      return event.preventDefault();
+    }
+    if (event.key === "Escape" && cursor !== null) {
+      cursor = null;
+      selectionMark(item, -1, -1);
+      return event.preventDefault();
+    }
+    if (key === "a" && item.querySelector(".timeline") && !item.querySelector('button[data-key="a"]')) {
+      selectionSince(item);
+      return event.preventDefault();
+    }
     if (picking && /^[1-9]$/.test(key)) {
       const button = item.querySelector(`button[data-digit="${key}"]`);
       if (button) answer(button.value);

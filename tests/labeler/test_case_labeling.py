@@ -30,9 +30,7 @@ def card():
     """Twelve transactions of card c1 (the last one queued), and one of card c2."""
     dataset = DatasetFactory(name="raw")
     batch = ImportBatchFactory(dataset=dataset)
-    rows = [
-        TransactionFactory(import_batch=batch, time=float(i), card_key="c1") for i in range(12)
-    ]
+    rows = [TransactionFactory(import_batch=batch, time=float(i), card_key="c1") for i in range(12)]
     other = TransactionFactory(import_batch=batch, time=5.5, card_key="c2")
     queue_entry(rows[-1], priority=1.0, reason="likely_fraud")
     return rows, other
@@ -96,15 +94,15 @@ def test_a_write_failing_midway_records_nothing(card, bob):
             raise RuntimeError("the disk is full")
         return real(**fields)
 
-    with mock.patch.object(labeling.Label.objects, "create", side_effect=failing_create):
-        with pytest.raises(RuntimeError):
-            case_submit(
-                user=bob,
-                transaction_id=rows[-1].pk,
-                case_ids=[row.pk for row in rows[:6]],
-                label_class=label_class("fraud"),
-                request_token=TOKEN,
-            )
+    patched = mock.patch.object(labeling.Label.objects, "create", side_effect=failing_create)
+    with patched, pytest.raises(RuntimeError):
+        case_submit(
+            user=bob,
+            transaction_id=rows[-1].pk,
+            case_ids=[row.pk for row in rows[:6]],
+            label_class=label_class("fraud"),
+            request_token=TOKEN,
+        )
     assert calls["n"] == 4
     assert not Label.objects.exists()
     assert QueueEntry.objects.filter(transaction=rows[-1], leased_to=bob).exists()
