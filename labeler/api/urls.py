@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from labeler.api import exports, imports, labels, training, transactions
+from labeler.api import cases, exports, imports, labels, training, transactions
 
 urlpatterns = [
     path("v1/datasets/", transactions.DatasetList.as_view(), name="api-datasets"),
@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("v1/queue/next/", transactions.QueueNext.as_view(), name="api-queue-next"),
     path("v1/labels/", labels.LabelListCreate.as_view(), name="api-labels"),
+    path("v1/cases/", cases.CaseCreate.as_view(), name="api-cases"),
     path("v1/reviews/", labels.ReviewListCreate.as_view(), name="api-reviews"),
     path("v1/model-versions/", training.ModelVersionList.as_view(), name="api-model-versions"),
     path(
