@@ -217,6 +217,9 @@ class QueueEntry(models.Model):
         db_index=False,  # a handful of classes: an index would only slow the queue's swap
     )
     audit_inclusion = models.FloatField(null=True, blank=True)
+    # Why the version scores the item so: its strongest reasons (modeling/explain.py), each
+    # {"name", "log_odds", "deviation"}; None where the run explained no more items.
+    explanation = models.JSONField(null=True, blank=True)
     leased_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -321,6 +324,7 @@ class PlannedQueueEntry(VersionRow):
         db_constraint=False,
     )
     audit_inclusion = models.FloatField(null=True)
+    explanation = models.JSONField(null=True)
 
     class Meta:
         indexes = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -88,6 +89,7 @@ class ItemView:
     currency: str = ""  # the amount's, as the file wrote it; "" when it names none
     facts: list[tuple[str, str]] = field(default_factory=list)  # other columns, as written
     timeline: CardTimeline | None = None  # the card's transactions around this one
+    why: list[tuple[str, str, str]] = field(default_factory=list)  # (name, effect, how far)
 
     @property
     def transaction(self):
@@ -95,6 +97,26 @@ class ItemView:
 
 
 CURRENCY_COLUMNS = ("currency", "currency_code", "ccy")
+
+
+def reasons_read(explanation: list | None) -> list[tuple[str, str, str]]:
+    """The queue entry's reasons (training/planning.py) in words: what each input does to the
+    fraud odds, and how far it is from the typical transaction."""
+    lines = []
+    for reason in explanation or []:
+        factor = math.exp(abs(reason["log_odds"]))
+        verb = "multiplies" if reason["log_odds"] > 0 else "divides"
+        effect = f"{verb} the fraud odds by {factor:.1f}"
+        deviation = reason["deviation"]
+        if reason.get("anomaly"):
+            far = f"more unusual than {deviation:.1%} of transactions"
+        elif abs(deviation) < 0.05:
+            far = "typical"
+        else:
+            side = "above" if deviation > 0 else "below"
+            far = f"{abs(deviation):.1f} interquartile ranges {side} typical"
+        lines.append((reason["name"], effect, far))
+    return lines
 
 
 def transaction_facts(transaction) -> tuple[str, str, str, list[tuple[str, str]]]:
@@ -142,6 +164,7 @@ def item_view(entry: QueueEntry | None, classes: list[LabelClass]) -> ItemView |
         alternatives=[c for c in classes if c != suggested],
         token=uuid.uuid4().hex,
         timeline=card_timeline(transaction, classes),
+        why=reasons_read(entry.explanation),
     )
 
 

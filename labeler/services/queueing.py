@@ -34,6 +34,8 @@ class QueuePlan:
     scores: np.ndarray | None = None
     suggested_class_ids: np.ndarray | None = None
     audit_inclusion: np.ndarray | None = None
+    # Per item, its reasons as JSON text (None: not explained); None: no item is.
+    explanations: list[str | None] | None = None
 
 
 def queue_top_priority() -> float:
@@ -80,6 +82,7 @@ def queue_plan_stage(*, version: ModelVersion, plan: QueuePlan) -> None:
             # None at cold start: nothing is suggested.
             "suggested_class": None if suggested is None else np.asarray(suggested, np.int64),
             "audit_inclusion": None if inclusion is None else np.asarray(inclusion, np.float64),
+            "explanation": plan.explanations,
         },
         rows=len(transaction_ids),
     )
@@ -138,7 +141,15 @@ def _swap_statements(vendor: str) -> dict[str, str]:
         column(PlannedQueueEntry, "transaction"),
         column(PlannedQueueEntry, "model_version"),
     )
-    copied = ["priority", "reason", "model_version", "score", "suggested_class", "audit_inclusion"]
+    copied = [
+        "priority",
+        "reason",
+        "model_version",
+        "score",
+        "suggested_class",
+        "audit_inclusion",
+        "explanation",
+    ]
     label, item = Label, ReviewItem
     return {
         # Non-second-opinion entries whose transaction the plan holds.

@@ -229,6 +229,11 @@ def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
     )
 
 
+def model_input_names(feature_names: list[str], arrays: TrainingArrays) -> list[str]:
+    """A name a person reads for each column of `model_input`."""
+    return [*feature_names, "amount", "hour of day", "hour of day", *arrays.derived_names]
+
+
 def model_input(arrays: TrainingArrays, rows=slice(None)) -> np.ndarray:
     """The rows' raw model input: features, log amount, time of day, then the derived ones."""
     from modeling.features import feature_matrix

@@ -112,6 +112,15 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     assert queued and not queued & labeled
     assert set(QueueEntry.objects.values_list("model_version", flat=True)) == {version.pk}
     assert "likely_fraud" in set(QueueEntry.objects.values_list("reason", flat=True))
+    # Each queued item says why the version scores it so, by inputs a person can name.
+    assert not QueueEntry.objects.filter(explanation__isnull=True).exists()  # < 2,000 items
+    names = {*dataset.feature_names, "amount", "hour of day", "unusual overall (anomaly detectors)"}
+    for explanation in QueueEntry.objects.values_list("explanation", flat=True):
+        assert len(explanation) <= 3 and {r["name"] for r in explanation} <= names
+        assert all(abs(r["log_odds"]) >= 0.05 for r in explanation)
+    assert any(
+        explanation for explanation in QueueEntry.objects.values_list("explanation", flat=True)
+    )
     # Pseudo-labels: this version's only, never on a human-labeled row.
     pseudo = PseudoLabel.objects.filter(model_version=version)
     assert pseudo.exists() and not pseudo.filter(transaction_id__in=labeled).exists()

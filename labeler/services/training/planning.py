@@ -3,6 +3,9 @@ deals them with the committee's own picks by share."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
 import numpy as np
 
 from labeler.models import TrainingPolicy
@@ -53,6 +56,7 @@ def queue_plan_build(
     audit: AuditRound,
     audit_share: float,
     scores: Scores,
+    explain: Callable[[np.ndarray, np.ndarray], list[str | None]] | None = None,
 ) -> QueuePlan:
     """The committee's picks (positions in `candidates`) and the audit's (positions in the
     frame), dealt by share: whatever prefix annotators answer carries the planned mix. Each
@@ -60,11 +64,48 @@ def queue_plan_build(
     frame = np.flatnonzero(arrays.frame)
     reasons = selection.reasons + [REASON_AUDIT] * len(audit.picks)
     rows = np.concatenate([candidates[selection.indices], frame[audit.picks]]).astype(np.int64)
+    priorities = interleaved_priorities(reasons, {REASON_AUDIT: audit_share})
     return QueuePlan(
         transaction_ids=arrays.transaction_ids[rows],
-        priorities=interleaved_priorities(reasons, {REASON_AUDIT: audit_share}),
+        priorities=priorities,
+        explanations=None if explain is None else explain(rows, np.asarray(priorities)),
         reasons=reasons,
         scores=np.clip(scores.score[rows], 0.0, 1.0),
         suggested_class_ids=None if scores.suggested is None else scores.suggested[rows],
         audit_inclusion=None if scores.audit_inclusion is None else scores.audit_inclusion[rows],
     )
+
+
+EXPLAINED_ITEMS = 2_000  # the queue's first items: far more than annotators answer per version
+ANOMALY_REASON = "unusual overall (anomaly detectors)"
+
+
+def plan_explanations(
+    rows: np.ndarray,
+    priorities: np.ndarray,
+    *,
+    x: np.ndarray,
+    committee,
+    names: list[str],
+    positive: int,
+) -> list[str | None]:
+    """Each planned item's strongest reasons as JSON text, for the EXPLAINED_ITEMS served
+    first (None for the rest): {"name", "log_odds", "deviation"} per reason."""
+    from modeling.explain import ANOMALY, occlusion_reasons
+
+    first = np.argsort(-priorities, kind="stable")[:EXPLAINED_ITEMS]
+    explained: list[str | None] = [None] * len(rows)
+    found = occlusion_reasons(committee, x[rows[first]], positive=positive)
+    for position, reasons in zip(first.tolist(), found, strict=True):
+        explained[position] = json.dumps(
+            [
+                {
+                    "name": ANOMALY_REASON if r.feature == ANOMALY else names[r.feature],
+                    "log_odds": round(r.log_odds, 3),
+                    "deviation": round(r.deviation, 2),
+                    "anomaly": r.feature == ANOMALY,
+                }
+                for r in reasons
+            ]
+        )
+    return explained

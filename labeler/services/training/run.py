@@ -14,6 +14,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, replace
+from functools import partial
 
 import numpy as np
 from django.db import transaction
@@ -29,7 +30,7 @@ from labeler.services.training.outputs import (
     scores_compute,
     scores_stage,
 )
-from labeler.services.training.planning import audit_draw, queue_plan_build
+from labeler.services.training.planning import audit_draw, plan_explanations, queue_plan_build
 from labeler.services.training.quality import (
     anomaly_record,
     audit_quality,
@@ -37,7 +38,7 @@ from labeler.services.training.quality import (
     version_metrics,
 )
 from labeler.services.training.stages import StageClock
-from labeler.services.training_data import model_input, training_arrays_build
+from labeler.services.training_data import model_input, model_input_names, training_arrays_build
 from labeler.services.training_runs import (
     ProgressRecorder,
     training_next_start,
@@ -211,6 +212,15 @@ def training_run(
             audit=audit,
             audit_share=policy.audit_share,
             scores=staged,
+            explain=None
+            if bundle.committee is None
+            else partial(
+                plan_explanations,
+                x=x,
+                committee=bundle.committee,
+                names=model_input_names(dataset.feature_names, arrays),
+                positive=arrays.positive_code,
+            ),
         )
         with transaction.atomic():
             queue_plan_stage(version=version, plan=plan)

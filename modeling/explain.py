@@ -1,0 +1,72 @@
+"""Why the committee scores a row as it does: each input's share of the row's fraud log-odds,
+by occlusion against the typical transaction.
+
+The model input is scaled around the median (modeling/features.py), so the typical
+transaction is the zero vector: an input's contribution is the row's fraud log-odds minus the
+log-odds with that one input set to typical, the other inputs as they are. The classifiers
+(weak and SGAN) are rerun per occluded input; the anomaly member's rank stays the row's own and
+is reported as one reason of its own (how unusual the row is overall, from the detectors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from modeling.committee import Committee, geometric_mean, mix_weights
+
+ANOMALY = -1  # the feature index of the anomaly member's reason
+MIN_LOG_ODDS = 0.05  # contributions below this (a factor of 1.05 on the odds) are not reasons
+
+
+@dataclass
+class Reason:
+    feature: int  # a column of the model input, or ANOMALY
+    log_odds: float  # what this input adds to the row's fraud log-odds (negative: lowers them)
+    deviation: float  # the input's distance from typical in interquartile ranges (ANOMALY: rank)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return np.log(p) - np.log1p(-p)
+
+
+def occlusion_reasons(
+    committee: Committee, x: np.ndarray, *, positive: int, top: int = 3
+) -> list[list[Reason]]:
+    """The `top` reasons of each row of `x` (scaled model input), strongest first."""
+    x = np.asarray(x, np.float32)
+    if len(x) == 0:
+        return []
+    members = committee.member_proba(x)
+    weights = mix_weights(members, committee.sgan_share, committee.anomaly_share)
+    base = _logit(geometric_mean(members, weights)[:, positive])
+    contributions = np.zeros(x.shape, np.float64)
+    for column in range(x.shape[1]):
+        if not np.any(x[:, column]):
+            continue  # every row typical already: nothing to take away
+        occluded = x.copy()
+        occluded[:, column] = 0.0
+        changed = {"weak": committee.weak.predict_proba(occluded)}
+        if "sgan" in members:
+            changed["sgan"] = committee.sgan.predict_proba(occluded)
+        if "anomaly" in members:
+            changed["anomaly"] = members["anomaly"]
+        contributions[:, column] = base - _logit(geometric_mean(changed, weights)[:, positive])
+    anomaly = None
+    if "anomaly" in members:
+        rank = members["anomaly"][:, positive]
+        anomaly = weights["anomaly"] * _logit(rank)  # against a rank of 0.5: a neutral factor
+    reasons = []
+    for row in range(len(x)):
+        found = [
+            Reason(int(c), float(contributions[row, c]), float(x[row, c]))
+            for c in np.argsort(-np.abs(contributions[row]), kind="stable")[:top]
+            if abs(contributions[row, c]) >= MIN_LOG_ODDS
+        ]
+        if anomaly is not None and abs(anomaly[row]) >= MIN_LOG_ODDS:
+            found.append(Reason(ANOMALY, float(anomaly[row]), float(rank[row])))
+        found.sort(key=lambda reason: -abs(reason.log_odds))
+        reasons.append(found[:top])
+    return reasons

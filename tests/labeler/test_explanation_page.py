@@ -1,0 +1,50 @@
+"""The annotate card says why the version scores the item so, one line per reason."""
+
+import pytest
+
+from labeler.models import ModelVersion, QueueEntry
+from labeler.pages.annotate import reasons_read
+from tests.factories import ModelVersionFactory, TransactionFactory, queue_entry
+
+pytestmark = pytest.mark.django_db
+
+EXPLANATION = [
+    {"name": "card_amount_ratio_7d", "log_odds": 1.82, "deviation": 6.04, "anomaly": False},
+    {
+        "name": "unusual overall (anomaly detectors)",
+        "log_odds": 0.9,
+        "deviation": 0.998,
+        "anomaly": True,
+    },
+    {"name": "hour of day", "log_odds": -0.69, "deviation": -1.5, "anomaly": False},
+]
+
+
+def test_reasons_in_words():
+    assert reasons_read(EXPLANATION) == [
+        (
+            "card_amount_ratio_7d",
+            "multiplies the fraud odds by 6.2",
+            "6.0 interquartile ranges above typical",
+        ),
+        (
+            "unusual overall (anomaly detectors)",
+            "multiplies the fraud odds by 2.5",
+            "more unusual than 99.8% of transactions",
+        ),
+        ("hour of day", "divides the fraud odds by 2.0", "1.5 interquartile ranges below typical"),
+    ]
+    assert reasons_read(None) == []
+
+
+def test_the_card_shows_the_reasons_and_none_without_them(client, bob):
+    row = TransactionFactory()
+    version = ModelVersionFactory(dataset=row.dataset, status=ModelVersion.Status.ACTIVE)
+    entry = queue_entry(row, priority=1.0, reason="likely_fraud")
+    QueueEntry.objects.filter(pk=entry.pk).update(model_version=version, explanation=EXPLANATION)
+    client.force_login(bob)
+    page = client.get("/annotate/").content.decode()
+    assert f"Why v{version.pk} thinks so" in page
+    assert "<strong>card_amount_ratio_7d</strong> multiplies the fraud odds by 6.2" in page
+    QueueEntry.objects.filter(pk=entry.pk).update(explanation=None)
+    assert "thinks so" not in client.get("/annotate/").content.decode()
