@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from labeler.models import Label, LabelClass, PseudoLabel, Review, ReviewItem
-from labeler.pages.annotate import FeatureChart, feature_chart
+from labeler.pages.annotate import FeatureChart, feature_chart, transaction_facts
+from labeler.pages.card_timeline import CardTimeline, card_timeline
 
 
 @dataclass
@@ -25,6 +26,10 @@ class ReviewItemView:
     probability: float | None  # of the suggested class
     chart: FeatureChart | None
     token: str = ""
+    when: str = ""  # as on the annotate card
+    currency: str = ""
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    timeline: CardTimeline | None = None
 
     @property
     def transaction(self):
@@ -60,7 +65,12 @@ def review_item_view(item: ReviewItem | None, classes: list[LabelClass]) -> Revi
     )
     claim = review_claim(item, classes, labels=labels)
     suggested = by_id.get(transaction.suggested_class_id)
+    when, _, currency, facts = transaction_facts(transaction)
     return ReviewItemView(
+        when=when,
+        currency=currency,
+        facts=facts,
+        timeline=card_timeline(transaction, classes),
         item=item,
         claim=claim,
         alternatives=[c for c in classes if c != claim],

@@ -10,6 +10,7 @@
   // A case: the card's timeline rows selected beside the item (shift + arrows, "a"); the next
   // answer labels them with it, in one request.
   let cursor = null; // index of the selection's far end among the timeline's rows
+  const cases = urls.cases === "on"; // the annotate page labels cases; the review page does not
   // Keys answer an item only once it has been on screen this long: two presses closer than a
   // human can read an item answer one item, not two. The card says when it is ready.
   const MIN_DWELL_MS = 120;
@@ -102,7 +103,7 @@
       suggested: item.dataset.suggested || "",
       action: action,
       elapsed_ms: Math.round(performance.now() - shownAt),
-      case: action === "skip" ? "" : selectionIds(item).join(","),
+      case: action === "skip" || !cases ? "" : selectionIds(item).join(","),
     };
     promote();
     post(action === "skip" ? urls.skipUrl : urls.answerUrl, function () {
@@ -146,7 +147,7 @@
     dialog.querySelectorAll("tr[data-key]").forEach(function (row) {
       const key = row.dataset.key;
       if (key === "u") row.hidden = count === 0;
-      else if (key === "timeline") row.hidden = !(item && item.querySelector(".timeline"));
+      else if (key === "timeline") row.hidden = !(cases && item && item.querySelector(".timeline"));
       else row.hidden = !(item && item.querySelector(`button[data-key="${key}"]`));
     });
     dialog.querySelector("[data-keys-none]").hidden = Boolean(item);
@@ -172,7 +173,7 @@
     const key = event.key.toLowerCase();
     if (key === "u") return undo();
     if (!item || item.dataset.ready !== "true") return;
-    if (event.shiftKey && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+    if (cases && event.shiftKey && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
       selectionMove(item, event.key === "ArrowDown" ? 1 : -1);
       return event.preventDefault();
     }
@@ -181,7 +182,7 @@
       selectionMark(item, -1, -1);
       return event.preventDefault();
     }
-    if (key === "a" && item.querySelector(".timeline") && !item.querySelector('button[data-key="a"]')) {
+    if (cases && key === "a" && item.querySelector(".timeline") && !item.querySelector('button[data-key="a"]')) {
       selectionSince(item);
       return event.preventDefault();
     }

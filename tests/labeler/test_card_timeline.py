@@ -128,3 +128,12 @@ def test_the_page_shows_the_card_and_a_bounded_number_of_statements(card_rows, c
     page = client.get("/annotate/").content.decode()
     assert "Card c1" in page and "40 transactions before this one, 10 after" in page
     assert f'class="current" aria-current="true" data-timeline-row="{current.pk}"' in page
+
+
+def test_the_review_page_shows_the_card_too(card_rows, client, dora):
+    from labeler.services.review_rules import review_item_open
+
+    review_item_open(transaction_id=card_rows[100].pk, reason="disagreement")
+    client.force_login(dora)
+    page = client.get("/review/").content.decode()
+    assert "Card c1" in page and "20 Apr 2026, 00:00:00 UTC" in page
