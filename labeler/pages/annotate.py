@@ -90,6 +90,7 @@ class ItemView:
     facts: list[tuple[str, str]] = field(default_factory=list)  # other columns, as written
     timeline: CardTimeline | None = None  # the card's transactions around this one
     why: list[tuple[str, str, str]] = field(default_factory=list)  # (name, effect, how far)
+    rank: str = ""  # where the fraud score falls among the version's: "top 0.3%"
 
     @property
     def transaction(self):
@@ -97,6 +98,17 @@ class ItemView:
 
 
 CURRENCY_COLUMNS = ("currency", "currency_code", "ccy")
+
+
+def score_rank(score: float | None, version: ModelVersion | None) -> str:
+    """'top 0.3%': the share of the version's scored rows that score at least this high."""
+    quantiles = (version.metrics.get("score_quantiles") if version else None) or []
+    if score is None or len(quantiles) < 2:
+        return ""
+    below = int(np.searchsorted(np.asarray(quantiles), score, side="left"))
+    share = max(1 - (below - 1) / (len(quantiles) - 1), 1 / (len(quantiles) - 1))
+    share = min(share, 1.0)
+    return f"top {share:.1%}" if share < 0.1 else f"top {share:.0%}"
 
 
 def reasons_read(explanation: list | None) -> list[tuple[str, str, str]]:
@@ -165,6 +177,7 @@ def item_view(entry: QueueEntry | None, classes: list[LabelClass]) -> ItemView |
         token=uuid.uuid4().hex,
         timeline=card_timeline(transaction, classes),
         why=reasons_read(entry.explanation),
+        rank=score_rank(entry.score, version),
     )
 
 

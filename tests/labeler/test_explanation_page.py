@@ -48,3 +48,15 @@ def test_the_card_shows_the_reasons_and_none_without_them(client, bob):
     assert "<strong>card_amount_ratio_7d</strong> multiplies the fraud odds by 6.2" in page
     QueueEntry.objects.filter(pk=entry.pk).update(explanation=None)
     assert "thinks so" not in client.get("/annotate/").content.decode()
+
+
+def test_a_score_reads_as_its_rank_among_the_versions_scores():
+    from labeler.pages.annotate import score_rank
+
+    version = ModelVersion(metrics={"score_quantiles": [i / 1000 for i in range(1001)]})
+    assert score_rank(0.995, version) == "top 0.6%"
+    assert score_rank(1.0, version) == "top 0.1%"
+    assert score_rank(0.5, version) == "top 50%"
+    assert score_rank(0.0, version) == "top 100%"
+    assert score_rank(0.9, ModelVersion(metrics={})) == ""
+    assert score_rank(None, version) == ""

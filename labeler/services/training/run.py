@@ -27,6 +27,7 @@ from labeler.services.training.options import TrainingOptions
 from labeler.services.training.outputs import (
     artifact_path,
     pseudo_labels_write,
+    score_quantiles,
     scores_compute,
     scores_stage,
 )
@@ -173,6 +174,8 @@ def training_run(
 
     with stages.stage("scoring"):
         staged = scores_compute(arrays, x, bundle, anomaly)
+        if staged.proba is not None:
+            metrics["score_quantiles"] = score_quantiles(staged.score)
     with stages.stage("audit"):
         # The new version judged on the audit's answers, all drawn before it trained; then its
         # own design for the next picks.
