@@ -9,11 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeler.api.idempotency import PARAMETER, idempotent
-from labeler.api.labels import LabelInput, LabelOutput, RefusalOutput
+from labeler.api.labels import LabelInput, LabelOutput, RefusalOutput, refusal_response
 from labeler.api.permissions import CanAnnotate
 from labeler.errors import FraudloopError
 from labeler.services.case_labeling import MAX_CASE, case_submit
-from labeler.services.labeling import LeaseHeld
 
 
 class CaseInput(LabelInput):
@@ -61,12 +60,8 @@ class CaseCreate(APIView):
                     request_token=request.headers["Idempotency-Key"].strip(),
                     time_taken_ms=data.validated_data.get("time_taken_ms"),
                 )
-            except LeaseHeld as held:
-                body = {"detail": str(held), "leased_to": held.holder}
-                body["lease_expires_at"] = held.until
-                return Response(RefusalOutput(body).data, status=status.HTTP_409_CONFLICT)
             except FraudloopError as refused:
-                return Response({"detail": str(refused)}, status=status.HTTP_409_CONFLICT)
+                return refusal_response(refused)
             body = {
                 "case_id": outcome.case_id,
                 "labels": outcome.labels,

@@ -28,6 +28,14 @@ class RefusalOutput(serializers.Serializer):
     lease_expires_at = serializers.DateTimeField(required=False, help_text="and until when")
 
 
+def refusal_response(refused: FraudloopError) -> Response:
+    """409 with why; for a lease another annotator holds, who and until when."""
+    body = {"detail": str(refused)}
+    if isinstance(refused, LeaseHeld):
+        body.update(leased_to=refused.holder, lease_expires_at=refused.until)
+    return Response(RefusalOutput(body).data, status=status.HTTP_409_CONFLICT)
+
+
 class LabelOutput(serializers.ModelSerializer):
     transaction = serializers.PrimaryKeyRelatedField(read_only=True)
     external_id = serializers.CharField(source="transaction.external_id", read_only=True)
@@ -162,15 +170,8 @@ class LabelListCreate(generics.ListAPIView):
                     request_token=request.headers["Idempotency-Key"].strip(),
                     time_taken_ms=data.validated_data.get("time_taken_ms"),
                 )
-            except LeaseHeld as held:
-                body = {
-                    "detail": str(held),
-                    "leased_to": held.holder,
-                    "lease_expires_at": held.until,
-                }
-                return Response(RefusalOutput(body).data, status=status.HTTP_409_CONFLICT)
             except FraudloopError as refused:
-                return Response({"detail": str(refused)}, status=status.HTTP_409_CONFLICT)
+                return refusal_response(refused)
             return Response(
                 LabelOutput(outcome.label).data,
                 status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
