@@ -79,4 +79,4 @@ def test_the_key_list_shows_only_the_keys_that_work_now(page, live_server, bob, 
     expect(page.locator("[data-stat=labels]")).to_have_text("1")  # the answer was recorded
     assert listed() == ["y", "n", *hotkeys, "s", *case, "u"]
     page.keyboard.press("?")
-    screenshot("annotate-keys")
+    screenshot("annotate-keys-raw")
