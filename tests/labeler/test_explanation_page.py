@@ -60,3 +60,19 @@ def test_a_score_reads_as_its_rank_among_the_versions_scores():
     assert score_rank(0.0, version) == "top 100%"
     assert score_rank(0.9, ModelVersion(metrics={})) == ""
     assert score_rank(None, version) == ""
+
+
+def test_reasons_replace_the_profile_chart(client, bob):
+    row = TransactionFactory()
+    version = ModelVersionFactory(
+        dataset=row.dataset,
+        status=ModelVersion.Status.ACTIVE,
+        metrics={"profiles": {"center": [0, 0, 0], "scale": [1, 1, 1], "classes": {}}},
+    )
+    entry = queue_entry(row, priority=1.0, reason="likely_fraud")
+    QueueEntry.objects.filter(pk=entry.pk).update(model_version=version)
+    client.force_login(bob)
+    assert "<polyline" in client.get("/annotate/").content.decode()  # no reasons: the chart
+    QueueEntry.objects.filter(pk=entry.pk).update(explanation=EXPLANATION)
+    page = client.get("/annotate/").content.decode()
+    assert "thinks so" in page and "<polyline" not in page
