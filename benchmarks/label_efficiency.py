@@ -128,6 +128,9 @@ def main() -> None:
         "the per-card and per-merchant features, the baseline and the boosting ceiling",
     )
     parser.add_argument("--raw-customers", type=int, default=2500, help="about 240 rows each")
+    parser.add_argument(
+        "--no-ablation", action="store_true", help="skip fraudloop without the SGAN"
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.draws = 1, 10
@@ -176,7 +179,7 @@ def main() -> None:
             budget=args.budget,
             threads=args.threads or (os.cpu_count() or 1),
         )
-    if args.only is None:
+    if args.only is None and not args.no_ablation:
         no_sgan = replace(CommitteeConfig(), use_sgan=False)
         curves["fraudloop without SGAN"] = [
             fraudloop_curve(split, seed=s, config=no_sgan, **settings) for s in seeds
