@@ -70,3 +70,29 @@ def occlusion_reasons(
         found.sort(key=lambda reason: -abs(reason.log_odds))
         reasons.append(found[:top])
     return reasons
+
+
+def nearest_labeled(
+    committee: Committee, x: np.ndarray, x_labeled: np.ndarray, *, count: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of `x`, the `count` nearest rows of `x_labeled` in the model's embedding
+    (the SGAN discriminator's last hidden layer; the scaled input without an SGAN):
+    (positions in `x_labeled`, distances), each (n, count), nearest first."""
+    count = min(count, len(x_labeled))
+    if count == 0 or len(x) == 0:
+        return np.zeros((len(x), 0), np.int64), np.zeros((len(x), 0))
+    embed = committee.sgan.embed if committee.sgan is not None else (lambda rows: rows)
+    queries = np.asarray(embed(np.asarray(x, np.float32)), np.float64)
+    known = np.asarray(embed(np.asarray(x_labeled, np.float32)), np.float64)
+    # Squared distances by |q|^2 - 2 q.k + |k|^2, a block of queries at a time.
+    norms = (known**2).sum(axis=1)
+    positions = np.zeros((len(queries), count), np.int64)
+    distances = np.zeros((len(queries), count))
+    for start in range(0, len(queries), 1024):
+        block = queries[start : start + 1024]
+        squared = (block**2).sum(axis=1)[:, None] - 2 * block @ known.T + norms[None, :]
+        nearest = np.argsort(squared, axis=1, kind="stable")[:, :count]
+        positions[start : start + 1024] = nearest
+        picked = np.take_along_axis(squared, nearest, axis=1)
+        distances[start : start + 1024] = np.sqrt(np.maximum(picked, 0.0))
+    return positions, distances

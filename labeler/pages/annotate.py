@@ -91,6 +91,7 @@ class ItemView:
     timeline: CardTimeline | None = None  # the card's transactions around this one
     why: list[tuple[str, str, str]] = field(default_factory=list)  # (name, effect, how far)
     rank: str = ""  # where the fraud score falls among the version's: "top 0.3%"
+    nearest: list[tuple[str, LabelClass]] = field(default_factory=list)  # (external id, class)
 
     @property
     def transaction(self):
@@ -98,6 +99,18 @@ class ItemView:
 
 
 CURRENCY_COLUMNS = ("currency", "currency_code", "ccy")
+
+
+def nearest_read(explanation, classes: list[LabelClass]) -> list[tuple[str, LabelClass]]:
+    """The nearest transactions people labeled (as the run saw them), by external id."""
+    pairs = explanation.get("nearest", []) if isinstance(explanation, dict) else []
+    if not pairs:
+        return []
+    by_name = {c.name: c for c in classes}
+    ids = [pk for pk, _ in pairs]
+    external = dict(Transaction.objects.filter(pk__in=ids).values_list("pk", "external_id"))
+    known = [(pk, name) for pk, name in pairs if pk in external and name in by_name]
+    return [(external[pk], by_name[name]) for pk, name in known]
 
 
 def score_rank(score: float | None, version: ModelVersion | None) -> str:
@@ -114,6 +127,8 @@ def score_rank(score: float | None, version: ModelVersion | None) -> str:
 def reasons_read(explanation: list | None) -> list[tuple[str, str, str]]:
     """The queue entry's reasons (training/planning.py) in words: what each input does to the
     fraud odds, and how far it is from the typical transaction."""
+    if isinstance(explanation, dict):
+        explanation = explanation.get("reasons")
     lines = []
     for reason in explanation or []:
         factor = math.exp(abs(reason["log_odds"]))
@@ -177,6 +192,7 @@ def item_view(entry: QueueEntry | None, classes: list[LabelClass]) -> ItemView |
         token=uuid.uuid4().hex,
         timeline=card_timeline(transaction, classes),
         why=reasons_read(entry.explanation),
+        nearest=nearest_read(entry.explanation, classes),
         rank=score_rank(entry.score, version),
     )
 

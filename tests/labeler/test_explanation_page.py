@@ -76,3 +76,19 @@ def test_reasons_replace_the_profile_chart(client, bob):
     QueueEntry.objects.filter(pk=entry.pk).update(explanation=EXPLANATION)
     page = client.get("/annotate/").content.decode()
     assert "thinks so" in page and "<polyline" not in page
+
+
+def test_the_nearest_labeled_transactions_by_external_id(client, bob):
+    rows = [TransactionFactory() for _ in range(3)]
+    version = ModelVersionFactory(dataset=rows[0].dataset, status=ModelVersion.Status.ACTIVE)
+    entry = queue_entry(rows[0], priority=1.0, reason="likely_fraud")
+    explanation = {
+        "reasons": EXPLANATION[:1],
+        "nearest": [[rows[2].pk, "fraud"], [rows[1].pk, "legit"], [999_999, "fraud"]],
+    }
+    QueueEntry.objects.filter(pk=entry.pk).update(model_version=version, explanation=explanation)
+    client.force_login(bob)
+    page = client.get("/annotate/").content.decode()
+    assert "Nearest labeled by people:" in page
+    assert f"{rows[2].external_id}: Fraud</span>" in page
+    assert f"{rows[1].external_id}: Legitimate</span>" in page  # a deleted one is left out

@@ -115,9 +115,15 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     # Each queued item says why the version scores it so, by inputs a person can name.
     assert not QueueEntry.objects.filter(explanation__isnull=True).exists()  # < 2,000 items
     names = {*dataset.feature_names, "amount", "hour of day", "unusual overall (anomaly detectors)"}
+    labeled_ids = set(Label.objects.values_list("transaction_id", flat=True))
     for explanation in QueueEntry.objects.values_list("explanation", flat=True):
-        assert len(explanation) <= 3 and {r["name"] for r in explanation} <= names
-        assert all(abs(r["log_odds"]) >= 0.05 for r in explanation)
+        reasons = explanation["reasons"]
+        assert len(reasons) <= 3 and {r["name"] for r in reasons} <= names
+        assert all(abs(r["log_odds"]) >= 0.05 for r in reasons)
+        # The nearest transactions people labeled, with the class they gave.
+        assert len(explanation["nearest"]) == 3
+        assert {pk for pk, _ in explanation["nearest"]} <= labeled_ids
+        assert {name for _, name in explanation["nearest"]} <= {"legit", "fraud"}
     assert any(
         explanation for explanation in QueueEntry.objects.values_list("explanation", flat=True)
     )

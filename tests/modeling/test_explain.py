@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from modeling.committee import Committee, CommitteeConfig
-from modeling.explain import occlusion_reasons
+from modeling.explain import nearest_labeled, occlusion_reasons
 from modeling.weak import WeakClassifier
 
 
@@ -33,3 +33,13 @@ def test_top_limits_and_empty_input():
     (reasons,) = occlusion_reasons(planted_committee(), x, positive=1, top=1)
     assert [r.feature for r in reasons] == [0]
     assert occlusion_reasons(planted_committee(), np.zeros((0, 4), np.float32), positive=1) == []
+
+
+def test_nearest_labeled_rows_without_an_sgan_are_nearest_in_the_input():
+    labeled = np.array([[0, 0, 0, 0], [5, 5, 0, 0], [1, 0, 0, 0], [9, 9, 9, 9]], np.float32)
+    x = np.array([[4.0, 5.0, 0.0, 0.0], [0.2, 0.0, 0.0, 0.0]], np.float32)
+    positions, distances = nearest_labeled(planted_committee(), x, labeled, count=2)
+    assert positions.tolist() == [[1, 2], [0, 2]]
+    assert distances[0, 0] == pytest.approx(1.0) and distances[1, 0] == pytest.approx(0.2)
+    empty, _ = nearest_labeled(planted_committee(), x, labeled[:0])
+    assert empty.shape == (2, 0)

@@ -87,25 +87,37 @@ def plan_explanations(
     x: np.ndarray,
     committee,
     names: list[str],
-    positive: int,
+    arrays: TrainingArrays,
 ) -> list[str | None]:
-    """Each planned item's strongest reasons as JSON text, for the EXPLAINED_ITEMS served
-    first (None for the rest): {"name", "log_odds", "deviation"} per reason."""
-    from modeling.explain import ANOMALY, occlusion_reasons
+    """Each planned item's explanation as JSON text, for the EXPLAINED_ITEMS served first
+    (None for the rest): its strongest reasons ({"name", "log_odds", "deviation", "anomaly"})
+    and the nearest transactions people labeled, in the model's embedding ([id, class])."""
+    from modeling.explain import ANOMALY, nearest_labeled, occlusion_reasons
 
     first = np.argsort(-priorities, kind="stable")[:EXPLAINED_ITEMS]
     explained: list[str | None] = [None] * len(rows)
-    found = occlusion_reasons(committee, x[rows[first]], positive=positive)
-    for position, reasons in zip(first.tolist(), found, strict=True):
+    chosen = x[rows[first]]
+    found = occlusion_reasons(committee, chosen, positive=arrays.positive_code)
+    near, _ = nearest_labeled(committee, chosen, x[arrays.labeled])
+    for position, reasons, neighbours in zip(first.tolist(), found, near, strict=True):
         explained[position] = json.dumps(
-            [
-                {
-                    "name": ANOMALY_REASON if r.feature == ANOMALY else names[r.feature],
-                    "log_odds": round(r.log_odds, 3),
-                    "deviation": round(r.deviation, 2),
-                    "anomaly": r.feature == ANOMALY,
-                }
-                for r in reasons
-            ]
+            {
+                "reasons": [
+                    {
+                        "name": ANOMALY_REASON if r.feature == ANOMALY else names[r.feature],
+                        "log_odds": round(r.log_odds, 3),
+                        "deviation": round(r.deviation, 2),
+                        "anomaly": r.feature == ANOMALY,
+                    }
+                    for r in reasons
+                ],
+                "nearest": [
+                    [
+                        int(arrays.transaction_ids[arrays.labeled[n]]),
+                        arrays.class_names[arrays.label_codes[n]],
+                    ]
+                    for n in neighbours.tolist()
+                ],
+            }
         )
     return explained

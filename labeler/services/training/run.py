@@ -222,7 +222,7 @@ def training_run(
                 x=x,
                 committee=bundle.committee,
                 names=model_input_names(dataset.feature_names, arrays),
-                positive=arrays.positive_code,
+                arrays=arrays,
             ),
         )
         with transaction.atomic():
