@@ -29,8 +29,17 @@ def test_label_a_case_of_ten_by_keyboard_and_undo_it(page, live_server, bob, scr
         )
         for i in range(15)
     ]
-    queue_entry(rows[-1], priority=1.0, reason="likely_fraud")
+    entry = queue_entry(rows[-1], priority=1.0, reason="likely_fraud")
     fraud = LabelClass.objects.get(is_positive=True)
+    # As a run explains the item: its reasons and the nearest transactions people labeled.
+    entry.explanation = {
+        "reasons": [
+            {"name": "card_amount_ratio_7d", "log_odds": 1.8, "deviation": 6.0, "anomaly": False},
+            {"name": "card_seconds_since_previous", "log_odds": 0.7, "deviation": -2.2},
+        ],
+        "nearest": [[rows[0].pk, "fraud"]],
+    }
+    entry.save(update_fields=["explanation"])
     log_in(page, live_server.url, "bob", "bob-pass")
     page.goto(f"{live_server.url}/annotate/")
     item = page.locator("#current [data-transaction]")
@@ -41,6 +50,8 @@ def test_label_a_case_of_ten_by_keyboard_and_undo_it(page, live_server, bob, scr
     selected = item.locator(".timeline tr.selected")
     expect(selected).to_have_count(9)
     expect(item.locator("[data-case-note]")).to_contain_text("9 selected")
+    expect(item.locator(".why")).to_contain_text("multiplies the fraud odds by 6.0")
+    expect(item.locator(".nearest")).to_contain_text(f"{rows[0].external_id}: Fraud")
     screenshot("annotate-case-selected")
     page.keyboard.press(fraud.hotkey)
     expect(page.locator(".message, [role=status], [role=alert]").first).to_contain_text(
