@@ -14,7 +14,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from labeler.errors import FraudloopError
-from labeler.models import Dataset, Label, LabelClass, ModelVersion, QueueEntry, Transaction
+from labeler.models import (
+    Dataset,
+    Label,
+    LabelClass,
+    ModelVersion,
+    QueueEntry,
+    ReviewItem,
+    Transaction,
+)
 from labeler.services.leasing import lease_expiry, lease_release
 from labeler.services.queue_lease import queue_lease_next
 from labeler.services.queueing import queue_top_priority
@@ -171,6 +179,9 @@ def label_record(
         )
     if not (in_case and entry is None):
         _queue_rule_check(item, entry, user)
+    elif ReviewItem.objects.filter(transaction_id=item.pk, resolved_at__isnull=True).exists():
+        # One human queue at a time: what waits for a reviewer is theirs to settle.
+        raise LabelRefused(f"transaction {item.external_id} waits for a reviewer")
     superseded = next((x for x in mine if x.status == Label.Status.SUPERSEDED), None)
     # What the item was shown with: its queue entry's suggestion (a label given directly: the
     # transaction's latest scores).

@@ -11,6 +11,7 @@ from labeler.services import labeling
 from labeler.services.case_labeling import case_submit
 from labeler.services.labeling import LabelRefused, label_undo, queue_next_item
 from labeler.services.leasing import lease_expiry
+from labeler.services.review_rules import review_item_open
 from tests.factories import (
     DatasetFactory,
     ImportBatchFactory,
@@ -44,23 +45,26 @@ def test_a_case_of_ten_with_one_held_by_another_and_one_answered(card, bob, dora
     held = queue_entry(rows[3], priority=0.5, reason="uncertain")
     QueueEntry.objects.filter(pk=held.pk).update(leased_to=carol, lease_expires_at=lease_expiry())
     LabelFactory(transaction=rows[4], annotator=carol, label_class=fraud)
+    review_item_open(transaction_id=rows[6].pk, reason="disagreement")
     case = [row.pk for row in rows[2:11]]  # nine of the card's, and the held item
 
     outcome = case_submit(
         user=bob, transaction_id=rows[-1].pk, case_ids=case, label_class=fraud, request_token=TOKEN
     )
-    assert outcome.created and len(outcome.labels) == 8
+    assert outcome.created and len(outcome.labels) == 7
     assert outcome.labels[0].transaction_id == rows[-1].pk  # the held item first
     assert outcome.labels[0].queue_reason == "likely_fraud"
     assert {x.queue_reason for x in outcome.labels[1:]} == {"case"}
     assert [external for external, _ in outcome.left_out] == [
         rows[3].external_id,
         rows[4].external_id,
+        rows[6].external_id,
     ]
     assert "leased to carol" in outcome.left_out[0][1]
     assert "carol labeled" in outcome.left_out[1][1]
+    assert "waits for a reviewer" in outcome.left_out[2][1]  # one human queue at a time
     stored = Label.objects.filter(annotator=bob)
-    assert stored.count() == 8 and {x.case_id for x in stored} == {outcome.case_id}
+    assert stored.count() == 7 and {x.case_id for x in stored} == {outcome.case_id}
     assert not QueueEntry.objects.filter(transaction=rows[-1]).exists()
     assert QueueEntry.objects.get(transaction=rows[3]).leased_to == carol  # untouched
 
@@ -69,13 +73,13 @@ def test_a_case_of_ten_with_one_held_by_another_and_one_answered(card, bob, dora
         user=bob, transaction_id=rows[-1].pk, case_ids=case, label_class=fraud, request_token=TOKEN
     )
     assert not again.created and {x.pk for x in again.labels} == {x.pk for x in outcome.labels}
-    assert Label.objects.filter(annotator=bob).count() == 8
+    assert Label.objects.filter(annotator=bob).count() == 7
 
     # One undo takes the whole case back; the held item returns to bob, leased.
     undone = label_undo(user=bob)
     assert undone.transaction_id == rows[-1].pk
     assert not Label.objects.filter(annotator=bob, status="active").exists()
-    assert Label.objects.filter(annotator=bob, status="superseded").count() == 8
+    assert Label.objects.filter(annotator=bob, status="superseded").count() == 7
     entry = QueueEntry.objects.get(transaction=rows[-1])
     assert entry.leased_to == bob and entry.reason == "likely_fraud"
     assert not QueueEntry.objects.filter(transaction=rows[5]).exists()  # came from no queue
