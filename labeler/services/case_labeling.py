@@ -2,7 +2,7 @@
 (the card's timeline on the annotate page), with one key and one request.
 
 All or nothing: the labels are written in one database transaction (a failure records none),
-each recorded individually under the rules of labeling (`labeling.label_record`) with a shared
+each recorded individually under the rules of labeling (`label_rules.label_record`) with a shared
 case id, and one undo takes the whole case back. The item the annotator holds must be theirs
 to answer, else the case is refused; a transaction of the case that another annotator holds
 or has answered, or that the annotator answered already, is left out and named in the answer.
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 
 from labeler.models import Dataset, Label, LabelClass, ModelVersion, Transaction
-from labeler.services.labeling import CASE, LabelRefused, label_record
+from labeler.services.label_rules import CASE, LabelRefused, label_record
 from labeler.services.tokens import TOKEN_RULE, token_valid
 from labeler.services.training_runs import training_request_if_due
 
