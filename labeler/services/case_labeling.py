@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
-from labeler.models import Dataset, Label, LabelClass, ModelVersion, Transaction
+from labeler.models import Label, LabelClass, Transaction
 from labeler.services.label_rules import CASE, LabelRefused, label_record
 from labeler.services.tokens import TOKEN_RULE, token_valid
-from labeler.services.training_runs import training_request_if_due
+from labeler.services.training_runs import training_after_labels
 
 MAX_CASE = 200  # transactions one case may label: a card's month, not a dataset
 
@@ -53,12 +53,7 @@ def case_submit(
                 user, transaction_id, ids, label_class, request_token, time_taken_ms
             )
             if outcome.created:
-                dataset_id = outcome.labels[0].transaction.dataset_id
-                transaction.on_commit(
-                    lambda: training_request_if_due(
-                        dataset=Dataset(pk=dataset_id), trigger=ModelVersion.Trigger.LABELS
-                    )
-                )
+                training_after_labels(outcome.labels[0].transaction.dataset_id)
             return outcome
     except IntegrityError:
         # The same request raced itself: the first one's labels stand.

@@ -33,7 +33,7 @@ from labeler.services.queue_lease import queue_lease_next
 from labeler.services.queueing import queue_top_priority
 from labeler.services.review_rules import review_items_after_undo
 from labeler.services.tokens import TOKEN_RULE, token_valid
-from labeler.services.training_runs import training_request_if_due
+from labeler.services.training_runs import training_after_labels
 
 
 @dataclass
@@ -116,12 +116,7 @@ def label_submit(
                 request_token=request_token,
                 time_taken_ms=time_taken_ms,
             )
-            dataset_id = item.dataset_id
-            transaction.on_commit(
-                lambda: training_request_if_due(
-                    dataset=Dataset(pk=dataset_id), trigger=ModelVersion.Trigger.LABELS
-                )
-            )
+            training_after_labels(item.dataset_id)
     except IntegrityError:
         # The same token raced itself (two requests in flight): the first one's label stands.
         label = Label.objects.get(

@@ -216,3 +216,13 @@ def training_run_current() -> ModelVersion | None:
         .order_by("-status", "created_at")  # 'training' sorts after 'queued': descending first
         .first()
     )
+
+
+def training_after_labels(dataset_id: int) -> None:
+    """Once the open transaction that recorded people's labels commits: a run if the labels
+    since the active version are enough (`training_request_if_due`)."""
+    transaction.on_commit(
+        lambda: training_request_if_due(
+            dataset=Dataset(pk=dataset_id), trigger=ModelVersion.Trigger.LABELS
+        )
+    )

@@ -5,7 +5,6 @@ import pytest
 from playwright.sync_api import expect
 
 from labeler.models import Label, LabelClass, ModelVersion, QueueEntry
-from labeler.services import labeling
 from tests.browser.conftest import log_in
 from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory, queue_entry
 
@@ -53,7 +52,9 @@ def queue_of(count: int) -> list[QueueEntry]:
 
 
 def test_twenty_labels_by_keyboard_then_undo(page, live_server, bob, screenshot, monkeypatch):
-    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+    monkeypatch.setattr(
+        "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
+    )
     queue_of(30)
     log_in(page, live_server.url, "bob", "bob-pass")
     page.goto(f"{live_server.url}/annotate/")

@@ -6,7 +6,6 @@ import pytest
 from playwright.sync_api import expect
 
 from labeler.models import Label, LabelClass, ModelVersion, Review, ReviewItem
-from labeler.services import labeling
 from labeler.services.labeling import label_submit
 from tests.browser.conftest import log_in
 from tests.factories import DatasetFactory, ModelVersionFactory, TransactionFactory, queue_entry
@@ -60,7 +59,9 @@ def confident_rejects(annotator, count: int) -> list[int]:
 def test_a_reviewer_works_the_queue_by_keyboard(
     page, live_server, bob, dora, monkeypatch, screenshot
 ):
-    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+    monkeypatch.setattr(
+        "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
+    )
     confident_rejects(bob, 8)
     assert ReviewItem.objects.filter(resolved_at__isnull=True).count() == 8
     log_in(page, live_server.url, "dora", "dora-pass")

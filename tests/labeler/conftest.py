@@ -2,7 +2,7 @@
 
 import pytest
 
-from labeler.services import labeling, training_runs
+from labeler.services import training_runs
 
 
 @pytest.fixture
@@ -15,4 +15,6 @@ def training_here(monkeypatch, settings, tmp_path):
 @pytest.fixture
 def no_label_trigger(monkeypatch):
     """A label never asks for a retraining."""
-    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+    monkeypatch.setattr(
+        "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
+    )

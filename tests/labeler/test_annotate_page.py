@@ -5,7 +5,6 @@ import pytest
 from django.urls import reverse
 
 from labeler.models import Label, ModelVersion, QueueEntry, TrainingPolicy
-from labeler.services import labeling
 from tests.factories import (
     DatasetFactory,
     ModelVersionFactory,
@@ -19,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_training(monkeypatch):
-    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+    monkeypatch.setattr(
+        "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
+    )
 
 
 @pytest.fixture

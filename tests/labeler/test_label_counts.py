@@ -9,7 +9,6 @@ from labeler.models import Label, ModelVersion, TrainingPolicy
 from labeler.pages.annotate import session_stats
 from labeler.pages.home import dataset_dashboard
 from labeler.selectors import new_human_labels, training_overview
-from labeler.services import labeling
 from labeler.services.labeling import label_submit, label_undo
 from labeler.services.review import transaction_review
 from tests.factories import (
@@ -26,7 +25,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_training(monkeypatch):
-    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+    monkeypatch.setattr(
+        "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
+    )
 
 
 def test_undone_labels_count_nowhere_and_overruled_ones_still_do(bob, dora):

@@ -6,7 +6,6 @@ import pytest
 from django.utils import timezone
 
 from labeler.models import Label, ModelVersion, QueueEntry
-from labeler.services import labeling
 from labeler.services.labeling import (
     LabelRefused,
     label_submit,
@@ -27,7 +26,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_training(monkeypatch):
-    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+    monkeypatch.setattr(
+        "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
+    )
 
 
 @pytest.fixture

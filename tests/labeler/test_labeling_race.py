@@ -42,7 +42,9 @@ def race(users, transaction_id, classes) -> list[object]:
 
 
 def test_two_annotators_racing_on_one_item_record_exactly_one_label(bob, charlie, monkeypatch):
-    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+    monkeypatch.setattr(
+        "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
+    )
     for round_number in range(10):
         transaction = TransactionFactory()
         queue_entry(transaction, priority=1, reason="uncertain")
@@ -58,7 +60,9 @@ def test_two_annotators_racing_on_one_item_record_exactly_one_label(bob, charlie
 
 
 def test_the_same_request_sent_twice_at_once_records_one_label(bob, monkeypatch):
-    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+    monkeypatch.setattr(
+        "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
+    )
     transaction = TransactionFactory()
     queue_entry(transaction, priority=1, reason="uncertain")
     barrier = threading.Barrier(2)

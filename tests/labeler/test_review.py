@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from labeler.errors import HistoryProtected
 from labeler.models import Label, ModelVersion, QueueEntry, Review, ReviewItem, ReviewPolicy
-from labeler.services import labeling
 from labeler.services.labeling import queue_next_item
 from labeler.services.queueing import QueuePlan, queue_replace
 from labeler.services.review import (
@@ -28,7 +27,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_training(monkeypatch):
-    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+    monkeypatch.setattr(
+        "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
+    )
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from labeler.models import ModelVersion
-from labeler.services import labeling
 from tests.factories import (
     DatasetFactory,
     ModelVersionFactory,
@@ -18,7 +17,9 @@ from tests.factories import (
 
 @pytest.fixture(autouse=True)
 def no_training(monkeypatch):
-    monkeypatch.setattr(labeling, "training_request_if_due", lambda **kwargs: None)
+    monkeypatch.setattr(
+        "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
+    )
 
 
 def client_for(user) -> APIClient:
