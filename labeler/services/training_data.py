@@ -16,7 +16,15 @@ import numpy as np
 from django.db.models import Max
 
 from labeler.errors import FraudloopError
-from labeler.models import Dataset, Label, LabelClass, ModelVersion, PseudoLabel, Review
+from labeler.models import (
+    Dataset,
+    Label,
+    LabelClass,
+    ModelVersion,
+    PseudoLabel,
+    Review,
+    ReviewItem,
+)
 from labeler.services.training.derived import derived_features
 
 
@@ -49,6 +57,9 @@ class TrainingArrays:
     positive_code: int
     last_label_id: int
     counts: dict = field(default_factory=dict)
+    # Row positions waiting for a reviewer (an open review item): one human queue at a time, so
+    # the queue's swap would drop them; a plan that picked them would serve fewer of its own.
+    in_review: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def human_labeled(self) -> np.ndarray:
@@ -57,6 +68,14 @@ class TrainingArrays:
         mask[self.excluded] = True
         mask[self.audit_rows] = True
         return mask
+
+    @property
+    def queue_candidates(self) -> np.ndarray:
+        """Positions the committee may queue: unlabeled, outside the audit frame, and not
+        waiting for a reviewer."""
+        mask = ~self.human_labeled & ~self.frame
+        mask[self.in_review] = False
+        return np.flatnonzero(mask)
 
     @property
     def frame(self) -> np.ndarray:
@@ -191,6 +210,13 @@ def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
         else []
     )
     pseudo_ids = [row[0] for row in pseudo]
+    in_review = sorted(
+        set(
+            ReviewItem.objects.filter(transaction__dataset=dataset, resolved_at__isnull=True)
+            .values_list("transaction_id", flat=True)
+            .iterator(10000)
+        )
+    )
     return TrainingArrays(
         transaction_ids=ids,
         features=features,
@@ -214,6 +240,7 @@ def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
         class_names=[label_class.name for label_class in classes],
         positive_code=positive_code,
         last_label_id=last_label_id,
+        in_review=positions(in_review),
         counts={
             "transactions": len(ids),
             # Every settled item, training and audit alike: the labels people spent.
@@ -225,6 +252,7 @@ def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
             "audit_positives": int(np.sum(audit_codes == positive_code)),
             "disputed": len(disputed),
             "pseudo_labels_in": len(pseudo),
+            "in_review": len(in_review),
         },
     )
 

@@ -127,9 +127,12 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     assert any(
         explanation for explanation in QueueEntry.objects.values_list("explanation", flat=True)
     )
-    # Pseudo-labels: this version's only, never on a human-labeled row.
+    # Pseudo-labels: this version's only, never on a human-labeled row nor on one it queued
+    # for people (whose spot check would take it out of the queue).
     pseudo = PseudoLabel.objects.filter(model_version=version)
     assert pseudo.exists() and not pseudo.filter(transaction_id__in=labeled).exists()
+    assert not pseudo.filter(transaction_id__in=queued).exists()
+    assert QueueEntry.objects.count() == version.training_counts["queue_planned"] == 120
     assert not PseudoLabel.objects.exclude(model_version=version).exists()
     assert not StagedScore.objects.exists()
     bundle = bundle_load(version.artifact_path)
@@ -167,7 +170,14 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
         decision=Label.Decision.MANUAL,
     )
     still_unlabeled = pseudo.exclude(transaction__labels__isnull=False).count()
+    in_review = set(
+        ReviewItem.objects.filter(resolved_at__isnull=True).values_list("transaction_id", flat=True)
+    )
+    assert in_review
     steady = run(dataset)
+    # What waits for a reviewer is not planned: the queue serves the whole plan, in its mix.
+    assert steady.training_counts["in_review"] == len(in_review)
+    assert QueueEntry.objects.count() == steady.training_counts["queue_planned"] == 120
     # The last version's members, judged on the answers given since it trained, set the
     # SGAN's share; the record goes on in the model file for the version after.
     record = bundle_load(steady.artifact_path).committee

@@ -194,7 +194,7 @@ def training_run(
         scores_stage(version, arrays, staged)
 
     with stages.stage("queueing"):
-        candidates = np.flatnonzero(~arrays.human_labeled & ~arrays.frame)
+        candidates = arrays.queue_candidates
         selection = batch_select(
             size=max(0, policy.queue_size - len(audit.picks)),
             proba=None if staged.proba is None else staged.proba[candidates],
@@ -231,8 +231,14 @@ def training_run(
     pseudo_count, pseudo_by_class = 0, {}
     with stages.stage("pseudo_labels"):
         if bundle.committee is not None:
+            # Never what people will see: a queued item gets a human label soon, and the
+            # spot check of its pseudo-label would take it out of the annotation queue (one
+            # human queue at a time), leaving the plan short of its likely frauds.
+            unavailable = arrays.human_labeled | arrays.frame
+            unavailable[np.searchsorted(arrays.transaction_ids, plan.transaction_ids)] = True
+            unavailable[arrays.in_review] = True
             chosen = committee_pseudo_labels(
-                bundle.committee, staged.proba, human_labeled=arrays.human_labeled | arrays.frame
+                bundle.committee, staged.proba, human_labeled=unavailable
             )
             pseudo_count = pseudo_labels_write(version, arrays, chosen)
             pseudo_by_class = {
