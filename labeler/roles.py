@@ -16,6 +16,9 @@ ROLES: dict[str, list[str]] = {
     "annotator": ["annotate"],
     # A reviewer can do what an annotator can, and review.
     "reviewer": ["annotate", "review", *REVIEWER_ADMIN_VIEWS],
+    # A system account (an authorisation or alerting flow's token) that sends transactions as
+    # they arrive, and sees nothing else.
+    "ingest": ["ingest"],
 }
 
 

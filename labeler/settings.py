@@ -155,6 +155,9 @@ IMPORT_MAX_UPLOAD_BYTES = _env(env.int, "IMPORT_MAX_UPLOAD_BYTES", default=512 *
 # Caps checked while a file unpacks (a 4 MB gzip can unpack to GBs): text size and data rows.
 IMPORT_MAX_TEXT_BYTES = _env(env.int, "IMPORT_MAX_TEXT_BYTES", default=2 * 1024**3)
 IMPORT_MAX_ROWS = _env(env.int, "IMPORT_MAX_ROWS", default=20_000_000)
+# One batch of transactions sent to the ingestion API (past either: 413, split it).
+INGEST_MAX_ROWS = _env(env.int, "INGEST_MAX_ROWS", default=10_000)
+INGEST_MAX_BYTES = _env(env.int, "INGEST_MAX_BYTES", default=32 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`.

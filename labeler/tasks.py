@@ -41,3 +41,14 @@ def training_on_schedule() -> list[int]:
         if request is not None:
             queued.append(request.version.pk)
     return queued
+
+
+@shared_task(name="labeler.tasks.arrivals_score")
+def arrivals_score(batch_id: int) -> dict:
+    """Scores a batch that arrived over the API with the active version; queues its likely
+    frauds. A second delivery scores nothing again."""
+    from dataclasses import asdict
+
+    from labeler.services.arrivals import arrivals_score as score
+
+    return asdict(score(batch_id=batch_id))

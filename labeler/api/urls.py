@@ -3,11 +3,16 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from labeler.api import cases, exports, imports, labels, training, transactions
+from labeler.api import cases, exports, imports, ingest, labels, training, transactions
 
 urlpatterns = [
     path("v1/datasets/", transactions.DatasetList.as_view(), name="api-datasets"),
     path("v1/datasets/<id:dataset_id>/training/", training.Training.as_view(), name="api-training"),
+    path(
+        "v1/datasets/<id:dataset_id>/transactions/",
+        ingest.IngestTransactions.as_view(),
+        name="api-ingest",
+    ),
     path("v1/imports/", imports.ImportListCreate.as_view(), name="api-imports"),
     path("v1/label-files/", imports.LabelFileCreate.as_view(), name="api-label-files"),
     path("v1/transactions/", transactions.TransactionList.as_view(), name="api-transactions"),

@@ -128,6 +128,7 @@ class Transaction(models.Model):
 
     class Meta:
         ordering = ["dataset_id", "id"]
+        permissions = [("ingest", "Can send transactions to the ingestion API")]
         constraints = [
             models.UniqueConstraint(
                 fields=["dataset", "external_id"], name="transaction_external_id_unique_per_dataset"

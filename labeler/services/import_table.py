@@ -58,6 +58,31 @@ class ParsedTable:
     schema: dict = field(default_factory=dict)  # what Dataset.schema records of this layout
 
 
+def table_rows(table: ParsedTable, keep: np.ndarray) -> ParsedTable:
+    """The table's rows where `keep` (bool per row) holds, in order."""
+
+    def some(values):
+        return None if values is None else values[keep]
+
+    positions = np.flatnonzero(keep).tolist()
+    return ParsedTable(
+        row_count=len(positions),
+        external_ids=None
+        if table.external_ids is None
+        else [table.external_ids[i] for i in positions],
+        time=table.time[keep],
+        amount=table.amount[keep],
+        features=table.features[keep],
+        feature_names=table.feature_names,
+        labels=some(table.labels),
+        column_mapping=table.column_mapping,
+        card_keys=some(table.card_keys),
+        merchant_keys=some(table.merchant_keys),
+        attributes=None if table.attributes is None else [table.attributes[i] for i in positions],
+        schema=table.schema,
+    )
+
+
 def _header(text_path: Path, where: Where) -> list[str]:
     with text_path.open("rb") as text:
         first_line = text.readline().decode("utf-8").rstrip("\r\n")
@@ -184,11 +209,12 @@ def table_read(
     columns: ColumnChoice,
     with_labels: bool,
     category_levels: dict[str, list[str]] | None = None,
+    lines: bool = True,
 ) -> ParsedTable:
     """Parses checked UTF-8 CSV text into arrays, or raises ImportRejected naming row and
     column. `category_levels`: the dataset's encoding of its categories (None: this file is the
-    dataset's first, and sets it)."""
-    where = Where(file_name)
+    dataset's first, and sets it). `lines`: False when the rows came as items of a JSON array."""
+    where = Where(file_name, lines=lines)
     names = _header(text_path, where)
     id_column = _pick(names, columns.id_column, ID_CANDIDATES, "id", where, required=False)
     time_column = _pick(names, columns.time_column, TIME_CANDIDATES, "time", where, required=True)

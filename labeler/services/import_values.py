@@ -13,13 +13,15 @@ MAX_ID_LENGTH = 128
 class Where:
     """Formats 'file, row r (line l), column c' so every message points at the same place."""
 
-    def __init__(self, file_name: str):
+    def __init__(self, file_name: str, *, lines: bool = True):
         self.file_name = file_name
+        self.lines = lines  # False: rows are items of a JSON array, with no lines to point at
 
     def __call__(self, row_index: int | None = None, column: str | None = None) -> str:
         parts = [self.file_name]
         if row_index is not None:
-            parts.append(f"row {row_index + 1} (line {row_index + 2})")
+            line = f" (line {row_index + 2})" if self.lines else ""
+            parts.append(f"{'row' if self.lines else 'item'} {row_index + 1}{line}")
         if column is not None:
             parts.append(f"column {column!r}")
         return ", ".join(parts)

@@ -63,7 +63,7 @@ def _label_class_ids(table: ParsedTable, file_name: str) -> np.ndarray:
     return class_ids
 
 
-def _check_schema(dataset: Dataset, table: ParsedTable, file_name: str) -> None:
+def schema_check(dataset: Dataset, table: ParsedTable, file_name: str) -> None:
     if dataset.feature_names and dataset.feature_names != table.feature_names:
         expected, got = dataset.feature_names, table.feature_names
         missing = [name for name in expected if name not in got]
@@ -82,7 +82,7 @@ def _check_schema(dataset: Dataset, table: ParsedTable, file_name: str) -> None:
         )
 
 
-def _check_roles(dataset: Dataset, table: ParsedTable, file_name: str) -> None:
+def roles_check(dataset: Dataset, table: ParsedTable, file_name: str) -> None:
     """A later file names the same card, merchant and category columns as the first did."""
     schema = dataset.schema or {}
     for part in ("card", "merchant"):
@@ -132,7 +132,7 @@ def _audit_numbers(batch: ImportBatch, rows: int, trusted: np.ndarray | None) ->
     return numbers
 
 
-def _insert_transactions(
+def transactions_insert(
     batch: ImportBatch, table: ParsedTable, external_ids: list[str], trusted: np.ndarray | None
 ) -> None:
     columns_insert(
@@ -224,8 +224,8 @@ def transactions_import(
         _refuse_repeat(dataset, checksum, file_name)
         first_file = not dataset.feature_names
         if not first_file:
-            _check_schema(dataset, table, file_name)
-            _check_roles(dataset, table, file_name)
+            schema_check(dataset, table, file_name)
+            roles_check(dataset, table, file_name)
         external_ids = _external_ids(dataset, table, file_name)
         if first_file:
             dataset.feature_names = table.feature_names
@@ -244,7 +244,7 @@ def transactions_import(
         trusted = (
             class_ids >= 0 if class_ids is not None and label_mode == LabelMode.TRUSTED else None
         )
-        _insert_transactions(batch, table, external_ids, trusted)
+        transactions_insert(batch, table, external_ids, trusted)
         if class_ids is not None:
             batch.label_count = _insert_labels(batch, class_ids, label_mode)
         batch.duration_seconds = time.perf_counter() - started

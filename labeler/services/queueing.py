@@ -90,8 +90,9 @@ def queue_plan_stage(*, version: ModelVersion, plan: QueuePlan) -> None:
 
 def queue_swap(*, dataset: Dataset, version: ModelVersion) -> dict[str, int]:
     """Makes the dataset's queue the version's staged plan, minus items labeled meanwhile or
-    waiting for a reviewer, plus the second opinions reviewers asked for and the items an
-    annotator holds right now. Call inside the activation transaction.
+    waiting for a reviewer, plus the second opinions reviewers asked for, the arrivals queued
+    since (`arrivals`: they wait for an answer, whichever version planned the queue) and the
+    items an annotator holds right now. Call inside the activation transaction.
 
     Three statements, whatever the queue's size, all done by the database: every entry nobody
     holds goes, and the plan's entries come in with their suggestions. It writes queue entries
@@ -100,13 +101,13 @@ def queue_swap(*, dataset: Dataset, version: ModelVersion) -> dict[str, int]:
     answer it, skip it or the lease ends, even if the plan drops it: their answer is recorded."""
     statements = _swap_statements(connection.vendor)
     moment = connection.ops.adapt_datetimefield_value(timezone.now())
-    second_opinion = QueueEntry.Reason.SECOND_OPINION.value
+    staying = [QueueEntry.Reason.SECOND_OPINION.value, QueueEntry.Reason.ARRIVAL.value]
     with connection.cursor() as cursor:
-        cursor.execute(statements["planned_in_queue"], [second_opinion, version.pk])
+        cursor.execute(statements["planned_in_queue"], [*staying, version.pk])
         (kept,) = cursor.fetchone()
-        cursor.execute(statements["free_delete"], [second_opinion, moment, dataset.pk])
+        cursor.execute(statements["free_delete"], [*staying, moment, dataset.pk])
         deleted = cursor.rowcount
-        cursor.execute(statements["planned_in_queue"], [second_opinion, version.pk])
+        cursor.execute(statements["planned_in_queue"], [*staying, version.pk])
         (held,) = cursor.fetchone()
         cursor.execute(
             statements["insert"],
@@ -152,13 +153,13 @@ def _swap_statements(vendor: str) -> dict[str, str]:
     ]
     label, item = Label, ReviewItem
     return {
-        # Non-second-opinion entries whose transaction the plan holds.
+        # Entries a swap may replace (not second opinions, nor arrivals) that the plan holds.
         "planned_in_queue": (
-            f"SELECT COUNT(*) FROM {queue} q WHERE q.{reason} <> %s AND EXISTS (SELECT 1 "
+            f"SELECT COUNT(*) FROM {queue} q WHERE q.{reason} NOT IN (%s, %s) AND EXISTS (SELECT 1 "
             f"FROM {plan} p WHERE p.{planned_version} = %s AND p.{planned_row} = q.{row})"
         ),
         "free_delete": (
-            f"DELETE FROM {queue} WHERE {reason} <> %s "
+            f"DELETE FROM {queue} WHERE {reason} NOT IN (%s, %s) "
             f"AND ({holder} IS NULL OR {expires} < %s) "
             f"AND EXISTS (SELECT 1 FROM {quoted_table(Transaction)} t "
             f"WHERE t.{column(Transaction, 'id')} = {queue}.{row} "

@@ -14,11 +14,11 @@ from dataclasses import asdict
 
 import numpy as np
 from django.conf import settings
-from django.db.models import F, Min
+from django.db.models import F, Max, Min, Q
 from django.db.models.functions import Coalesce
 
-from labeler.models import Dataset, Label
-from modeling.entity_features import EntityFeatureConfig, entity_features
+from labeler.models import Dataset, Label, Transaction
+from modeling.entity_features import SECONDS_PER_DAY, EntityFeatureConfig, entity_features
 
 ENTITY_FIELDS = {"card": "card_key", "merchant": "merchant_key"}
 
@@ -93,13 +93,8 @@ def derived_features(
     return values, names, asdict(config)
 
 
-def derived_row(transaction, config_state: dict) -> np.ndarray:
-    """One transaction's derived features as a version computed them (`config_state`, kept in
-    its model file), from the histories they depend on: its card's and its merchant's
-    transactions up to its own time. The same values as for the whole dataset."""
-    from django.db.models import Q
-
-    config = EntityFeatureConfig(
+def _config_of(config_state: dict) -> EntityFeatureConfig:
+    return EntityFeatureConfig(
         **{
             **config_state,
             "windows_days": tuple(config_state["windows_days"]),
@@ -108,15 +103,30 @@ def derived_row(transaction, config_state: dict) -> np.ndarray:
             "risk_entities": tuple(config_state["risk_entities"]),
         }
     )
-    history = Q(pk=transaction.pk)
-    for part in config.entities:
-        key = getattr(transaction, ENTITY_FIELDS[part])
-        if key is not None:
-            history |= Q(**{ENTITY_FIELDS[part]: key})
+
+
+def derived_rows(dataset: Dataset, transaction_ids: np.ndarray, config_state: dict) -> np.ndarray:
+    """These transactions' derived features as a version computed them (`config_state`, kept
+    in its model file), from the histories they depend on: their cards' and merchants'
+    transactions over the longest window (and the risk delay) up to each one's own time. The
+    same values as for the whole dataset; one read, however many rows."""
+
+    config = _config_of(config_state)
+    wanted = Transaction.objects.filter(pk__in=[int(t) for t in transaction_ids])
+    fields = [ENTITY_FIELDS[part] for part in config.entities]
+    bounds = wanted.aggregate(first=Min("time"), last=Max("time"))
+    reach = (max(config.windows_days) + config.risk_delay_days) * SECONDS_PER_DAY
+    history = Q(pk__in=[int(t) for t in transaction_ids])
+    for field_name in fields:
+        keys = {key for key in wanted.values_list(field_name, flat=True) if key is not None}
+        if keys:
+            history |= Q(**{f"{field_name}__in": sorted(keys)})
     rows = list(
-        transaction.dataset.transactions.filter(history, time__lte=transaction.time)
+        dataset.transactions.filter(
+            history, time__gte=bounds["first"] - reach, time__lte=bounds["last"]
+        )
         .order_by("id")
-        .values_list("id", "time", "amount", *[ENTITY_FIELDS[p] for p in config.entities])
+        .values_list("id", "time", "amount", *fields)
     )
     ids = np.asarray([row[0] for row in rows], np.int64)
     values, _ = entity_features(
@@ -126,7 +136,13 @@ def derived_row(transaction, config_state: dict) -> np.ndarray:
             part: entity_codes([row[3 + index] for row in rows])
             for index, part in enumerate(config.entities)
         },
-        fraud_known_at=fraud_known_at(transaction.dataset, ids) if config.risk_entities else None,
+        fraud_known_at=fraud_known_at(dataset, ids) if config.risk_entities else None,
         config=config,
     )
-    return values[int(np.flatnonzero(ids == transaction.pk)[0])]
+    position = {int(t): i for i, t in enumerate(ids)}
+    return values[[position[int(t)] for t in transaction_ids]]
+
+
+def derived_row(transaction, config_state: dict) -> np.ndarray:
+    """One transaction's derived features as a version computed them (see `derived_rows`)."""
+    return derived_rows(transaction.dataset, np.asarray([transaction.pk]), config_state)[0]

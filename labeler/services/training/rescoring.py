@@ -25,7 +25,9 @@ class VersionScore:
 
 
 @lru_cache(maxsize=16)
-def _bundle(path: str, modified: float) -> ModelBundle:  # `modified` keys the cache
+def bundle_cached(path: str, modified: float) -> ModelBundle:
+    """A model file read once per process (`modified` keys the cache: a file written again is
+    read again)."""
     return bundle_load(path)
 
 
@@ -52,7 +54,7 @@ def transaction_scores_by_version(
                 raise ModelFileError("no model file was saved for this version")
             if not path.exists():
                 raise ModelFileError(f"{path}: the model file is missing")
-            bundle = _bundle(str(path), path.stat().st_mtime)
+            bundle = bundle_cached(str(path), path.stat().st_mtime)
             state = bundle.metadata.get("derived")
             if state:
                 key = repr(sorted(state.items()))

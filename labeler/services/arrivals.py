@@ -1,0 +1,148 @@
+"""Transactions scored as they arrive, without a retrain: the active version's model file (read
+once per process) scores a new batch, each row with its per-card and per-merchant features from
+the history already stored; the rows get its scores, and those it ranks among its likely frauds
+join the annotation queue at once, ahead of the plan (second opinions still go first).
+
+"Among its likely frauds": at least the lowest fraud probability of the version's own queued
+likely-fraud picks, or, when none is left, in the top ARRIVAL_TOP_SHARE of its scores. A cold-
+start version (anomaly detectors only) ranks arrivals by the same share of its anomaly ranks.
+Rows of the audit frame are never queued here: the audit draws them by its own design.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from labeler.models import ImportBatch, LabelClass, ModelVersion, QueueEntry, Transaction
+
+ARRIVAL_TOP_SHARE = 0.001  # top 0.1% of a version's scores, when its likely frauds are answered
+ARRIVAL_PRIORITY = 1.0  # the plan's priorities lie in [0, 1]: arrivals go before all of them
+
+
+@dataclass(frozen=True)
+class ArrivalOutcome:
+    scored: int
+    queued: int
+    version_id: int | None  # None: no active version, the next run scores them
+    seconds: float
+
+
+def _bundle(version: ModelVersion):
+    from labeler.services.training.rescoring import bundle_cached
+
+    path = Path(version.artifact_path)
+    return bundle_cached(str(path), path.stat().st_mtime)
+
+
+def arrival_scores(version: ModelVersion, rows: list[tuple]) -> dict[str, np.ndarray | None]:
+    """The version's scores of the rows (id, time, amount, features): "score" (the fraud
+    probability, or the anomaly rank at cold start), "uncertainty" and "suggested" (class ids,
+    None at cold start)."""
+    from labeler.services.training.derived import derived_rows
+    from modeling.acquisition import margin
+    from modeling.features import feature_matrix
+
+    bundle = _bundle(version)
+    ids = np.asarray([row[0] for row in rows], np.int64)
+    matrix = feature_matrix(
+        np.stack([np.frombuffer(bytes(row[3]), dtype="<f4") for row in rows]),
+        np.asarray([row[2] for row in rows], np.float64),
+        np.asarray([row[1] for row in rows], np.float64),
+    )
+    state = bundle.metadata.get("derived")
+    if state:
+        matrix = np.hstack([matrix, derived_rows(version.dataset, ids, state)])
+    x = bundle.scaler.transform(matrix.astype(np.float32))
+    if bundle.committee is None:
+        return {"score": bundle.anomaly.anomaly_rank(x), "uncertainty": None, "suggested": None}
+    proba = bundle.committee.predict_proba(x)
+    by_name = dict(LabelClass.objects.values_list("name", "pk"))
+    class_ids = np.asarray([by_name[name] for name in bundle.class_names], np.int64)
+    positive = LabelClass.objects.filter(is_positive=True).values_list("name", flat=True).first()
+    return {
+        "score": proba[:, bundle.class_names.index(positive)],
+        "uncertainty": np.clip(margin(proba), 0.0, 1.0),
+        "suggested": class_ids[proba.argmax(axis=1)],
+    }
+
+
+def arrival_threshold(version: ModelVersion) -> float:
+    """The score from which an arrival joins the queue (see the module's note)."""
+    lowest = QueueEntry.objects.filter(
+        model_version=version, reason=QueueEntry.Reason.LIKELY_FRAUD
+    ).aggregate(lowest=Min("score"))["lowest"]
+    if lowest is not None:
+        return float(lowest)
+    quantiles = (version.metrics or {}).get("score_quantiles")
+    if version.kind == ModelVersion.Kind.AUTOENCODER or not quantiles:
+        return 1.0 - ARRIVAL_TOP_SHARE  # anomaly ranks: their share is their rank
+    return float(np.quantile(np.asarray(quantiles, np.float64), 1.0 - ARRIVAL_TOP_SHARE))
+
+
+def arrivals_score(*, batch_id: int) -> ArrivalOutcome:
+    """Scores the batch's rows with the active version and queues its likely frauds. Safe to
+    run twice (a redelivered task): rows already scored by that version are left alone."""
+    started = time.perf_counter()
+    batch = ImportBatch.objects.select_related("dataset").get(pk=batch_id)
+    # Read now, not from memory: the first batch after an activation is the new version's.
+    version = ModelVersion.objects.filter(
+        dataset=batch.dataset, status=ModelVersion.Status.ACTIVE
+    ).first()
+    if version is None or not version.artifact_path:
+        return ArrivalOutcome(0, 0, None, time.perf_counter() - started)
+    rows = list(
+        Transaction.objects.filter(import_batch=batch)
+        .exclude(scored_by=version)
+        .order_by("id")
+        .values_list("id", "time", "amount", "features", "audit_number")
+    )
+    if not rows:
+        return ArrivalOutcome(0, 0, version.pk, time.perf_counter() - started)
+    scores = arrival_scores(version, rows)
+    threshold = arrival_threshold(version)
+    score = np.clip(np.asarray(scores["score"], np.float64), 0.0, 1.0)
+    suggested, uncertainty = scores["suggested"], scores["uncertainty"]
+    updates = [
+        Transaction(
+            pk=row[0],
+            score=float(score[i]),
+            uncertainty=None if uncertainty is None else float(uncertainty[i]),
+            suggested_class_id=None if suggested is None else int(suggested[i]),
+            scored_by_id=version.pk,
+        )
+        for i, row in enumerate(rows)
+    ]
+    chosen = [
+        i for i, row in enumerate(rows) if row[4] is None and score[i] >= threshold
+    ]  # audit frame rows (row[4]: their audit number) are the audit's to draw
+    now = timezone.now()
+    with transaction.atomic():
+        Transaction.objects.bulk_update(
+            updates, ["score", "uncertainty", "suggested_class", "scored_by"], batch_size=1000
+        )
+        QueueEntry.objects.bulk_create(
+            [
+                QueueEntry(
+                    transaction_id=rows[i][0],
+                    priority=ARRIVAL_PRIORITY + float(score[i]) / 2,
+                    reason=QueueEntry.Reason.ARRIVAL,
+                    model_version=version,
+                    score=float(score[i]) if suggested is not None else None,
+                    suggested_class_id=None if suggested is None else int(suggested[i]),
+                    created_at=now,
+                )
+                for i in chosen
+            ],
+            ignore_conflicts=True,  # queued meanwhile (a swap): that entry stays
+        )
+    queued = QueueEntry.objects.filter(
+        transaction_id__in=[rows[i][0] for i in chosen], reason=QueueEntry.Reason.ARRIVAL
+    ).count()
+    return ArrivalOutcome(len(rows), queued, version.pk, time.perf_counter() - started)
