@@ -63,7 +63,7 @@ def ingest_columns(dataset: Dataset) -> ColumnChoice:
         id_column=mapping["id"],
         time_column=mapping["time"],
         amount_column=mapping["amount"],
-        label_column=mapping.get("label"),
+        label_column=None,  # arrivals carry no label; one named like a label is left out
         feature_columns=tuple(mapping["features"]),
         card_column=mapping.get("card") or "",
         merchant_column=mapping.get("merchant") or "",

@@ -12,14 +12,28 @@ import signal
 import pytest
 from celery import Celery
 
-from labeler.models import Label, ModelVersion, PseudoLabel, QueueEntry, TrainingPolicy
-from labeler.services import training_runs
+from labeler.models import (
+    Label,
+    ModelVersion,
+    PseudoLabel,
+    QueueEntry,
+    TrainingPolicy,
+    Transaction,
+)
+from labeler.services import ingesting, training_runs
 from labeler.services.demo import demo_data_import
+from labeler.services.ingesting import ARRIVALS_TASK
 from labeler.services.training import training_run_execute
 from labeler.services.training_runs import TRAINING_QUEUE, TRAINING_TASK, training_request
 from tests.conftest import IN_CI, require_reachable
+from tests.labeler.api.conftest import client_for
 from tests.labeler.test_training_run import visible_state
-from tests.labeler.training_helpers import label_queue, small_options
+from tests.labeler.training_helpers import (
+    arrivals,
+    label_queue,
+    raw_committee_version,
+    small_options,
+)
 from tests.workers import wait_until, worker_start, worker_stop
 
 pytestmark = [
@@ -157,3 +171,33 @@ def test_a_worker_killed_mid_training_changes_nothing_and_the_next_run_succeeds(
     assert "restarted" in doomed.error and "nothing was activated" in doomed.error
     assert version.status == Status.ACTIVE and version.pk != doomed.pk
     assert version.training_counts["human_labels"] == Label.objects.count()
+
+
+def test_a_batch_through_the_api_is_scored_and_queued_by_a_real_worker(
+    broker, client, environment, alice, bob, monkeypatch, django_capture_on_commit_callbacks
+):
+    dataset, version = raw_committee_version(bob)
+    sent = []
+    monkeypatch.setattr(
+        ingesting,
+        "_enqueue",
+        lambda batch_id: sent.append(client.send_task(ARRIVALS_TASK, [batch_id])),
+    )
+    worker = worker_start("scorer@%h", broker[0], broker[1], environment, queues="celery")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client_for(alice).post(
+                f"/api/v1/datasets/{dataset.pk}/transactions/",
+                data=arrivals(50),
+                content_type="application/json",
+            )
+        assert response.status_code == 201, response.content
+        outcome = sent.pop().get(timeout=120)
+    finally:
+        worker_stop(worker)
+    batch = response.json()["import_batch"]
+    assert outcome["scored"] == 50 and outcome["version_id"] == version.pk
+    rows = Transaction.objects.filter(import_batch_id=batch)
+    assert set(rows.values_list("scored_by", flat=True)) == {version.pk}
+    queued = QueueEntry.objects.filter(reason="arrival", transaction__import_batch_id=batch)
+    assert queued.count() == outcome["queued"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from labeler.models import Label, ModelVersion, QueueEntry, ReferenceLabel
+from labeler.services.demo import raw_demo_import
 from labeler.services.training import TrainingOptions, training_run_execute
 from labeler.services.training_runs import training_request
 from modeling.anomaly.ensemble import AnomalyConfig
 from modeling.committee import CommitteeConfig
+from modeling.synthetic_raw import RawSimulationConfig, raw_transactions_simulate
 
 
 def small_anomaly_config() -> AnomalyConfig:
@@ -55,3 +58,37 @@ def label_queue(dataset, annotator, count: int) -> None:
             queue_reason=entry.reason,
         )
         entry.delete()
+
+
+def raw_committee_version(annotator):
+    """A raw dataset (cards, merchants, dates) with a committee version active: (dataset,
+    version)."""
+    dataset = raw_demo_import(customers=60, terminals=120, days=20, seed=3).dataset
+    run(dataset)
+    label_queue(dataset, annotator, 80)
+    # A few of the frauds the issuer knows of, so that the committee trains on some.
+    frauds = ReferenceLabel.objects.filter(
+        transaction__dataset=dataset, label_class__is_positive=True
+    ).exclude(transaction__labels__isnull=False)[:8]
+    for reference in frauds:
+        Label.objects.create(
+            transaction_id=reference.transaction_id,
+            annotator=annotator,
+            label_class_id=reference.label_class_id,
+            decision=Label.Decision.MANUAL,
+        )
+    version = run(dataset)
+    assert version.status == ModelVersion.Status.ACTIVE
+    assert version.kind != ModelVersion.Kind.AUTOENCODER  # a committee, with a classifier
+    return dataset, version
+
+
+def arrivals(count: int, *, seed: int = 11, prefix: str = "new") -> bytes:
+    """Later transactions of the same cards and merchants, as the issuer would send them."""
+    frame = raw_transactions_simulate(
+        RawSimulationConfig(customers=60, terminals=120, days=22, seed=seed)
+    ).frame
+    later = frame[frame["timestamp"] >= "2026-01-25"].drop(columns=["is_fraud"])
+    later = later.sort_values("timestamp").head(count).copy()
+    later["transaction_id"] = [f"{prefix}-{i}" for i in range(len(later))]
+    return json.dumps(later.to_dict(orient="records")).encode()

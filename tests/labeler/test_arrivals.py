@@ -1,0 +1,120 @@
+"""Transactions scored on arrival by the active version, without a retrain: the same scores a
+version gives them on a transaction's page, their likely frauds queued at once and kept by the
+next activation, and the next version used as soon as it is active."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labeler.models import (
+    ModelVersion,
+    QueueEntry,
+    TrainingPolicy,
+    Transaction,
+)
+from labeler.services import ingesting, training_runs
+from labeler.services.arrivals import ARRIVAL_PRIORITY, arrival_threshold, arrivals_score
+from labeler.services.demo import raw_demo_import
+from labeler.services.ingesting import transactions_ingest
+from labeler.services.training.rescoring import transaction_scores_by_version
+from tests.labeler.training_helpers import arrivals, raw_committee_version, run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch, settings, tmp_path):
+    monkeypatch.setattr(training_runs, "_enqueue", lambda version_id: None)
+    monkeypatch.setattr(ingesting, "_enqueue", lambda batch_id: None)
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    policy = TrainingPolicy.current()
+    policy.queue_size = 80
+    policy.save()
+
+
+@pytest.fixture
+def trained(bob):
+    return raw_committee_version(bob)
+
+
+def test_a_batch_is_scored_as_the_version_scores_it_and_its_likely_frauds_queued(trained):
+    dataset, version = trained
+    outcome = transactions_ingest(dataset=dataset, body=arrivals(60), kind="json")
+    assert outcome.added == 60
+    scored = arrivals_score(batch_id=outcome.batch.pk)
+    assert (scored.scored, scored.version_id) == (60, version.pk)
+    rows = list(Transaction.objects.filter(import_batch=outcome.batch).order_by("id"))
+    assert {row.scored_by_id for row in rows} == {version.pk}
+    assert all(row.suggested_class_id is not None for row in rows)
+    # The same probability the version gives each one from its model file, derived features
+    # (its card's and merchant's history) included.
+    for row in rows[:5]:
+        again = {s.version.pk: s for s in transaction_scores_by_version(transaction=row)}
+        assert again[version.pk].fraud_probability == pytest.approx(row.score, abs=1e-5)
+    # Queued: exactly the rows at or above the version's likely-fraud cut, outside the audit
+    # frame, ahead of everything the plan queued.
+    threshold = arrival_threshold(version)
+    expected = {row.pk for row in rows if row.score >= threshold and row.audit_number is None}
+    queued = QueueEntry.objects.filter(reason=QueueEntry.Reason.ARRIVAL)
+    assert set(queued.values_list("transaction_id", flat=True)) == expected
+    assert scored.queued == len(expected)
+    plan_top = (
+        QueueEntry.objects.exclude(reason=QueueEntry.Reason.ARRIVAL)
+        .order_by("-priority")
+        .values_list("priority", flat=True)
+        .first()
+    )
+    assert all(entry.priority > plan_top >= 0 for entry in queued)
+    assert all(entry.priority > ARRIVAL_PRIORITY for entry in queued)
+    # A second delivery of the task scores nothing again.
+    assert arrivals_score(batch_id=outcome.batch.pk).scored == 0
+
+
+def test_arrivals_queued_stay_through_the_next_activation_which_then_scores_new_ones(
+    trained, bob, monkeypatch
+):
+    dataset, _ = trained
+    first = transactions_ingest(dataset=dataset, body=arrivals(40), kind="json").batch
+    # Every arrival above the median of the version's scores is queued here, so that some are.
+    median = float(
+        np.median(Transaction.objects.filter(score__isnull=False).values_list("score", flat=True))
+    )
+    monkeypatch.setattr("labeler.services.arrivals.arrival_threshold", lambda version: median)
+    assert arrivals_score(batch_id=first.pk).queued > 0
+    waiting = set(
+        QueueEntry.objects.filter(reason="arrival").values_list("transaction_id", flat=True)
+    )
+    following = run(dataset)
+    assert following.status == ModelVersion.Status.ACTIVE
+    # The swap replaced the plan but kept the arrivals waiting for an answer.
+    kept = QueueEntry.objects.filter(reason="arrival").values_list("transaction_id", flat=True)
+    assert set(kept) == waiting
+    later = transactions_ingest(
+        dataset=dataset, body=arrivals(70, prefix="later"), kind="json"
+    ).batch
+    outcome = arrivals_score(batch_id=later.pk)
+    # The active version is read for each batch: the new one scores it.
+    assert outcome.version_id == following.pk
+    assert set(
+        Transaction.objects.filter(import_batch=later).values_list("scored_by", flat=True)
+    ) == {following.pk}
+
+
+def test_without_an_active_version_arrivals_wait_for_the_next_run(bob):
+    dataset = raw_demo_import(customers=20, terminals=40, days=20, seed=4).dataset
+    batch = transactions_ingest(dataset=dataset, body=arrivals(5, seed=4), kind="json").batch
+    outcome = arrivals_score(batch_id=batch.pk)
+    assert (outcome.scored, outcome.queued, outcome.version_id) == (0, 0, None)
+    assert not Transaction.objects.filter(import_batch=batch, score__isnull=False).exists()
+
+
+def test_the_cut_follows_the_versions_own_likely_frauds(trained):
+    _, version = trained
+    likely = QueueEntry.objects.filter(model_version=version, reason="likely_fraud")
+    assert likely.exists()
+    assert arrival_threshold(version) == min(likely.values_list("score", flat=True))
+    # Once its likely frauds are answered, the top of its scores.
+    likely.delete()
+    quantiles = version.metrics["score_quantiles"]
+    assert quantiles[-2] <= arrival_threshold(version) <= quantiles[-1]
