@@ -13,6 +13,11 @@ urlpatterns = [
         ingest.IngestTransactions.as_view(),
         name="api-ingest",
     ),
+    path(
+        "v1/datasets/<id:dataset_id>/score/",
+        ingest.ScoreTransactions.as_view(),
+        name="api-score",
+    ),
     path("v1/imports/", imports.ImportListCreate.as_view(), name="api-imports"),
     path("v1/label-files/", imports.LabelFileCreate.as_view(), name="api-label-files"),
     path("v1/transactions/", transactions.TransactionList.as_view(), name="api-transactions"),

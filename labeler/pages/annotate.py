@@ -24,6 +24,7 @@ from labeler.models import (
 from labeler.pages.card_timeline import CardTimeline, card_timeline
 from labeler.selectors import new_human_labels
 from labeler.services.sql_names import quoted_column, quoted_table
+from labeler.services.version_scoring import score_top_share
 
 CHART_WIDTH, CHART_HEIGHT, CHART_LIMIT = 560, 120, 4.0
 
@@ -115,12 +116,9 @@ def nearest_read(explanation, classes: list[LabelClass]) -> list[tuple[str, Labe
 
 def score_rank(score: float | None, version: ModelVersion | None) -> str:
     """'top 0.3%': the share of the version's scored rows that score at least this high."""
-    quantiles = (version.metrics.get("score_quantiles") if version else None) or []
-    if score is None or len(quantiles) < 2:
+    share = score_top_share(score, version.metrics.get("score_quantiles") if version else None)
+    if share is None:
         return ""
-    below = int(np.searchsorted(np.asarray(quantiles), score, side="left"))
-    share = max(1 - (below - 1) / (len(quantiles) - 1), 1 / (len(quantiles) - 1))
-    share = min(share, 1.0)
     return f"top {share:.1%}" if share < 0.1 else f"top {share:.0%}"
 
 

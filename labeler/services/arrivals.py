@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from labeler.models import ImportBatch, LabelClass, ModelVersion, QueueEntry, Transaction
+from labeler.models import ImportBatch, ModelVersion, QueueEntry, Transaction
+from labeler.services.version_scoring import version_bundle, version_input, version_scores
 
 ARRIVAL_TOP_SHARE = 0.001  # top 0.1% of a version's scores, when its likely frauds are answered
 ARRIVAL_PRIORITY = 1.0  # the plan's priorities lie in [0, 1]: arrivals go before all of them
@@ -34,43 +34,21 @@ class ArrivalOutcome:
     seconds: float
 
 
-def _bundle(version: ModelVersion):
-    from labeler.services.training.rescoring import bundle_cached
-
-    path = Path(version.artifact_path)
-    return bundle_cached(str(path), path.stat().st_mtime)
-
-
 def arrival_scores(version: ModelVersion, rows: list[tuple]) -> dict[str, np.ndarray | None]:
-    """The version's scores of the rows (id, time, amount, features): "score" (the fraud
-    probability, or the anomaly rank at cold start), "uncertainty" and "suggested" (class ids,
-    None at cold start)."""
+    """The version's scores (`version_scoring.version_scores`) of stored rows (id, time,
+    amount, features)."""
     from labeler.services.training.derived import derived_rows
-    from modeling.acquisition import margin
-    from modeling.features import feature_matrix
 
-    bundle = _bundle(version)
+    bundle = version_bundle(version)
     ids = np.asarray([row[0] for row in rows], np.int64)
-    matrix = feature_matrix(
-        np.stack([np.frombuffer(bytes(row[3]), dtype="<f4") for row in rows]),
-        np.asarray([row[2] for row in rows], np.float64),
-        np.asarray([row[1] for row in rows], np.float64),
+    x = version_input(
+        bundle,
+        features=np.stack([np.frombuffer(bytes(row[3]), dtype="<f4") for row in rows]),
+        amounts=np.asarray([row[2] for row in rows]),
+        times=np.asarray([row[1] for row in rows]),
+        derived=lambda state: derived_rows(version.dataset, ids, state),
     )
-    state = bundle.metadata.get("derived")
-    if state:
-        matrix = np.hstack([matrix, derived_rows(version.dataset, ids, state)])
-    x = bundle.scaler.transform(matrix.astype(np.float32))
-    if bundle.committee is None:
-        return {"score": bundle.anomaly.anomaly_rank(x), "uncertainty": None, "suggested": None}
-    proba = bundle.committee.predict_proba(x)
-    by_name = dict(LabelClass.objects.values_list("name", "pk"))
-    class_ids = np.asarray([by_name[name] for name in bundle.class_names], np.int64)
-    positive = LabelClass.objects.filter(is_positive=True).values_list("name", flat=True).first()
-    return {
-        "score": proba[:, bundle.class_names.index(positive)],
-        "uncertainty": np.clip(margin(proba), 0.0, 1.0),
-        "suggested": class_ids[proba.argmax(axis=1)],
-    }
+    return version_scores(bundle, x)
 
 
 def arrival_threshold(version: ModelVersion) -> float:

@@ -44,8 +44,9 @@ class IngestOutcome:
     batch: ImportBatch | None  # None when the batch added nothing
 
 
-def ingest_columns(dataset: Dataset) -> ColumnChoice:
-    """The columns as the dataset's first file named them: a batch must not be read otherwise."""
+def ingest_columns(dataset: Dataset, *, require_id: bool = True) -> ColumnChoice:
+    """The columns as the dataset's first file named them: a batch must not be read otherwise.
+    Without `require_id`, the id column may be missing (rows scored, not stored)."""
     first = dataset.import_batches.order_by("id").first()
     if first is None or not dataset.feature_names:
         raise ImportRejected(
@@ -53,7 +54,9 @@ def ingest_columns(dataset: Dataset) -> ColumnChoice:
             "the columns) before sending batches."
         )
     mapping = first.column_mapping
-    if not mapping.get("id"):
+    if not require_id:
+        mapping = {**mapping, "id": None}
+    elif not mapping.get("id"):
         raise ImportRejected(
             f"dataset {dataset.name!r} was imported without an id column: batches are matched "
             "by id (a batch sent twice must add nothing), so send batches to a dataset whose "
@@ -164,12 +167,10 @@ def _stored_differences(
     return present, None
 
 
-def transactions_ingest(
-    *, dataset: Dataset, body: bytes, kind: str, submitted_by=None
-) -> IngestOutcome:
-    """Adds the batch's new transactions to the dataset: every new row or none, and
-    ImportRejected (BatchTooLarge past the size limit) naming row and column. Rows whose id the
-    dataset holds with the same values are left as they are (a retried batch adds nothing)."""
+def batch_table(dataset: Dataset, body: bytes, kind: str, *, with_ids: bool = True):
+    """The batch read in the dataset's layout (a ParsedTable), or ImportRejected naming row
+    and column (BatchTooLarge past the size limit). `with_ids`: the dataset's id column is
+    required (to store the rows); else it may be left out (a decision asked for)."""
     if kind not in KINDS:
         raise ImportRejected(f"batch kind {kind!r} is not one of {sorted(KINDS)}.")
     name, max_rows = KINDS[kind], settings.INGEST_MAX_ROWS
@@ -178,9 +179,9 @@ def transactions_ingest(
             f"{name}: {len(body):,} bytes is more than one batch may hold "
             f"({settings.INGEST_MAX_BYTES:,}, INGEST_MAX_BYTES): split it."
         )
-    columns = ingest_columns(dataset)
+    columns = ingest_columns(dataset, require_id=with_ids)
     # Pandas and the parser load only when a batch is read (STYLE.md rule 13).
-    from labeler.services.import_table import table_read, table_rows
+    from labeler.services.import_table import table_read
 
     with tempfile.TemporaryDirectory(prefix="fraudloop-ingest-") as folder:
         path = Path(folder) / "batch.csv"
@@ -202,6 +203,19 @@ def transactions_ingest(
             )
     if table.row_count > max_rows:
         raise BatchTooLarge(_too_many(name, table.row_count, max_rows))
+    return table
+
+
+def transactions_ingest(
+    *, dataset: Dataset, body: bytes, kind: str, submitted_by=None
+) -> IngestOutcome:
+    """Adds the batch's new transactions to the dataset: every new row or none, and
+    ImportRejected (BatchTooLarge past the size limit) naming row and column. Rows whose id the
+    dataset holds with the same values are left as they are (a retried batch adds nothing)."""
+    from labeler.services.import_table import table_rows
+
+    name = KINDS.get(kind, kind)
+    table = batch_table(dataset, body, kind)
 
     with db_transaction.atomic():
         # One batch of a dataset at a time: two copies of one retried batch must not both add.

@@ -4,6 +4,8 @@ next activation, and the next version used as soon as it is active."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,8 @@ from labeler.services.arrivals import ARRIVAL_PRIORITY, arrival_threshold, arriv
 from labeler.services.demo import raw_demo_import
 from labeler.services.ingesting import transactions_ingest
 from labeler.services.training.rescoring import transaction_scores_by_version
+from labeler.services.version_scoring import version_bundle
+from tests.labeler.api.conftest import client_for
 from tests.labeler.training_helpers import arrivals, raw_committee_version, run
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +122,59 @@ def test_the_cut_follows_the_versions_own_likely_frauds(trained):
     likely.delete()
     quantiles = version.metrics["score_quantiles"]
     assert quantiles[-2] <= arrival_threshold(version) <= quantiles[-1]
+
+
+def test_a_decision_scores_rows_as_their_arrival_would_and_stores_nothing(trained, alice, bob):
+    dataset, version = trained
+    body = arrivals(12, prefix="ask")
+    before = Transaction.objects.count()
+    response = client_for(alice).post(
+        f"/api/v1/datasets/{dataset.pk}/score/", data=body, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert (answer["version"], answer["kind"]) == (version.pk, version.kind)
+    assert Transaction.objects.count() == before  # nothing stored
+    decisions = answer["decisions"]
+    assert [d["id"] for d in decisions] == [f"ask-{i}" for i in range(12)]
+    names = {*dataset.feature_names, "amount", "hour of day", "unusual overall (anomaly detectors)"}
+    names |= set(version_bundle(version).metadata["derived_names"])
+    for decision in decisions:
+        assert 0.0 <= decision["fraud_probability"] <= 1.0
+        assert 0.0 < decision["top_share"] <= 1.0
+        assert decision["suggested_class"] in {"legit", "fraud"}
+        assert len(decision["reasons"]) <= 3
+        assert {reason["name"] for reason in decision["reasons"]} <= names
+    assert any(decision["reasons"] for decision in decisions)
+    # The same probabilities the rows get once they arrive (stored, then scored).
+    batch = transactions_ingest(dataset=dataset, body=body, kind="json").batch
+    arrivals_score(batch_id=batch.pk)
+    stored = dict(
+        Transaction.objects.filter(import_batch=batch).values_list("external_id", "score")
+    )
+    for decision in decisions:
+        assert decision["fraud_probability"] == pytest.approx(stored[decision["id"]], abs=1e-5)
+    # Without an id column the rows are still scored; annotators may not ask.
+    first = json.loads(body)[0]
+    first.pop("transaction_id")
+    bare = client_for(alice).post(
+        f"/api/v1/datasets/{dataset.pk}/score/",
+        data=json.dumps([first]),
+        content_type="application/json",
+    )
+    assert bare.status_code == 200 and bare.json()["decisions"][0]["id"] is None
+    refused = client_for(bob).post(
+        f"/api/v1/datasets/{dataset.pk}/score/", data=body, content_type="application/json"
+    )
+    assert refused.status_code == 403
+
+
+def test_no_decision_before_a_trained_version(alice):
+    dataset = raw_demo_import(customers=20, terminals=40, days=20, seed=4).dataset
+    response = client_for(alice).post(
+        f"/api/v1/datasets/{dataset.pk}/score/",
+        data=arrivals(2, seed=4),
+        content_type="application/json",
+    )
+    assert response.status_code == 409
+    assert "no active model version" in response.json()["detail"]

@@ -105,30 +105,33 @@ def _config_of(config_state: dict) -> EntityFeatureConfig:
     )
 
 
-def derived_rows(dataset: Dataset, transaction_ids: np.ndarray, config_state: dict) -> np.ndarray:
-    """These transactions' derived features as a version computed them (`config_state`, kept
-    in its model file), from the histories they depend on: their cards' and merchants'
-    transactions over the longest window (and the risk delay) up to each one's own time. The
-    same values as for the whole dataset; one read, however many rows."""
-
-    config = _config_of(config_state)
-    wanted = Transaction.objects.filter(pk__in=[int(t) for t in transaction_ids])
+def _history(
+    dataset: Dataset, config: EntityFeatureConfig, *, first: float, last: float, keys: dict, ids
+) -> list[tuple]:
+    """(id, time, amount, entity keys...) of the stored rows a derived feature of a row in
+    [first, last] can depend on: the same card's or merchant's over the longest window (and the
+    risk delay) before it, plus the rows `ids`; in id order."""
     fields = [ENTITY_FIELDS[part] for part in config.entities]
-    bounds = wanted.aggregate(first=Min("time"), last=Max("time"))
     reach = (max(config.windows_days) + config.risk_delay_days) * SECONDS_PER_DAY
-    history = Q(pk__in=[int(t) for t in transaction_ids])
-    for field_name in fields:
-        keys = {key for key in wanted.values_list(field_name, flat=True) if key is not None}
-        if keys:
-            history |= Q(**{f"{field_name}__in": sorted(keys)})
-    rows = list(
-        dataset.transactions.filter(
-            history, time__gte=bounds["first"] - reach, time__lte=bounds["last"]
-        )
+    history = Q(pk__in=[int(t) for t in ids])
+    for part in config.entities:
+        wanted = sorted({key for key in keys[part] if key is not None})
+        if wanted:
+            history |= Q(**{f"{ENTITY_FIELDS[part]}__in": wanted})
+    return list(
+        dataset.transactions.filter(history, time__gte=first - reach, time__lte=last)
         .order_by("id")
         .values_list("id", "time", "amount", *fields)
     )
-    ids = np.asarray([row[0] for row in rows], np.int64)
+
+
+def _features_of(dataset: Dataset, config: EntityFeatureConfig, rows: list[tuple]) -> np.ndarray:
+    """entity_features over rows (id, time, amount, keys...): id None for a row not stored."""
+    stored = np.asarray([row[0] for row in rows if row[0] is not None], np.int64)
+    known = None
+    if config.risk_entities:
+        at = dict(zip(stored.tolist(), fraud_known_at(dataset, stored).tolist(), strict=True))
+        known = np.asarray([at.get(row[0], np.nan) for row in rows], np.float64)
     values, _ = entity_features(
         times=np.asarray([row[1] for row in rows], np.float64),
         amount=np.asarray([row[2] for row in rows], np.float64),
@@ -136,11 +139,50 @@ def derived_rows(dataset: Dataset, transaction_ids: np.ndarray, config_state: di
             part: entity_codes([row[3 + index] for row in rows])
             for index, part in enumerate(config.entities)
         },
-        fraud_known_at=fraud_known_at(dataset, ids) if config.risk_entities else None,
+        fraud_known_at=known,
         config=config,
     )
-    position = {int(t): i for i, t in enumerate(ids)}
+    return values
+
+
+def derived_rows(dataset: Dataset, transaction_ids: np.ndarray, config_state: dict) -> np.ndarray:
+    """These transactions' derived features as a version computed them (`config_state`, kept
+    in its model file), from the histories they depend on: their cards' and merchants'
+    transactions over the longest window (and the risk delay) up to each one's own time. The
+    same values as for the whole dataset; one read, however many rows."""
+    config = _config_of(config_state)
+    wanted = Transaction.objects.filter(pk__in=[int(t) for t in transaction_ids])
+    bounds = wanted.aggregate(first=Min("time"), last=Max("time"))
+    keys = {
+        part: list(wanted.values_list(ENTITY_FIELDS[part], flat=True)) for part in config.entities
+    }
+    rows = _history(
+        dataset, config, first=bounds["first"], last=bounds["last"], keys=keys, ids=transaction_ids
+    )
+    values = _features_of(dataset, config, rows)
+    position = {row[0]: i for i, row in enumerate(rows)}
     return values[[position[int(t)] for t in transaction_ids]]
+
+
+def derived_unstored(
+    dataset: Dataset,
+    *,
+    times: np.ndarray,
+    amounts: np.ndarray,
+    keys: dict[str, list[str | None]],
+    config_state: dict,
+) -> np.ndarray:
+    """The derived features of transactions that are not stored (a decision asked for), each
+    as if it came after the stored history of its card and merchant."""
+    config = _config_of(config_state)
+    history = _history(
+        dataset, config, first=float(np.min(times)), last=float(np.max(times)), keys=keys, ids=[]
+    )
+    extra = [
+        (None, float(times[i]), float(amounts[i]), *[keys[part][i] for part in config.entities])
+        for i in range(len(times))
+    ]
+    return _features_of(dataset, config, history + extra)[len(history) :]
 
 
 def derived_row(transaction, config_state: dict) -> np.ndarray:

@@ -1,0 +1,68 @@
+"""One version's scores of rows outside its training run (arrivals, decisions asked for): its
+model file read once per process, each row's model input built as the version built it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from labeler.models import LabelClass, ModelVersion
+
+
+def version_bundle(version: ModelVersion):
+    """The version's model file, read once per process (read again if it is written again)."""
+    from labeler.services.training.rescoring import bundle_cached
+
+    path = Path(version.artifact_path)
+    return bundle_cached(str(path), path.stat().st_mtime)
+
+
+def version_input(
+    bundle,
+    *,
+    features: np.ndarray,
+    amounts: np.ndarray,
+    times: np.ndarray,
+    derived: Callable[[dict], np.ndarray],
+) -> np.ndarray:
+    """The scaled model input: the features, log amount and time of day, then the per-card and
+    per-merchant features (`derived(config)`, where the version computed any)."""
+    from modeling.features import feature_matrix
+
+    matrix = feature_matrix(
+        features, np.asarray(amounts, np.float64), np.asarray(times, np.float64)
+    )
+    state = bundle.metadata.get("derived")
+    if state:
+        matrix = np.hstack([matrix, derived(state)])
+    return bundle.scaler.transform(matrix.astype(np.float32))
+
+
+def version_scores(bundle, x: np.ndarray) -> dict[str, np.ndarray | None]:
+    """ "score" (the fraud probability; the anomaly rank for a cold-start version),
+    "uncertainty" and "suggested" (class ids), both None at cold start."""
+    from modeling.acquisition import margin
+
+    if bundle.committee is None:
+        return {"score": bundle.anomaly.anomaly_rank(x), "uncertainty": None, "suggested": None}
+    proba = bundle.committee.predict_proba(x)
+    by_name = dict(LabelClass.objects.values_list("name", "pk"))
+    class_ids = np.asarray([by_name[name] for name in bundle.class_names], np.int64)
+    positive = LabelClass.objects.filter(is_positive=True).values_list("name", flat=True).first()
+    return {
+        "score": proba[:, bundle.class_names.index(positive)],
+        "uncertainty": np.clip(margin(proba), 0.0, 1.0),
+        "suggested": class_ids[proba.argmax(axis=1)],
+    }
+
+
+def score_top_share(score: float | None, quantiles: list[float] | None) -> float | None:
+    """The share of the version's scored rows that score at least this high (0.003: the top
+    0.3%), from its score quantiles; None without them."""
+    if score is None or not quantiles or len(quantiles) < 2:
+        return None
+    below = int(np.searchsorted(np.asarray(quantiles), score, side="left"))
+    share = max(1 - (below - 1) / (len(quantiles) - 1), 1 / (len(quantiles) - 1))
+    return min(share, 1.0)
