@@ -123,7 +123,9 @@ def prepare(*, rows: int, annotators: int, queue_size: int, workdir: Path) -> di
     return prepared
 
 
-def start(env: dict[str, str], port: int, workers: int, logs: Path) -> list[subprocess.Popen]:
+def start(
+    env: dict[str, str], port: int, workers: int, logs: Path, *, beat: bool = True
+) -> list[subprocess.Popen]:
     """gunicorn, a Celery worker (both queues, as the Procfile's) and beat, like production."""
     commands = {
         "web": [
@@ -144,6 +146,8 @@ def start(env: dict[str, str], port: int, workers: int, logs: Path) -> list[subp
         ],
         "beat": [str(BIN / "celery"), "-A", "labeler", "beat", "--loglevel=WARNING"],
     }
+    if not beat:
+        del commands["beat"]
     logs.mkdir(parents=True, exist_ok=True)
     return [
         subprocess.Popen(

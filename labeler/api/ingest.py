@@ -112,7 +112,10 @@ class IngestTransactions(APIView):
 class ReasonOutput(serializers.Serializer):
     name = serializers.CharField(help_text="the input, by its column (or a derived feature)")
     log_odds = serializers.FloatField(help_text="what it adds to the fraud log-odds")
-    deviation = serializers.FloatField(help_text="its distance from typical, in IQRs")
+    deviation = serializers.FloatField(
+        help_text="its distance from typical, in IQRs (for the anomaly reason: its rank)"
+    )
+    anomaly = serializers.BooleanField(help_text="the anomaly detectors' reason, not an input")
 
 
 class DecisionOutput(serializers.Serializer):

@@ -47,7 +47,12 @@ class ImportBatch(models.Model):
         TRUSTED = "trusted", "trusted labels (e.g. chargebacks)"
         REFERENCE = "reference", "held-back reference labels (evaluation only)"
 
+    class Source(models.TextChoices):
+        FILE = "file", "a file (the import page, the API or the command)"
+        ARRIVALS = "arrivals", "arrivals sent to the ingestion API"
+
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="import_batches")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.FILE)
     file_name = models.CharField(max_length=255)
     checksum = models.CharField(max_length=64, help_text="sha256 of the file as uploaded")
     row_count = models.PositiveIntegerField()

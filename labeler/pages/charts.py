@@ -92,6 +92,8 @@ class BarChart:
     height: int = 110
     left: int = MARGIN  # the axis's x; its tick labels sit to its left
     base: float = 110 - 16  # the y of a zero count
+    unit: str = "labels"  # what the bars count
+    caption: str = "labels answered"  # what the bars count, in the chart's caption
 
 
 def _count_ticks(peak: int) -> list[int]:
@@ -104,9 +106,18 @@ def _count_ticks(peak: int) -> list[int]:
     return [0, top // 2, top] if top % 2 == 0 else [0, top]
 
 
-def bar_chart(values: list[tuple[str, int]], *, every: int = 4) -> BarChart:
-    """One bar per value on a count axis, labelled every `every` bars."""
-    chart = BarChart(bars=[], peak=max((v for _, v in values), default=0))
+def bar_chart(
+    values: list[tuple[str, int]],
+    *,
+    every: int = 4,
+    unit: str = "labels",
+    caption: str = "labels answered",
+) -> BarChart:
+    """One bar per value on a count axis, labelled every `every` bars; `unit` names what the
+    bars count (tooltips, the axis), `caption` says it in words."""
+    chart = BarChart(
+        bars=[], peak=max((v for _, v in values), default=0), unit=unit, caption=caption
+    )
     ticks = _count_ticks(chart.peak)
     top = max(ticks[-1], 1)
     plot = chart.base - 8  # the height a count of `top` reaches
@@ -123,7 +134,7 @@ def bar_chart(values: list[tuple[str, int]], *, every: int = 4) -> BarChart:
                 round(chart.base - height, 1),
                 round(slot - 2, 1),
                 round(height, 1),
-                f"{label}: {value:,} labels",
+                f"{label}: {value:,} {unit}",
             )
         )
         if index % every == 0:

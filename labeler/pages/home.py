@@ -8,7 +8,17 @@ from datetime import timedelta
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from labeler.models import Dataset, Label, LabelClass, ModelVersion, PseudoLabel, ReviewItem
+from labeler.models import (
+    Dataset,
+    ImportBatch,
+    Label,
+    LabelClass,
+    ModelVersion,
+    PseudoLabel,
+    QueueEntry,
+    ReviewItem,
+    Transaction,
+)
 from labeler.pages.charts import BarChart, LineChart, bar_chart, line_chart
 from labeler.selectors import TrainingOverview, training_overview
 from labeler.services.training_data import human_classes_settled
@@ -29,6 +39,22 @@ class DatasetDashboard:
     learning_curve: LineChart | None
     versions: list[ModelVersion]
     overview: TrainingOverview
+    arrivals: Arrivals | None = None  # None: nothing ever arrived over the ingestion API
+
+
+@dataclass
+class Arrivals:
+    per_hour: BarChart
+    today: int  # transactions that arrived since midnight (the configured time zone)
+    queued_today: int  # of those, how many the active version queued for people on arrival
+
+    @property
+    def queued_share(self) -> str:
+        """'2.4%' (one decimal below 10%), '' before anything arrived today."""
+        if not self.today:
+            return ""
+        share = self.queued_today / self.today
+        return f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
 
 
 def _labels_per_hour(dataset: Dataset, now) -> tuple[BarChart, int]:
@@ -50,6 +76,43 @@ def _labels_per_hour(dataset: Dataset, now) -> tuple[BarChart, int]:
         for i, count in enumerate(counts)
     ]
     return bar_chart(labels, every=4), last_hour
+
+
+def _arrivals(dataset: Dataset, now) -> Arrivals | None:
+    """Transactions sent to the ingestion API per hour over the last day, from the batches'
+    sizes, and the share of today's that reached the annotation queue on arrival."""
+    batches = ImportBatch.objects.filter(dataset=dataset, source=ImportBatch.Source.ARRIVALS)
+    if not batches.exists():
+        return None
+    start = (now - timedelta(hours=HOURS - 1)).replace(minute=0, second=0, microsecond=0)
+    counts = [0] * HOURS
+    for created, rows in batches.filter(created_at__gte=start).values_list(
+        "created_at", "row_count"
+    ):
+        counts[min(HOURS - 1, int((created - start).total_seconds() // 3600))] += rows
+    labels = [
+        (timezone.localtime(start + timedelta(hours=i)).strftime("%H:00"), count)
+        for i, count in enumerate(counts)
+    ]
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = batches.filter(created_at__gte=midnight)
+    arrived = Transaction.objects.filter(import_batch__in=today)
+    queued = set(
+        QueueEntry.objects.filter(
+            reason=QueueEntry.Reason.ARRIVAL, transaction__in=arrived
+        ).values_list("transaction_id", flat=True)
+    ) | set(
+        Label.objects.filter(
+            queue_reason=QueueEntry.Reason.ARRIVAL, transaction__in=arrived
+        ).values_list("transaction_id", flat=True)
+    )
+    return Arrivals(
+        per_hour=bar_chart(
+            labels, every=4, unit="arrivals", caption="transactions arrived over the API"
+        ),
+        today=sum(today.values_list("row_count", flat=True)),
+        queued_today=len(queued),
+    )
 
 
 def _learning_curve(versions: list[ModelVersion]) -> LineChart | None:
@@ -107,4 +170,5 @@ def dataset_dashboard(dataset: Dataset) -> DatasetDashboard:
             ModelVersion.objects.filter(dataset=dataset).order_by("-created_at", "-id")[:10]
         ),
         overview=overview,
+        arrivals=_arrivals(dataset, now),
     )

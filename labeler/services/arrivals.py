@@ -20,7 +20,12 @@ from django.db.models import Min
 from django.utils import timezone
 
 from labeler.models import ImportBatch, ModelVersion, QueueEntry, Transaction
-from labeler.services.version_scoring import version_bundle, version_input, version_scores
+from labeler.services.version_scoring import (
+    version_bundle,
+    version_explanations,
+    version_input,
+    version_scores,
+)
 
 ARRIVAL_TOP_SHARE = 0.001  # top 0.1% of a version's scores, when its likely frauds are answered
 ARRIVAL_PRIORITY = 1.0  # the plan's priorities lie in [0, 1]: arrivals go before all of them
@@ -34,9 +39,9 @@ class ArrivalOutcome:
     seconds: float
 
 
-def arrival_scores(version: ModelVersion, rows: list[tuple]) -> dict[str, np.ndarray | None]:
+def arrival_scores(version: ModelVersion, rows: list[tuple]) -> tuple[dict, np.ndarray]:
     """The version's scores (`version_scoring.version_scores`) of stored rows (id, time,
-    amount, features)."""
+    amount, features), and their model input."""
     from labeler.services.training.derived import derived_rows
 
     bundle = version_bundle(version)
@@ -48,7 +53,7 @@ def arrival_scores(version: ModelVersion, rows: list[tuple]) -> dict[str, np.nda
         times=np.asarray([row[1] for row in rows]),
         derived=lambda state: derived_rows(version.dataset, ids, state),
     )
-    return version_scores(bundle, x)
+    return version_scores(bundle, x), x
 
 
 def arrival_threshold(version: ModelVersion) -> float:
@@ -83,7 +88,7 @@ def arrivals_score(*, batch_id: int) -> ArrivalOutcome:
     )
     if not rows:
         return ArrivalOutcome(0, 0, version.pk, time.perf_counter() - started)
-    scores = arrival_scores(version, rows)
+    scores, x = arrival_scores(version, rows)
     threshold = arrival_threshold(version)
     score = np.clip(np.asarray(scores["score"], np.float64), 0.0, 1.0)
     suggested, uncertainty = scores["suggested"], scores["uncertainty"]
@@ -100,6 +105,8 @@ def arrivals_score(*, batch_id: int) -> ArrivalOutcome:
     chosen = [
         i for i, row in enumerate(rows) if row[4] is None and score[i] >= threshold
     ]  # audit frame rows (row[4]: their audit number) are the audit's to draw
+    # Why the version thinks so, as for the items it plans (the card's "Why vN thinks so").
+    explained = version_explanations(version_bundle(version), x[chosen], version.dataset)
     now = timezone.now()
     with transaction.atomic():
         Transaction.objects.bulk_update(
@@ -114,9 +121,10 @@ def arrivals_score(*, batch_id: int) -> ArrivalOutcome:
                     model_version=version,
                     score=float(score[i]) if suggested is not None else None,
                     suggested_class_id=None if suggested is None else int(suggested[i]),
+                    explanation=explanation,
                     created_at=now,
                 )
-                for i in chosen
+                for i, explanation in zip(chosen, explained, strict=True)
             ],
             ignore_conflicts=True,  # queued meanwhile (a swap): that entry stays
         )

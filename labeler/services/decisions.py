@@ -11,6 +11,7 @@ from labeler.services.version_scoring import (
     score_top_share,
     version_bundle,
     version_input,
+    version_reasons,
     version_scores,
 )
 
@@ -21,12 +22,10 @@ class NoActiveVersion(FraudloopError):
 
 def decisions_score(*, dataset: Dataset, body: bytes, kind: str) -> dict:
     """{"version", "kind", "decisions": [{"id", "fraud_probability", "top_share",
-    "suggested_class", "reasons": [{"name", "log_odds", "deviation"}]}]}, one decision per row
+    "suggested_class", "reasons": [{"name", "log_odds", "deviation", "anomaly"}]}]}, one per row
     in order; nothing is stored. ImportRejected for a bad batch (as the ingestion API),
     NoActiveVersion before the first trained version."""
     from labeler.services.training.derived import derived_unstored
-    from labeler.services.training.planning import ANOMALY_REASON as ANOMALY_NAME
-    from modeling.explain import ANOMALY, occlusion_reasons
 
     version = ModelVersion.active_for(dataset.pk)
     if version is None or not version.artifact_path:
@@ -51,14 +50,7 @@ def decisions_score(*, dataset: Dataset, body: bytes, kind: str) -> dict:
     )
     scores = version_scores(bundle, x)
     committee = bundle.committee
-    names = [*dataset.feature_names, "amount", "hour of day", "hour of day"]
-    names += bundle.metadata.get("derived_names") or []
-    reasons = [[] for _ in range(len(x))]
-    if committee is not None:
-        positive = bundle.class_names.index(
-            LabelClass.objects.filter(is_positive=True).values_list("name", flat=True).first()
-        )
-        reasons = occlusion_reasons(committee, x, positive=positive)
+    reasons = version_reasons(bundle, x, dataset)
     class_names = dict(LabelClass.objects.values_list("pk", "name"))
     quantiles = (version.metrics or {}).get("score_quantiles")
     decisions = []
@@ -73,14 +65,7 @@ def decisions_score(*, dataset: Dataset, body: bytes, kind: str) -> dict:
                 "suggested_class": None
                 if scores["suggested"] is None
                 else class_names[int(scores["suggested"][row])],
-                "reasons": [
-                    {
-                        "name": ANOMALY_NAME if r.feature == ANOMALY else names[r.feature],
-                        "log_odds": round(r.log_odds, 3),
-                        "deviation": round(r.deviation, 2),
-                    }
-                    for r in reasons[row]
-                ],
+                "reasons": reasons[row],
             }
         )
     return {"version": version.pk, "kind": version.kind, "decisions": decisions}

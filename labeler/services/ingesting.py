@@ -230,6 +230,7 @@ def transactions_ingest(
             return IngestOutcome(table.row_count, 0, table.row_count, None)
         batch = ImportBatch.objects.create(
             dataset=dataset,
+            source=ImportBatch.Source.ARRIVALS,
             file_name=f"{name} over the API",
             # The new rows' ids: a set of ids is added once, so it is unique in the dataset.
             checksum=hashlib.sha256("\n".join(new.external_ids).encode()).hexdigest(),

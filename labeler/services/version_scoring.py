@@ -10,6 +10,8 @@ import numpy as np
 
 from labeler.models import LabelClass, ModelVersion
 
+ANOMALY_REASON = "unusual overall (anomaly detectors)"  # the anomaly member, as a reason
+
 
 def version_bundle(version: ModelVersion):
     """The version's model file, read once per process (read again if it is written again)."""
@@ -66,3 +68,42 @@ def score_top_share(score: float | None, quantiles: list[float] | None) -> float
     below = int(np.searchsorted(np.asarray(quantiles), score, side="left"))
     share = max(1 - (below - 1) / (len(quantiles) - 1), 1 / (len(quantiles) - 1))
     return min(share, 1.0)
+
+
+def input_names(bundle, dataset) -> list[str]:
+    """A name a person reads for each column of the version's model input."""
+    derived = bundle.metadata.get("derived_names") or []
+    return [*dataset.feature_names, "amount", "hour of day", "hour of day", *derived]
+
+
+def version_reasons(bundle, x: np.ndarray, dataset) -> list[list[dict]]:
+    """Each row's strongest reasons ({"name", "log_odds", "deviation", "anomaly"}, at most 3,
+    by occlusion: modeling/explain.py); empty lists for a cold-start version."""
+    from modeling.explain import ANOMALY, occlusion_reasons
+
+    if bundle.committee is None or len(x) == 0:
+        return [[] for _ in range(len(x))]
+    positive = LabelClass.objects.filter(is_positive=True).values_list("name", flat=True).first()
+    names = input_names(bundle, dataset)
+    return [
+        [
+            {
+                "name": ANOMALY_REASON if r.feature == ANOMALY else names[r.feature],
+                "log_odds": round(r.log_odds, 3),
+                "deviation": round(r.deviation, 2),
+                "anomaly": r.feature == ANOMALY,
+            }
+            for r in found
+        ]
+        for found in occlusion_reasons(
+            bundle.committee, x, positive=bundle.class_names.index(positive)
+        )
+    ]
+
+
+def version_explanations(bundle, x: np.ndarray, dataset) -> list[dict | None]:
+    """A queue entry's explanation for each row (its reasons; no nearest labeled, which needs
+    every labeled row's input); None for a cold-start version."""
+    if bundle.committee is None:
+        return [None] * len(x)
+    return [{"reasons": found, "nearest": []} for found in version_reasons(bundle, x, dataset)]

@@ -71,6 +71,11 @@ def test_a_batch_is_scored_as_the_version_scores_it_and_its_likely_frauds_queued
     )
     assert all(entry.priority > plan_top >= 0 for entry in queued)
     assert all(entry.priority > ARRIVAL_PRIORITY for entry in queued)
+    # Each says why the version thinks so, as the items it planned do.
+    for entry in queued:
+        assert entry.explanation["nearest"] == []
+        assert len(entry.explanation["reasons"]) <= 3
+    assert not queued or any(entry.explanation["reasons"] for entry in queued)
     # A second delivery of the task scores nothing again.
     assert arrivals_score(batch_id=outcome.batch.pk).scored == 0
 
@@ -86,6 +91,9 @@ def test_arrivals_queued_stay_through_the_next_activation_which_then_scores_new_
     )
     monkeypatch.setattr("labeler.services.arrivals.arrival_threshold", lambda version: median)
     assert arrivals_score(batch_id=first.pk).queued > 0
+    assert any(
+        entry.explanation["reasons"] for entry in QueueEntry.objects.filter(reason="arrival")
+    )
     waiting = set(
         QueueEntry.objects.filter(reason="arrival").values_list("transaction_id", flat=True)
     )

@@ -189,3 +189,23 @@ def test_labels_per_hour_has_a_count_axis():
     assert tallest[4] == "11:00: 7 labels"
     assert tallest[1] == pytest.approx(zero - 0.7 * (zero - ten))
     assert all(bar[0] >= chart.left for bar in chart.bars)
+
+
+def test_arrivals_per_hour_and_the_share_queued_today(client, bob):
+    from labeler.models import ImportBatch, QueueEntry
+    from tests.factories import ImportBatchFactory, queue_entry
+
+    dataset = DatasetFactory(name="live")
+    TransactionFactory(import_batch__dataset=dataset)  # the first file
+    assert dataset_dashboard(dataset).arrivals is None  # nothing ever arrived: no section
+    arrived = ImportBatchFactory(dataset=dataset, source=ImportBatch.Source.ARRIVALS, row_count=4)
+    rows = [TransactionFactory(import_batch=arrived) for _ in range(4)]
+    queue_entry(rows[0], priority=1.5, reason=QueueEntry.Reason.ARRIVAL)
+    LabelFactory(transaction=rows[1], annotator=bob, queue_reason=QueueEntry.Reason.ARRIVAL)
+    arrivals = dataset_dashboard(dataset).arrivals
+    assert (arrivals.today, arrivals.queued_today, arrivals.queued_share) == (4, 2, "50%")
+    assert sum(height > 0 for _, _, _, height, _ in arrivals.per_hour.bars) == 1
+    assert arrivals.per_hour.bars[-1][4].endswith(": 4 arrivals")
+    client.force_login(bob)
+    page = client.get(f"/?dataset={dataset.name}").content.decode()
+    assert "Arrivals per hour" in page and "queued for people on arrival" in page

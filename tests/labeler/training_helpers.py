@@ -63,7 +63,7 @@ def label_queue(dataset, annotator, count: int) -> None:
 def raw_committee_version(annotator):
     """A raw dataset (cards, merchants, dates) with a committee version active: (dataset,
     version)."""
-    dataset = raw_demo_import(customers=60, terminals=120, days=20, seed=3).dataset
+    dataset = raw_demo_import(customers=100, terminals=200, days=30, seed=3).dataset
     run(dataset)
     label_queue(dataset, annotator, 80)
     # A few of the frauds the issuer knows of, so that the committee trains on some.
@@ -83,12 +83,13 @@ def raw_committee_version(annotator):
     return dataset, version
 
 
-def arrivals(count: int, *, seed: int = 11, prefix: str = "new") -> bytes:
-    """Later transactions of the same cards and merchants, as the issuer would send them."""
+def arrivals(count: int, *, seed: int = 3, prefix: str = "new") -> bytes:
+    """Later transactions of the cards and merchants of `raw_committee_version`'s dataset (the
+    same simulation run two days longer), as the issuer would send them."""
     frame = raw_transactions_simulate(
-        RawSimulationConfig(customers=60, terminals=120, days=22, seed=seed)
+        RawSimulationConfig(customers=100, terminals=200, days=32, seed=seed)
     ).frame
-    later = frame[frame["timestamp"] >= "2026-01-25"].drop(columns=["is_fraud"])
+    later = frame[frame["timestamp"] >= "2026-02-04"].drop(columns=["is_fraud"])
     later = later.sort_values("timestamp").head(count).copy()
     later["transaction_id"] = [f"{prefix}-{i}" for i in range(len(later))]
     return json.dumps(later.to_dict(orient="records")).encode()

@@ -12,6 +12,7 @@ from labeler.models import TrainingPolicy
 from labeler.services.queueing import QueuePlan
 from labeler.services.training.outputs import Scores
 from labeler.services.training_data import TrainingArrays
+from labeler.services.version_scoring import ANOMALY_REASON
 from modeling.acquisition import REASON_AUDIT, Selection, interleaved_priorities
 from modeling.audit import AuditConfig, AuditRound, audit_round, audit_selected
 
@@ -77,7 +78,6 @@ def queue_plan_build(
 
 
 EXPLAINED_ITEMS = 2_000  # the queue's first items: far more than annotators answer per version
-ANOMALY_REASON = "unusual overall (anomaly detectors)"
 
 
 def plan_explanations(
