@@ -90,6 +90,7 @@ def prepare(*, customers: int, days: int, workdir: Path) -> dict:
     version = training_request(dataset=dataset, trigger="command", enqueue=False).version
     if training_run_execute(version_id=version.pk, worker="ingest-setup") != "activated":
         raise SystemExit("the committee version did not activate")
+    version.refresh_from_db()
     feeder = users.objects.create_user("ingest-feeder")
     feeder.groups.add(role_group("ingest"))
     prepared = {

@@ -199,6 +199,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": CELERY_BROKER_DIR("messages"),
         "data_folder_out": CELERY_BROKER_DIR("messages"),
         "control_folder": CELERY_BROKER_DIR("control"),
+        # How often a worker looks for new message files (kombu's default: each second): an
+        # arrival batch waits at most this long before a worker scores it.
+        "polling_interval": 0.1,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True

@@ -34,13 +34,20 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def occlusion_reasons(
-    committee: Committee, x: np.ndarray, *, positive: int, top: int = 3
+    committee: Committee,
+    x: np.ndarray,
+    *,
+    positive: int,
+    top: int = 3,
+    members: dict[str, np.ndarray] | None = None,
 ) -> list[list[Reason]]:
-    """The `top` reasons of each row of `x` (scaled model input), strongest first."""
+    """The `top` reasons of each row of `x` (scaled model input), strongest first. `members`:
+    the committee's member probabilities of `x`, when the caller has them already."""
     x = np.asarray(x, np.float32)
     if len(x) == 0:
         return []
-    members = committee.member_proba(x)
+    if members is None:
+        members = committee.member_proba(x)
     weights = mix_weights(members, committee.sgan_share, committee.anomaly_share)
     base = _logit(geometric_mean(members, weights)[:, positive])
     contributions = np.zeros(x.shape, np.float64)

@@ -64,6 +64,9 @@ class ImportBatch(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     duration_seconds = models.FloatField(default=0.0)
+    # Arrivals only: how the version that scored them counted their score and inputs into its
+    # drift reference's bins ({"version", "counts"}; modeling/drift.py), summed by the dashboard.
+    drift = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

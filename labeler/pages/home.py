@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -40,6 +41,20 @@ class DatasetDashboard:
     versions: list[ModelVersion]
     overview: TrainingOverview
     arrivals: Arrivals | None = None  # None: nothing ever arrived over the ingestion API
+    drift: Drift | None = None  # None: no arrival scored by the active version yet
+
+
+DRIFT_MIN_ROWS = 200  # arrivals before a shift is reported: fewer make a noisy index
+
+
+@dataclass
+class Drift:
+    version: int
+    rows: int  # arrivals the active version scored
+    score: float  # the fraud score's population stability index
+    moved: list[tuple[str, float]]  # the inputs that moved most, with their index
+    inputs: dict[str, float]  # every input's index, by its name
+    shifted: bool  # enough rows, and the score or an input past modeling.drift.SHIFTED
 
 
 @dataclass
@@ -115,6 +130,41 @@ def _arrivals(dataset: Dataset, now) -> Arrivals | None:
     )
 
 
+def _drift(dataset: Dataset, active: ModelVersion | None) -> Drift | None:
+    """Arrivals since the active version, against the rows it trained on (modeling/drift.py),
+    from the bin counts each scored batch recorded."""
+    from modeling.drift import SHIFTED, stability_index
+
+    reference = (active.metrics or {}).get("drift") if active else None
+    if not reference:
+        return None
+    total: list[np.ndarray] | None = None
+    for state in ImportBatch.objects.filter(
+        dataset=dataset, source=ImportBatch.Source.ARRIVALS, drift__version=active.pk
+    ).values_list("drift", flat=True):
+        counts = [np.asarray(column, np.int64) for column in state["counts"]]
+        total = counts if total is None else [a + b for a, b in zip(total, counts, strict=True)]
+    if total is None:
+        return None
+    index = [
+        stability_index(shares, counts.tolist())
+        for shares, counts in zip(reference["shares"], total, strict=True)
+    ]
+    by_name: dict[str, float] = {}
+    for name, value in zip(reference["columns"][1:], index[1:], strict=True):
+        by_name[name] = max(value, by_name.get(name, 0.0))  # hour of day: two columns
+    moved = sorted(by_name.items(), key=lambda item: -item[1])[:3]
+    rows = int(total[0].sum())
+    return Drift(
+        version=active.pk,
+        rows=rows,
+        score=index[0],
+        moved=moved,
+        inputs=by_name,
+        shifted=rows >= DRIFT_MIN_ROWS and max(index) > SHIFTED,
+    )
+
+
 def _learning_curve(versions: list[ModelVersion]) -> LineChart | None:
     """Average precision against the human labels given when each version trained, from the
     first version the audit could measure: the audit estimate with its interval (on
@@ -171,4 +221,5 @@ def dataset_dashboard(dataset: Dataset) -> DatasetDashboard:
         ),
         overview=overview,
         arrivals=_arrivals(dataset, now),
+        drift=_drift(dataset, overview.active),
     )

@@ -50,7 +50,7 @@ def decisions_score(*, dataset: Dataset, body: bytes, kind: str) -> dict:
     )
     scores = version_scores(bundle, x)
     committee = bundle.committee
-    reasons = version_reasons(bundle, x, dataset)
+    reasons = version_reasons(bundle, x, dataset, scores["members"])
     class_names = dict(LabelClass.objects.values_list("pk", "name"))
     quantiles = (version.metrics or {}).get("score_quantiles")
     decisions = []

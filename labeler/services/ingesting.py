@@ -183,24 +183,34 @@ def batch_table(dataset: Dataset, body: bytes, kind: str, *, with_ids: bool = Tr
     # Pandas and the parser load only when a batch is read (STYLE.md rule 13).
     from labeler.services.import_table import table_read
 
+    levels = (
+        {column: kept for column, kept in dataset.schema.get("categorical", [])}
+        if dataset.schema
+        else {}
+    )
+
+    def read(path: Path):
+        return table_read(
+            path,
+            file_name=name,
+            columns=columns,
+            with_labels=False,
+            category_levels=levels,
+            lines=kind == "csv",
+        )
+
     with tempfile.TemporaryDirectory(prefix="fraudloop-ingest-") as folder:
         path = Path(folder) / "batch.csv"
         if kind == "json":
-            _json_as_csv(body, path, max_rows)
+            _json_as_csv(body, path, max_rows)  # UTF-8 CSV written here: nothing to check
+            table = read(path)
         else:
             path.write_bytes(body)
-        limits = ImportLimits(max_text_bytes=settings.INGEST_MAX_BYTES * 4, max_rows=max_rows + 1)
-        with file_unpacked(path, file_name=name, limits=limits) as text:
-            table = table_read(
-                text.text_path,
-                file_name=name,
-                columns=columns,
-                with_labels=False,
-                category_levels={c: levels for c, levels in dataset.schema.get("categorical", [])}
-                if dataset.schema
-                else {},
-                lines=kind == "csv",
+            limits = ImportLimits(
+                max_text_bytes=settings.INGEST_MAX_BYTES * 4, max_rows=max_rows + 1
             )
+            with file_unpacked(path, file_name=name, limits=limits) as text:
+                table = read(text.text_path)
     if table.row_count > max_rows:
         raise BatchTooLarge(_too_many(name, table.row_count, max_rows))
     return table

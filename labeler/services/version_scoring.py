@@ -44,12 +44,19 @@ def version_input(
 
 def version_scores(bundle, x: np.ndarray) -> dict[str, np.ndarray | None]:
     """ "score" (the fraud probability; the anomaly rank for a cold-start version),
-    "uncertainty" and "suggested" (class ids), both None at cold start."""
+    "uncertainty", "suggested" (class ids) and "members" (each member's probabilities), all
+    None at cold start."""
     from modeling.acquisition import margin
 
     if bundle.committee is None:
-        return {"score": bundle.anomaly.anomaly_rank(x), "uncertainty": None, "suggested": None}
-    proba = bundle.committee.predict_proba(x)
+        return {
+            "score": bundle.anomaly.anomaly_rank(x),
+            "uncertainty": None,
+            "suggested": None,
+            "members": None,
+        }
+    members = bundle.committee.member_proba(x)
+    proba = bundle.committee.predict_proba(x, members)
     by_name = dict(LabelClass.objects.values_list("name", "pk"))
     class_ids = np.asarray([by_name[name] for name in bundle.class_names], np.int64)
     positive = LabelClass.objects.filter(is_positive=True).values_list("name", flat=True).first()
@@ -57,6 +64,7 @@ def version_scores(bundle, x: np.ndarray) -> dict[str, np.ndarray | None]:
         "score": proba[:, bundle.class_names.index(positive)],
         "uncertainty": np.clip(margin(proba), 0.0, 1.0),
         "suggested": class_ids[proba.argmax(axis=1)],
+        "members": members,
     }
 
 
@@ -76,9 +84,10 @@ def input_names(bundle, dataset) -> list[str]:
     return [*dataset.feature_names, "amount", "hour of day", "hour of day", *derived]
 
 
-def version_reasons(bundle, x: np.ndarray, dataset) -> list[list[dict]]:
+def version_reasons(bundle, x: np.ndarray, dataset, members=None) -> list[list[dict]]:
     """Each row's strongest reasons ({"name", "log_odds", "deviation", "anomaly"}, at most 3,
-    by occlusion: modeling/explain.py); empty lists for a cold-start version."""
+    by occlusion: modeling/explain.py); empty lists for a cold-start version. `members`: the
+    committee's member probabilities of `x` (`version_scores`), if at hand."""
     from modeling.explain import ANOMALY, occlusion_reasons
 
     if bundle.committee is None or len(x) == 0:
@@ -96,14 +105,15 @@ def version_reasons(bundle, x: np.ndarray, dataset) -> list[list[dict]]:
             for r in found
         ]
         for found in occlusion_reasons(
-            bundle.committee, x, positive=bundle.class_names.index(positive)
+            bundle.committee, x, positive=bundle.class_names.index(positive), members=members
         )
     ]
 
 
-def version_explanations(bundle, x: np.ndarray, dataset) -> list[dict | None]:
+def version_explanations(bundle, x: np.ndarray, dataset, members=None) -> list[dict | None]:
     """A queue entry's explanation for each row (its reasons; no nearest labeled, which needs
     every labeled row's input); None for a cold-start version."""
     if bundle.committee is None:
         return [None] * len(x)
-    return [{"reasons": found, "nearest": []} for found in version_reasons(bundle, x, dataset)]
+    found = version_reasons(bundle, x, dataset, members)
+    return [{"reasons": reasons, "nearest": []} for reasons in found]

@@ -15,12 +15,14 @@ from labeler.models import (
     TrainingPolicy,
     Transaction,
 )
+from labeler.pages.home import dataset_dashboard
 from labeler.services import ingesting, training_runs
 from labeler.services.arrivals import ARRIVAL_PRIORITY, arrival_threshold, arrivals_score
 from labeler.services.demo import raw_demo_import
 from labeler.services.ingesting import transactions_ingest
 from labeler.services.training.rescoring import transaction_scores_by_version
 from labeler.services.version_scoring import version_bundle
+from modeling.drift import SHIFTED
 from tests.labeler.api.conftest import client_for
 from tests.labeler.training_helpers import arrivals, raw_committee_version, run
 
@@ -121,15 +123,17 @@ def test_without_an_active_version_arrivals_wait_for_the_next_run(bob):
     assert not Transaction.objects.filter(import_batch=batch, score__isnull=False).exists()
 
 
-def test_the_cut_follows_the_versions_own_likely_frauds(trained):
+def test_the_cut_is_the_versions_likely_frauds_and_its_top_scores(trained):
     _, version = trained
     likely = QueueEntry.objects.filter(model_version=version, reason="likely_fraud")
     assert likely.exists()
-    assert arrival_threshold(version) == min(likely.values_list("score", flat=True))
-    # Once its likely frauds are answered, the top of its scores.
-    likely.delete()
     quantiles = version.metrics["score_quantiles"]
-    assert quantiles[-2] <= arrival_threshold(version) <= quantiles[-1]
+    top = float(np.quantile(quantiles, 0.999))
+    assert arrival_threshold(version) == max(top, min(likely.values_list("score", flat=True)))
+    assert quantiles[-2] <= top <= quantiles[-1]
+    # Once its likely frauds are answered, the top of its scores alone.
+    likely.delete()
+    assert arrival_threshold(version) == top
 
 
 def test_a_decision_scores_rows_as_their_arrival_would_and_stores_nothing(trained, alice, bob):
@@ -186,3 +190,29 @@ def test_no_decision_before_a_trained_version(alice):
     )
     assert response.status_code == 409
     assert "no active model version" in response.json()["detail"]
+
+
+def test_drift_of_arrivals_against_the_rows_the_version_trained_on(trained):
+    dataset, version = trained
+    reference = version.metrics["drift"]
+    assert reference["columns"][0] == "fraud score"
+    assert len(reference["columns"]) == len(reference["shares"]) == len(reference["edges"])
+    assert all(sum(shares) == pytest.approx(1.0) for shares in reference["shares"])
+    batch = transactions_ingest(dataset=dataset, body=arrivals(300), kind="json").batch
+    arrivals_score(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.drift["version"] == version.pk
+    assert [sum(counts) for counts in batch.drift["counts"]] == [300] * len(reference["columns"])
+    drift = dataset_dashboard(dataset).drift
+    assert (drift.version, drift.rows) == (version.pk, 300)
+    assert drift.score < SHIFTED  # the same cards and merchants, two days on
+    assert drift.inputs["amount"] < 0.1
+    # A planted shift: the same transactions again, each fifty times the amount.
+    rows = json.loads(arrivals(300, prefix="dear"))
+    for row in rows:
+        row["amount"] = round(row["amount"] * 50, 2)
+    dear = transactions_ingest(dataset=dataset, body=json.dumps(rows).encode(), kind="json")
+    arrivals_score(batch_id=dear.batch.pk)
+    drift = dataset_dashboard(dataset).drift
+    assert drift.rows == 600 and drift.shifted
+    assert drift.inputs["amount"] > SHIFTED

@@ -69,6 +69,8 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     cold = run(dataset)
     assert cold.status == Status.ACTIVE and cold.kind == ModelVersion.Kind.AUTOENCODER
     assert cold.device == "cpu" and cold.durations["total"] > 0
+    # What arrivals are compared with: the score and every input, on the rows it trained on.
+    assert cold.metrics["drift"]["columns"][:2] == ["fraud score", dataset.feature_names[0]]
     # The version records which detectors its cold start ran, how long each took, and how
     # their ranks were combined.
     record = cold.metrics["anomaly"]

@@ -53,6 +53,21 @@ def scores_compute(arrays: TrainingArrays, x, bundle: ModelBundle, anomaly) -> S
 
 
 QUANTILES = 1_000
+DRIFT_SAMPLE = 50_000  # rows the drift reference is drawn from
+
+
+def drift_record(score: np.ndarray, x: np.ndarray, names: list[str], *, seed: int) -> dict:
+    """The version's drift reference (modeling/drift.py) over a seeded sample of its rows:
+    the fraud score first, then each model input, with their names."""
+    from modeling.drift import drift_reference
+
+    rows = np.random.default_rng(seed).permutation(len(score))[:DRIFT_SAMPLE]
+    values = np.column_stack([np.asarray(score)[rows], np.asarray(x)[rows]])
+    return {
+        "columns": ["fraud score", *names],
+        "rows": len(rows),
+        **drift_reference(values).to_state(),
+    }
 
 
 def score_quantiles(score: np.ndarray) -> list[float]:

@@ -26,6 +26,7 @@ from labeler.services.training.evidence import share_evidence_gather
 from labeler.services.training.options import TrainingOptions
 from labeler.services.training.outputs import (
     artifact_path,
+    drift_record,
     pseudo_labels_write,
     score_quantiles,
     scores_compute,
@@ -176,6 +177,10 @@ def training_run(
         staged = scores_compute(arrays, x, bundle, anomaly)
         if staged.proba is not None:
             metrics["score_quantiles"] = score_quantiles(staged.score)
+        # What arrivals are compared with: the score and each input on the rows it trained on.
+        metrics["drift"] = drift_record(
+            staged.score, x, model_input_names(dataset.feature_names, arrays), seed=options.seed
+        )
     with stages.stage("audit"):
         # The new version judged on the audit's answers, all drawn before it trained; then its
         # own design for the next picks.
