@@ -60,7 +60,14 @@ class TrainingPolicyAdmin(admin.ModelAdmin):
     """The 'min new labels' rule the schedule and the labels trigger share; the schedule's
     interval is the periodic task 'retrain when enough new labels' (Periodic tasks)."""
 
-    list_display = ["__str__", "min_new_labels", "retrain_on_labels", "queue_size", "audit_share"]
+    list_display = [
+        "__str__",
+        "min_new_labels",
+        "retrain_on_labels",
+        "queue_size",
+        "audit_share",
+        "window_days",
+    ]
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not TrainingPolicy.objects.exists()

@@ -164,6 +164,11 @@ class TrainingPolicy(SingletonPolicy):
         help_text="share of the queue (so of the labels) given to audit picks: drawn at random "
         "from the audit frame, never trained on, and the only labels the quality figures use",
     )
+    window_days = models.PositiveIntegerField(
+        default=0,
+        help_text="days of transactions a run learns from, before the newest (0: all): training "
+        "cost stays flat as the dataset grows; every transaction people labeled is kept",
+    )
     stale_after_seconds = models.PositiveIntegerField(
         default=600,
         help_text="a run whose worker has not reported for this long is marked failed",

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Q, Subquery
 
 from labeler.errors import FraudloopError
 from labeler.models import (
@@ -26,6 +26,7 @@ from labeler.models import (
     ReviewItem,
 )
 from labeler.services.training.derived import derived_features
+from modeling.entity_features import SECONDS_PER_DAY
 
 
 class TrainingDataError(FraudloopError):
@@ -104,11 +105,30 @@ def label_classes_for_training() -> tuple[list[LabelClass], int]:
     return classes, positives[0]
 
 
-def _feature_rows(dataset: Dataset) -> tuple[np.ndarray, ...]:
+def _in_window(dataset: Dataset, window_days: int):
+    """The dataset's transactions a run learns from: all of them (`window_days` 0), or those of
+    the last `window_days` days before its newest, plus every older one people labeled outside
+    the audit frame (labels are never dropped; the audit judges the window's population)."""
+    rows = dataset.transactions.all()
+    if not window_days:
+        return rows
+    newest = rows.aggregate(newest=Max("time"))["newest"]
+    if newest is None:
+        return rows
+    labeled = Label.objects.filter(transaction=OuterRef("pk"), status=Label.Status.ACTIVE)
+    return rows.filter(
+        Q(time__gte=newest - window_days * SECONDS_PER_DAY)
+        | Q(audit_number__isnull=True, pk__in=Subquery(labeled.values("transaction")))
+    )
+
+
+def _feature_rows(dataset: Dataset, window_days: int = 0) -> tuple[np.ndarray, ...]:
     """Entity keys by part, then ids, times, amounts, latest scores, audit numbers and
-    inclusion probabilities, and features as arrays, in id order."""
+    inclusion probabilities, and features as arrays, in id order (see `_in_window`)."""
     rows = list(
-        dataset.transactions.order_by("id").values_list(
+        _in_window(dataset, window_days)
+        .order_by("id")
+        .values_list(
             "id",
             "time",
             "amount",
@@ -178,14 +198,22 @@ def human_classes_settled(dataset: Dataset) -> tuple[dict[int, int], set[int], i
     return settled, disputed, last_label_id
 
 
-def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
+def training_arrays_build(*, dataset: Dataset, window_days: int = 0) -> TrainingArrays:
+    """What a run learns from: every transaction, or with `window_days` only the last days'
+    and every one people labeled (TrainingPolicy.window_days)."""
     classes, positive_code = label_classes_for_training()
     code_of = {label_class.pk: label_class.position for label_class in classes}
     keys, ids, times, amounts, scores, audit_number, audit_inclusion, features = _feature_rows(
-        dataset
+        dataset, window_days
     )
     derived, derived_names, derived_settings = derived_features(dataset, ids, times, amounts, keys)
     settled, disputed, last_label_id = human_classes_settled(dataset)
+    if window_days:  # audit answers outside the window leave with their frame rows
+        read = set(ids.tolist())
+        settled = {t: c for t, c in settled.items() if t in read}
+        disputed = {t for t in disputed if t in read}
+    else:
+        read = None
 
     def positions(transaction_ids) -> np.ndarray:
         wanted = np.fromiter(transaction_ids, np.int64)
@@ -209,13 +237,17 @@ def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
         if active
         else []
     )
+    if read is not None:
+        pseudo = [row for row in pseudo if row[0] in read]
     pseudo_ids = [row[0] for row in pseudo]
     in_review = sorted(
-        set(
+        t
+        for t in set(
             ReviewItem.objects.filter(transaction__dataset=dataset, resolved_at__isnull=True)
             .values_list("transaction_id", flat=True)
             .iterator(10000)
         )
+        if read is None or t in read
     )
     return TrainingArrays(
         transaction_ids=ids,
@@ -253,6 +285,7 @@ def training_arrays_build(*, dataset: Dataset) -> TrainingArrays:
             "disputed": len(disputed),
             "pseudo_labels_in": len(pseudo),
             "in_review": len(in_review),
+            "window_days": window_days,
         },
     )
 

@@ -158,3 +158,40 @@ def test_label_classes_the_model_cannot_use_are_a_clear_error(rows):
     label_class("fraud").__class__.objects.filter(name="fraud").update(is_positive=False)
     with pytest.raises(TrainingDataError, match="exactly one label class must be marked positive"):
         training_arrays_build(dataset=rows[0].dataset)
+
+
+def test_a_window_learns_from_the_last_days_and_every_label_people_gave(bob):
+    from labeler.models import ReviewItem
+
+    day = 86_400.0
+    dataset = DatasetFactory(name="window")
+
+    def row(days: float, **fields):
+        return TransactionFactory(
+            import_batch__dataset=dataset,
+            time=days * day,
+            features=np.zeros(3, dtype="<f4").tobytes(),
+            **fields,
+        )
+
+    old, old_labeled, old_audited = row(1), row(2), row(3, audit_number=0.01)
+    old_pseudo, old_in_review = row(4), row(5)
+    recent = [row(8), row(9, audit_number=0.02), row(10)]
+    LabelFactory(transaction=old_labeled, annotator=bob, label_class=label_class("fraud"))
+    LabelFactory(transaction=old_audited, annotator=bob, label_class=label_class("legit"))
+    LabelFactory(transaction=recent[1], annotator=bob, label_class=label_class("legit"))
+    active = ModelVersionFactory(dataset=dataset, status=ModelVersion.Status.ACTIVE)
+    PseudoLabelFactory(transaction=old_pseudo, model_version=active)
+    ReviewItem.objects.create(transaction=old_in_review, reason="rejected_confident")
+
+    everything = training_arrays_build(dataset=dataset)
+    assert len(everything.transaction_ids) == 8 and everything.counts["window_days"] == 0
+    windowed = training_arrays_build(dataset=dataset, window_days=3)
+    # The last three days before the newest transaction, and the old row people labeled; the
+    # old audit answer leaves with its frame row, and old pseudo-labels and reviews with theirs.
+    assert windowed.transaction_ids.tolist() == [old_labeled.pk, *[r.pk for r in recent]]
+    assert labels_by_transaction(windowed) == {old_labeled.pk: 1}
+    assert windowed.transaction_ids[windowed.audit_rows].tolist() == [recent[1].pk]
+    assert windowed.pseudo_rows.size == 0 and windowed.in_review.size == 0
+    assert windowed.counts["human_labels"] == 2 and windowed.counts["window_days"] == 3
+    assert old.pk not in windowed.transaction_ids

@@ -85,7 +85,7 @@ def training_run(
     policy = TrainingPolicy.current()
 
     with stages.stage("reading"):
-        arrays = training_arrays_build(dataset=dataset)
+        arrays = training_arrays_build(dataset=dataset, window_days=policy.window_days)
         matrix = model_input(arrays)
         learning = arrays.learning_rows  # everything outside the audit frame
         scaler = FeatureScaler.fit(matrix[learning] if len(learning) else matrix)
