@@ -38,6 +38,8 @@ def drift_reference(values: np.ndarray, *, bins: int = BINS) -> DriftReference:
     edges, shares = [], []
     for column in values.T:
         inner = np.unique(np.quantile(column, np.linspace(0, 1, bins + 1)[1:-1]))
+        # An edge at the column's minimum would open a bin below it that no row can fill.
+        inner = inner[inner > column.min()] if len(column) else inner
         counts = np.bincount(np.searchsorted(inner, column, side="right"), minlength=len(inner) + 1)
         edges.append([float(edge) for edge in inner])
         shares.append([float(share) for share in counts / max(1, len(column))])
