@@ -56,9 +56,8 @@ def prepare(*, customers: int, days: int, workdir: Path) -> dict:
     from django.db import connections
     from rest_framework.authtoken.models import Token
 
-    from labeler.models import Label, QueueEntry, ReferenceLabel
     from labeler.roles import role_group
-    from labeler.services.demo import raw_demo_import
+    from labeler.services.demo import demo_answers, raw_demo_import
     from labeler.services.training import training_run_execute
     from labeler.services.training_runs import training_request
 
@@ -72,21 +71,7 @@ def prepare(*, customers: int, days: int, workdir: Path) -> dict:
         version = training_request(dataset=dataset, trigger="command", enqueue=False).version
         if training_run_execute(version_id=version.pk, worker="ingest-setup") != "activated":
             raise SystemExit("a setup version did not activate")
-        # The simulated annotator answers the queue with the reference class.
-        entries = list(QueueEntry.objects.order_by("-priority", "id")[:200])
-        truth = dict(
-            ReferenceLabel.objects.filter(
-                transaction_id__in=[e.transaction_id for e in entries]
-            ).values_list("transaction_id", "label_class_id")
-        )
-        for entry in entries:
-            Label.objects.create(
-                transaction_id=entry.transaction_id,
-                annotator=annotator,
-                label_class_id=truth[entry.transaction_id],
-                decision=Label.Decision.MANUAL,
-                queue_reason=entry.reason,
-            )
+        demo_answers(annotator, 200)  # a simulated annotator: the reference class
     version = training_request(dataset=dataset, trigger="command", enqueue=False).version
     if training_run_execute(version_id=version.pk, worker="ingest-setup") != "activated":
         raise SystemExit("the committee version did not activate")

@@ -4,10 +4,11 @@ the history already stored; the rows get its scores, and those it ranks among it
 join the annotation queue at once, ahead of the plan (second opinions still go first).
 
 "Among its likely frauds": at least the lowest fraud probability of the version's own queued
-likely-fraud picks and in the top ARRIVAL_TOP_SHARE of its scores (the first alone can reach far
-down when few frauds are known, and would queue more arrivals than investigators can see; the
-second alone once its likely frauds are answered). A cold-start version (anomaly detectors only)
-ranks arrivals by the same share of its anomaly ranks.
+likely-fraud picks, or, when none is left, in the top ARRIVAL_TOP_SHARE of its scores. A cold-
+start version (anomaly detectors only) ranks arrivals by the same share of its anomaly ranks.
+At most the policy's queue size of arrivals wait at once (per dataset): past it, the ones that
+score lowest and that nobody holds leave the queue, so that annotators see the most likely
+frauds of the day rather than all of them.
 Rows of the audit frame are never queued here: the audit draws them by its own design.
 """
 
@@ -19,10 +20,10 @@ from functools import partial
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils import timezone
 
-from labeler.models import ImportBatch, ModelVersion, QueueEntry, Transaction
+from labeler.models import ImportBatch, ModelVersion, QueueEntry, TrainingPolicy, Transaction
 from labeler.services.sql_names import quoted_column, quoted_table
 from labeler.services.version_scoring import (
     version_bundle,
@@ -42,6 +43,7 @@ class ArrivalOutcome:
     queued: int
     version_id: int | None  # None: no active version, the next run scores them
     seconds: float
+    left_queue: int = 0  # waiting arrivals that scored lowest, dropped to keep the queue's size
 
 
 def arrival_scores(version: ModelVersion, rows: list[tuple]) -> tuple[dict, np.ndarray]:
@@ -72,15 +74,30 @@ def _score_statement() -> str:
 
 def arrival_threshold(version: ModelVersion) -> float:
     """The score from which an arrival joins the queue (see the module's note)."""
-    quantiles = (version.metrics or {}).get("score_quantiles")
-    if version.kind == ModelVersion.Kind.AUTOENCODER or not quantiles:
-        top = 1.0 - ARRIVAL_TOP_SHARE  # anomaly ranks: their share is their rank
-    else:
-        top = float(np.quantile(np.asarray(quantiles, np.float64), 1.0 - ARRIVAL_TOP_SHARE))
     lowest = QueueEntry.objects.filter(
         model_version=version, reason=QueueEntry.Reason.LIKELY_FRAUD
     ).aggregate(lowest=Min("score"))["lowest"]
-    return top if lowest is None else max(top, float(lowest))
+    if lowest is not None:
+        return float(lowest)
+    quantiles = (version.metrics or {}).get("score_quantiles")
+    if version.kind == ModelVersion.Kind.AUTOENCODER or not quantiles:
+        return 1.0 - ARRIVAL_TOP_SHARE  # anomaly ranks: their share is their rank
+    return float(np.quantile(np.asarray(quantiles, np.float64), 1.0 - ARRIVAL_TOP_SHARE))
+
+
+def arrivals_trim(dataset_id: int, *, keep: int) -> int:
+    """Keeps the `keep` best-scored arrivals waiting in the dataset's queue (and any someone
+    holds); the rest leave it. Returns how many left."""
+    waiting = QueueEntry.objects.filter(
+        reason=QueueEntry.Reason.ARRIVAL, transaction__dataset_id=dataset_id
+    )
+    held = waiting.filter(leased_to__isnull=False, lease_expires_at__gte=timezone.now()).count()
+    excess = list(
+        waiting.filter(Q(leased_to__isnull=True) | Q(lease_expires_at__lt=timezone.now()))
+        .order_by("-priority", "id")
+        .values_list("pk", flat=True)[max(0, keep - held) :]
+    )
+    return QueueEntry.objects.filter(pk__in=excess).delete()[0] if excess else 0
 
 
 def arrivals_score(*, batch_id: int) -> ArrivalOutcome:
@@ -152,6 +169,7 @@ def arrivals_score(*, batch_id: int) -> ArrivalOutcome:
             ],
             ignore_conflicts=True,  # queued meanwhile (a swap): that entry stays
         )
+        trimmed = arrivals_trim(batch.dataset_id, keep=TrainingPolicy.current().queue_size)
         if drift:
             ImportBatch.objects.filter(pk=batch.pk).update(
                 drift={"version": version.pk, "counts": counted}
@@ -159,4 +177,6 @@ def arrivals_score(*, batch_id: int) -> ArrivalOutcome:
     queued = QueueEntry.objects.filter(
         transaction_id__in=[rows[i][0] for i in chosen], reason=QueueEntry.Reason.ARRIVAL
     ).count()
-    return ArrivalOutcome(len(rows), queued, version.pk, time.perf_counter() - started)
+    return ArrivalOutcome(
+        len(rows), queued, version.pk, time.perf_counter() - started, left_queue=trimmed
+    )

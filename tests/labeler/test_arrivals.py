@@ -123,17 +123,44 @@ def test_without_an_active_version_arrivals_wait_for_the_next_run(bob):
     assert not Transaction.objects.filter(import_batch=batch, score__isnull=False).exists()
 
 
-def test_the_cut_is_the_versions_likely_frauds_and_its_top_scores(trained):
+def test_the_cut_follows_the_versions_own_likely_frauds(trained):
     _, version = trained
     likely = QueueEntry.objects.filter(model_version=version, reason="likely_fraud")
     assert likely.exists()
-    quantiles = version.metrics["score_quantiles"]
-    top = float(np.quantile(quantiles, 0.999))
-    assert arrival_threshold(version) == max(top, min(likely.values_list("score", flat=True)))
-    assert quantiles[-2] <= top <= quantiles[-1]
-    # Once its likely frauds are answered, the top of its scores alone.
+    assert arrival_threshold(version) == min(likely.values_list("score", flat=True))
+    # Once its likely frauds are answered, the top of its scores.
     likely.delete()
-    assert arrival_threshold(version) == top
+    quantiles = version.metrics["score_quantiles"]
+    assert quantiles[-2] <= arrival_threshold(version) <= quantiles[-1]
+
+
+def test_no_more_arrivals_wait_than_the_queue_holds_the_best_ones_stay(trained, bob, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    dataset, _ = trained
+    policy = TrainingPolicy.current()
+    policy.queue_size = 5
+    policy.save()
+    monkeypatch.setattr("labeler.services.arrivals.arrival_threshold", lambda version: 0.0)
+    first = transactions_ingest(dataset=dataset, body=arrivals(8), kind="json").batch
+    outcome = arrivals_score(batch_id=first.pk)
+    queueable = Transaction.objects.filter(import_batch=first, audit_number__isnull=True)
+    assert len(queueable) > 5  # (the audit frame's rows are the audit's)
+    assert (outcome.queued, outcome.left_queue) == (5, len(queueable) - 5)
+    waiting = QueueEntry.objects.filter(reason="arrival")
+    kept = set(waiting.values_list("transaction_id", flat=True))
+    scores = sorted(queueable, key=lambda t: -t.score)
+    assert kept == {t.pk for t in scores[:5]}  # the five most likely frauds
+    # The one someone holds stays, whatever its score; the others make room for better ones.
+    held = waiting.order_by("priority").first()
+    QueueEntry.objects.filter(pk=held.pk).update(
+        leased_to=bob, lease_expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    second = transactions_ingest(dataset=dataset, body=arrivals(20, prefix="more"), kind="json")
+    arrivals_score(batch_id=second.batch.pk)
+    assert waiting.count() == 5 and waiting.filter(pk=held.pk).exists()
 
 
 def test_a_decision_scores_rows_as_their_arrival_would_and_stores_nothing(trained, alice, bob):

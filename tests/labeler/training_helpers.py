@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from labeler.models import Label, ModelVersion, QueueEntry, ReferenceLabel
-from labeler.services.demo import raw_demo_import
+from labeler.models import Label, ModelVersion, ReferenceLabel
+from labeler.services.demo import demo_answers, raw_demo_import
 from labeler.services.training import TrainingOptions, training_run_execute
 from labeler.services.training_runs import training_request
 from modeling.anomaly.ensemble import AnomalyConfig
@@ -43,21 +43,7 @@ def run(dataset, **changes) -> ModelVersion:
 
 def label_queue(dataset, annotator, count: int) -> None:
     """A simulated annotator answering the top of the queue with the reference class."""
-    entries = list(QueueEntry.objects.order_by("-priority", "id")[:count])
-    truth = dict(
-        ReferenceLabel.objects.filter(
-            transaction_id__in=[e.transaction_id for e in entries]
-        ).values_list("transaction_id", "label_class_id")
-    )
-    for entry in entries:
-        Label.objects.create(
-            transaction_id=entry.transaction_id,
-            annotator=annotator,
-            label_class_id=truth[entry.transaction_id],
-            decision=Label.Decision.MANUAL,
-            queue_reason=entry.reason,
-        )
-        entry.delete()
+    demo_answers(annotator, count)
 
 
 def raw_committee_version(annotator):
