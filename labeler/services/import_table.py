@@ -210,10 +210,12 @@ def table_read(
     with_labels: bool,
     category_levels: dict[str, list[str]] | None = None,
     lines: bool = True,
+    with_attributes: bool = True,
 ) -> ParsedTable:
     """Parses checked UTF-8 CSV text into arrays, or raises ImportRejected naming row and
     column. `category_levels`: the dataset's encoding of its categories (None: this file is the
-    dataset's first, and sets it). `lines`: False when the rows came as items of a JSON array."""
+    dataset's first, and sets it). `lines`: False when the rows came as items of a JSON array.
+    `with_attributes`: False leaves out the rows' shown columns (rows scored, not stored)."""
     where = Where(file_name, lines=lines)
     names = _header(text_path, where)
     id_column = _pick(names, columns.id_column, ID_CANDIDATES, "id", where, required=False)
@@ -291,7 +293,9 @@ def table_read(
         merchant_keys=entity_keys(frame, roles.merchant, "merchant", where)
         if roles.merchant
         else None,
-        attributes=attributes_json(frame, shown) if roles.named or roles.kept else None,
+        attributes=attributes_json(frame, shown)
+        if with_attributes and (roles.named or roles.kept)
+        else None,
         schema={
             "columns": {"id": id_column, "time": time_column, "amount": amount_column},
             "card": roles.card,

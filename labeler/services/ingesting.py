@@ -197,6 +197,7 @@ def batch_table(dataset: Dataset, body: bytes, kind: str, *, with_ids: bool = Tr
             with_labels=False,
             category_levels=levels,
             lines=kind == "csv",
+            with_attributes=with_ids,  # shown columns are kept only with stored rows
         )
 
     with tempfile.TemporaryDirectory(prefix="fraudloop-ingest-") as folder:

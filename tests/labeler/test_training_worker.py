@@ -32,6 +32,7 @@ from tests.labeler.training_helpers import (
     arrivals,
     label_queue,
     raw_committee_version,
+    run,
     small_options,
 )
 from tests.workers import wait_until, worker_start, worker_stop
@@ -193,11 +194,26 @@ def test_a_batch_through_the_api_is_scored_and_queued_by_a_real_worker(
             )
         assert response.status_code == 201, response.content
         outcome = sent.pop().get(timeout=120)
+        batch = response.json()["import_batch"]
+        assert outcome["scored"] == 50 and outcome["version_id"] == version.pk
+        rows = Transaction.objects.filter(import_batch_id=batch)
+        assert set(rows.values_list("scored_by", flat=True)) == {version.pk}
+        queued = QueueEntry.objects.filter(reason="arrival", transaction__import_batch_id=batch)
+        assert queued.count() == outcome["queued"]
+        # A new version activates while the worker runs: its next batch is scored with it
+        # (the worker process read the first version's model file and kept it).
+        newer = run(dataset)
+        assert newer.status == ModelVersion.Status.ACTIVE and newer.pk != version.pk
+        with django_capture_on_commit_callbacks(execute=True):
+            later = client_for(alice).post(
+                f"/api/v1/datasets/{dataset.pk}/transactions/",
+                data=arrivals(30, prefix="later"),
+                content_type="application/json",
+            )
+        assert later.status_code == 201, later.content
+        later_outcome = sent.pop().get(timeout=120)
     finally:
         worker_stop(worker)
-    batch = response.json()["import_batch"]
-    assert outcome["scored"] == 50 and outcome["version_id"] == version.pk
-    rows = Transaction.objects.filter(import_batch_id=batch)
-    assert set(rows.values_list("scored_by", flat=True)) == {version.pk}
-    queued = QueueEntry.objects.filter(reason="arrival", transaction__import_batch_id=batch)
-    assert queued.count() == outcome["queued"]
+    assert later_outcome["scored"] == 30 and later_outcome["version_id"] == newer.pk
+    later_rows = Transaction.objects.filter(import_batch_id=later.json()["import_batch"])
+    assert set(later_rows.values_list("scored_by", flat=True)) == {newer.pk}
