@@ -51,7 +51,7 @@ def decisions_score(*, dataset: Dataset, body: bytes, kind: str) -> dict:
     scores = version_scores(bundle, x)
     committee = bundle.committee
     reasons = version_reasons(bundle, x, dataset, scores["members"])
-    class_names = dict(LabelClass.objects.values_list("pk", "name"))
+    class_names = {label_class.pk: label_class.name for label_class in LabelClass.ordered()}
     quantiles = (version.metrics or {}).get("score_quantiles")
     decisions = []
     for row in range(len(x)):

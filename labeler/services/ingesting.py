@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction as db_transaction
 
 from labeler.errors import ImportRejected
-from labeler.models import Dataset, ImportBatch, Transaction
+from labeler.models import Dataset, ImportBatch, Transaction, memory
 from labeler.services.import_file import file_unpacked
 from labeler.services.import_options import ColumnChoice, ImportLimits, names_listed
 from labeler.services.importing import roles_check, schema_check, transactions_insert
@@ -44,16 +44,33 @@ class IngestOutcome:
     batch: ImportBatch | None  # None when the batch added nothing
 
 
+def _first_mapping(dataset_id: int) -> dict | None:
+    """The column mapping of the dataset's first file, which never changes once there: from
+    memory (a decision reads it on every request); not remembered while there is none."""
+
+    def read():
+        return (
+            ImportBatch.objects.filter(dataset_id=dataset_id)
+            .order_by("id")
+            .values_list("column_mapping", flat=True)
+            .first()
+        )
+
+    mapping = memory.remembered(ImportBatch, read, key=("first mapping", dataset_id))
+    if mapping is None:
+        memory.forget(ImportBatch)
+    return mapping
+
+
 def ingest_columns(dataset: Dataset, *, require_id: bool = True) -> ColumnChoice:
     """The columns as the dataset's first file named them: a batch must not be read otherwise.
     Without `require_id`, the id column may be missing (rows scored, not stored)."""
-    first = dataset.import_batches.order_by("id").first()
-    if first is None or not dataset.feature_names:
+    mapping = _first_mapping(dataset.pk)
+    if mapping is None or not dataset.feature_names:
         raise ImportRejected(
             f"dataset {dataset.name!r} has no transactions yet: import a first file (it sets "
             "the columns) before sending batches."
         )
-    mapping = first.column_mapping
     if not require_id:
         mapping = {**mapping, "id": None}
     elif not mapping.get("id"):

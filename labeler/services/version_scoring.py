@@ -57,15 +57,20 @@ def version_scores(bundle, x: np.ndarray) -> dict[str, np.ndarray | None]:
         }
     members = bundle.committee.member_proba(x)
     proba = bundle.committee.predict_proba(x, members)
-    by_name = dict(LabelClass.objects.values_list("name", "pk"))
+    classes = LabelClass.ordered()  # from memory: decisions read them on every request
+    by_name = {label_class.name: label_class.pk for label_class in classes}
     class_ids = np.asarray([by_name[name] for name in bundle.class_names], np.int64)
-    positive = LabelClass.objects.filter(is_positive=True).values_list("name", flat=True).first()
+    positive = _positive_name(classes)
     return {
         "score": proba[:, bundle.class_names.index(positive)],
         "uncertainty": np.clip(margin(proba), 0.0, 1.0),
         "suggested": class_ids[proba.argmax(axis=1)],
         "members": members,
     }
+
+
+def _positive_name(classes: list[LabelClass]) -> str | None:
+    return next((label_class.name for label_class in classes if label_class.is_positive), None)
 
 
 def score_top_share(score: float | None, quantiles: list[float] | None) -> float | None:
@@ -92,7 +97,7 @@ def version_reasons(bundle, x: np.ndarray, dataset, members=None) -> list[list[d
 
     if bundle.committee is None or len(x) == 0:
         return [[] for _ in range(len(x))]
-    positive = LabelClass.objects.filter(is_positive=True).values_list("name", flat=True).first()
+    positive = _positive_name(LabelClass.ordered())
     names = input_names(bundle, dataset)
     return [
         [
