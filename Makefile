@@ -20,7 +20,7 @@ run: export DEBUG = true
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py quickstart
-	@echo "fraudloop: web on http://127.0.0.1:8000 with a Celery worker and beat; Ctrl-C stops all three."
+	@echo "fraudloop: web on http://127.0.0.1:8000 with Celery workers (light tasks, training) and beat; Ctrl-C stops them all."
 	$(BIN)/honcho start -f Procfile
 
 test: install

@@ -126,7 +126,8 @@ def prepare(*, rows: int, annotators: int, queue_size: int, workdir: Path) -> di
 def start(
     env: dict[str, str], port: int, workers: int, logs: Path, *, beat: bool = True
 ) -> list[subprocess.Popen]:
-    """gunicorn, a Celery worker (both queues, as the Procfile's) and beat, like production."""
+    """gunicorn, the Procfile's Celery workers (light tasks; training in a solo pool) and beat,
+    like production."""
     commands = {
         "web": [
             str(BIN / "gunicorn"),
@@ -142,7 +143,18 @@ def start(
             "worker",
             "--loglevel=WARNING",
             "--concurrency=2",
-            "--queues=celery,training",
+            "--queues=celery",
+            "--hostname=worker@%h",
+        ],
+        "trainer": [
+            str(BIN / "celery"),
+            "-A",
+            "labeler",
+            "worker",
+            "--loglevel=WARNING",
+            "--pool=solo",
+            "--queues=training",
+            "--hostname=trainer@%h",
         ],
         "beat": [str(BIN / "celery"), "-A", "labeler", "beat", "--loglevel=WARNING"],
     }

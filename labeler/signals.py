@@ -5,13 +5,31 @@ import logging
 import os
 import socket
 
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_init, worker_process_init, worker_ready
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from labeler.errors import HistoryProtected
 
 logger = logging.getLogger(__name__)
+
+
+@worker_init.connect
+def _training_pool_check(sender=None, **kwargs):
+    """A worker that would train on CUDA in a pool that forks stops here, saying how to start it
+    (labeler/services/worker_pool.py)."""
+    from django.conf import settings
+
+    from labeler.services.worker_pool import gpu_present, pool_name, training_pool_refusal
+
+    refusal = training_pool_refusal(
+        queues=sender.app.amqp.queues.consume_from,
+        pool=pool_name(sender.pool_cls),
+        device=settings.TRAINING_DEVICE,
+        gpu=gpu_present(),
+    )
+    if refusal:
+        raise SystemExit(f"fraudloop: {refusal}")
 
 
 @worker_ready.connect
