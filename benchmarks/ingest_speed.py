@@ -12,7 +12,8 @@ later transactions of the same cards and merchants for the given time, paced at 
 rate (--rate, 2,000/s by default: the target; 0 posts each batch as soon as the last is
 accepted, for the most the web takes); the worker scores each batch and queues its likely
 frauds. Then the decision endpoint is asked about one transaction at a time and about 100 at
-once.
+once, on the web server (sync workers: a connection per request) and on a second gunicorn as
+the README runs one for an authorisation flow (threaded workers that keep the connection).
 
 Printed: transactions accepted per second (the feeder's posts) and scored per second (until
 the worker has scored every row sent) and how long after the last post the worker finished,
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -40,11 +40,13 @@ sys.path.insert(0, str(PROJECT / "benchmarks"))
 
 import load  # noqa: E402
 from load import (  # noqa: E402
-    deployment_env,
+    case_environment,
     free_port,
     percentile,
+    process_start,
     stop,
     wait_healthy,
+    web_command,
 )
 
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/fraudloop_bench_ingest"
@@ -268,13 +270,7 @@ def bare_write(rows: list[dict], *, batch: int, workdir: Path) -> float:
 
 def run_case(args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="fraudloop-ingest-"))
-    url = args.postgres_url if args.case == "postgres" else f"sqlite:///{workdir / 'db.sqlite3'}"
-    if args.case == "postgres":
-        from import_speed import fresh_postgres_database
-
-        fresh_postgres_database(url)
-    env = deployment_env(workdir, url)
-    os.environ.update(env)
+    env = case_environment(args.case, args.postgres_url, workdir)
     started = time.perf_counter()
     prepared = prepare(customers=args.customers, days=args.days, workdir=workdir)
     rows = arrivals(customers=args.customers, days=args.days, rows=args.rows)
@@ -290,6 +286,15 @@ def run_case(args) -> dict:
         feed_begun = feed_ended - fed["elapsed"]
         all_scored = scored_by_then(prepared, accepted=fed["accepted"])
         asked = decisions(base, prepared, rows[-3000:])
+        # The README's server for an authorisation flow: its own gunicorn, connections kept.
+        flow_port = free_port()
+        flow = process_start(
+            web_command(flow_port, 2, keep_alive=True), env, logs / "decisions.log"
+        )
+        processes.append(flow)
+        flow_base = f"http://127.0.0.1:{flow_port}"
+        wait_healthy(flow_base, [flow], logs)
+        asked_kept = decisions(flow_base, prepared, rows[-3000:])
     finally:
         stop(processes)
     queued = arrival_to_queue()
@@ -315,6 +320,10 @@ def run_case(args) -> dict:
         "decision_one_p95_ms": 1000 * percentile(asked["one"], 0.95),
         "decision_100_p50_ms": 1000 * percentile(asked["hundred"], 0.5),
         "decision_100_p95_ms": 1000 * percentile(asked["hundred"], 0.95),
+        "kept_one_p50_ms": 1000 * percentile(asked_kept["one"], 0.5),
+        "kept_one_p95_ms": 1000 * percentile(asked_kept["one"], 0.95),
+        "kept_100_p50_ms": 1000 * percentile(asked_kept["hundred"], 0.5),
+        "kept_100_p95_ms": 1000 * percentile(asked_kept["hundred"], 0.95),
         "bare_write_per_s": sent / bare if bare else 0.0,
         "logs": str(logs),
     }
@@ -338,11 +347,15 @@ def report(result: dict) -> None:
         f"  arrival -> queued ({result['queued']} queued) p50 {result['queued_p50_s']:.2f} s, "
         f"p95 {result['queued_p95_s']:.2f} s"
     )
-    print(
-        f"  decision, one transaction p50 {result['decision_one_p50_ms']:.1f} ms, "
-        f"p95 {result['decision_one_p95_ms']:.1f} ms; 100 at once p50 "
-        f"{result['decision_100_p50_ms']:.0f} ms, p95 {result['decision_100_p95_ms']:.0f} ms"
-    )
+    for label, key in (
+        ("the web server (a connection per request)", "decision"),
+        ("a decisions server (connections kept)", "kept"),
+    ):
+        print(
+            f"  decision on {label}: one transaction p50 {result[f'{key}_one_p50_ms']:.1f} ms, "
+            f"p95 {result[f'{key}_one_p95_ms']:.1f} ms; 100 at once p50 "
+            f"{result[f'{key}_100_p50_ms']:.0f} ms, p95 {result[f'{key}_100_p95_ms']:.0f} ms"
+        )
 
 
 def main() -> None:

@@ -123,19 +123,54 @@ def prepare(*, rows: int, annotators: int, queue_size: int, workdir: Path) -> di
     return prepared
 
 
+def case_environment(case: str, postgres_url: str, workdir: Path) -> dict[str, str]:
+    """A fresh database for the case (PostgreSQL dropped and made again, or a new SQLite file
+    in `workdir`), and this process's environment set to production's settings on it."""
+    url = postgres_url if case == "postgres" else f"sqlite:///{workdir / 'db.sqlite3'}"
+    if case == "postgres":
+        from import_speed import fresh_postgres_database
+
+        fresh_postgres_database(url)
+    env = deployment_env(workdir, url)
+    os.environ.update(env)
+    return env
+
+
+def web_command(port: int, workers: int, *, keep_alive: bool = False) -> list[str]:
+    """gunicorn as production runs it: sync workers, one request at a time, a connection per
+    request. `keep_alive`: threaded workers that keep a client's connection open between its
+    requests (the README's separate server for an authorisation flow's decisions)."""
+    command = [
+        str(BIN / "gunicorn"),
+        "labeler.wsgi:application",
+        f"--workers={workers}",
+        f"--bind=127.0.0.1:{port}",
+        "--timeout=30",
+    ]
+    if keep_alive:
+        command += ["--worker-class=gthread", "--threads=1", "--keep-alive=5"]
+    return command
+
+
+def process_start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        command,
+        cwd=PROJECT,
+        env={**os.environ, **env},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 def start(
     env: dict[str, str], port: int, workers: int, logs: Path, *, beat: bool = True
 ) -> list[subprocess.Popen]:
     """gunicorn, the Procfile's Celery workers (light tasks; training in a solo pool) and beat,
     like production."""
     commands = {
-        "web": [
-            str(BIN / "gunicorn"),
-            "labeler.wsgi:application",
-            f"--workers={workers}",
-            f"--bind=127.0.0.1:{port}",
-            "--timeout=30",
-        ],
+        "web": web_command(port, workers),
         "worker": [
             str(BIN / "celery"),
             "-A",
@@ -160,18 +195,7 @@ def start(
     }
     if not beat:
         del commands["beat"]
-    logs.mkdir(parents=True, exist_ok=True)
-    return [
-        subprocess.Popen(
-            command,
-            cwd=PROJECT,
-            env={**os.environ, **env},
-            stdout=(logs / f"{name}.log").open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for name, command in commands.items()
-    ]
+    return [process_start(command, env, logs / f"{name}.log") for name, command in commands.items()]
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
@@ -345,13 +369,7 @@ def stored_counts(ledger, names: list[str]) -> dict:
 
 def run_case(args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="fraudloop-load-"))
-    url = args.postgres_url if args.case == "postgres" else f"sqlite:///{workdir / 'load.sqlite3'}"
-    if args.case == "postgres":
-        from import_speed import fresh_postgres_database
-
-        fresh_postgres_database(url)
-    env = deployment_env(workdir, url)
-    os.environ.update(env)
+    env = case_environment(args.case, args.postgres_url, workdir)
     started = time.perf_counter()
     prepared = prepare(
         rows=args.rows,

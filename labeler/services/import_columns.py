@@ -87,32 +87,43 @@ def text_columns_sorted(
             roles.text.append(column)
 
 
+def stripped_texts(series: pd.Series) -> list[str | None]:
+    """Each cell as text without the white space around it; None where it is missing. A plain
+    loop: as fast as pandas' string methods on a whole file, and far faster on the one row of a
+    decision."""
+    return [
+        value.strip() if isinstance(value, str) else None if pd.isna(value) else str(value).strip()
+        for value in series.tolist()
+    ]
+
+
 def entity_keys(frame: pd.DataFrame, column: str, role: str, where) -> np.ndarray:
     """The column's values as keys: every row has one, none longer than the database holds."""
-    keys = frame[column].astype("string").str.strip()
-    empty = (keys.isna() | (keys == "")).to_numpy()
-    if empty.any():
-        row = int(np.argmax(empty))
+    keys = stripped_texts(frame[column])
+    empty = next((row for row, key in enumerate(keys) if not key), None)
+    if empty is not None:
         raise ImportRejected(
-            f"{where(row, column)}: the {role} id is empty; every row needs one (or import the "
-            f"file without a {role} column: --{role}-column - leaves it out)."
+            f"{where(empty, column)}: the {role} id is empty; every row needs one (or import "
+            f"the file without a {role} column: --{role}-column - leaves it out)."
         )
-    too_long = (keys.str.len() > MAX_KEY_LENGTH).to_numpy()
-    if too_long.any():
-        row = int(np.argmax(too_long))
+    too_long = next((row for row, key in enumerate(keys) if len(key) > MAX_KEY_LENGTH), None)
+    if too_long is not None:
         raise ImportRejected(
-            f"{where(row, column)}: the {role} id is longer than {MAX_KEY_LENGTH} characters."
+            f"{where(too_long, column)}: the {role} id is longer than {MAX_KEY_LENGTH} characters."
         )
-    return keys.to_numpy(dtype=object)
+    values = np.empty(len(keys), dtype=object)
+    values[:] = keys
+    return values
 
 
-def category_values(frame: pd.DataFrame, column: str) -> pd.Series:
-    return frame[column].astype("string").str.strip().fillna(EMPTY).replace("", EMPTY)
+def category_values(frame: pd.DataFrame, column: str) -> list[str]:
+    """The column's values as a category sees them: trimmed, EMPTY for a missing or blank cell."""
+    return [value or EMPTY for value in stripped_texts(frame[column])]
 
 
 def category_levels(frame: pd.DataFrame, column: str, where) -> list[str]:
     """The values a category keeps (its most frequent, ties by value), from the first file."""
-    counts = category_values(frame, column).value_counts()
+    counts = pd.Series(category_values(frame, column), dtype=object).value_counts()
     if len(counts) > CATEGORY_LIMIT:
         raise ImportRejected(
             f"{where(column=column)}: {len(counts):,} distinct values is too many for a "
@@ -130,7 +141,7 @@ def category_features(
     """One 0/1 feature per kept value of each category, and one for the rest ("other")."""
     blocks, names = [], []
     for column, kept in levels.items():
-        values = category_values(frame, column).to_numpy(dtype=object)
+        values = category_values(frame, column)
         position = {value: index for index, value in enumerate(kept)}
         codes = np.fromiter((position.get(v, len(kept)) for v in values), np.int64, len(values))
         block = np.zeros((len(values), len(kept) + 1), np.float32)

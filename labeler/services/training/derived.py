@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import F, Max, Min, Q
 from django.db.models.functions import Coalesce
 
-from labeler.models import Dataset, Label, Transaction
+from labeler.models import Dataset, Label, Transaction, memory
 from modeling.entity_features import SECONDS_PER_DAY, EntityFeatureConfig, entity_features
 
 ENTITY_FIELDS = {"card": "card_key", "merchant": "merchant_key"}
@@ -38,12 +38,12 @@ def derived_config(dataset: Dataset) -> EntityFeatureConfig | None:
     )
 
 
-def fraud_known_at(dataset: Dataset, transaction_ids: np.ndarray) -> np.ndarray:
-    """Per transaction (in the given order), when a fraud label on it became known: seconds
-    since 1970 UTC, NaN where none is known. The audit frame's labels are left out."""
+def _frauds_known(dataset_id: int) -> dict[int, float]:
+    """{transaction id: when its first fraud label became known} over the dataset, the audit
+    frame's labels left out."""
     known = (
         Label.objects.filter(
-            transaction__dataset=dataset,
+            transaction__dataset_id=dataset_id,
             transaction__audit_number__isnull=True,
             status=Label.Status.ACTIVE,
             label_class__is_positive=True,
@@ -52,12 +52,23 @@ def fraud_known_at(dataset: Dataset, transaction_ids: np.ndarray) -> np.ndarray:
         .annotate(first=Min(Coalesce(F("known_at"), F("created_at"))))
         .values_list("transaction_id", "first")
     )
-    result = np.full(len(transaction_ids), np.nan)
-    position = {int(t): i for i, t in enumerate(transaction_ids)}
-    for transaction_id, first in known:
-        if transaction_id in position:
-            result[position[transaction_id]] = first.timestamp()
-    return result
+    return {transaction_id: first.timestamp() for transaction_id, first in known}
+
+
+def fraud_known_at(
+    dataset: Dataset, transaction_ids: np.ndarray, *, from_memory: bool = False
+) -> np.ndarray:
+    """Per transaction (in the given order), when a fraud label on it became known: seconds
+    since 1970 UTC, NaN where none is known. The audit frame's labels are left out.
+    `from_memory`: as read at most `memory.CACHE_SECONDS` ago (for decisions: a label counts in
+    a risk feature only from the risk delay after it became known, days by default)."""
+    if from_memory:
+        known = memory.remembered(
+            Label, lambda: _frauds_known(dataset.pk), key=("frauds known", dataset.pk)
+        )
+    else:
+        known = _frauds_known(dataset.pk)
+    return np.asarray([known.get(int(t), np.nan) for t in transaction_ids], np.float64)
 
 
 def entity_codes(keys: list[str | None]) -> np.ndarray:
@@ -125,12 +136,16 @@ def _history(
     )
 
 
-def _features_of(dataset: Dataset, config: EntityFeatureConfig, rows: list[tuple]) -> np.ndarray:
-    """entity_features over rows (id, time, amount, keys...): id None for a row not stored."""
+def _features_of(
+    dataset: Dataset, config: EntityFeatureConfig, rows: list[tuple], *, from_memory=False
+) -> np.ndarray:
+    """entity_features over rows (id, time, amount, keys...): id None for a row not stored.
+    `from_memory`: the fraud labels' times as `fraud_known_at` remembers them."""
     stored = np.asarray([row[0] for row in rows if row[0] is not None], np.int64)
     known = None
     if config.risk_entities:
-        at = dict(zip(stored.tolist(), fraud_known_at(dataset, stored).tolist(), strict=True))
+        times = fraud_known_at(dataset, stored, from_memory=from_memory)
+        at = dict(zip(stored.tolist(), times.tolist(), strict=True))
         known = np.asarray([at.get(row[0], np.nan) for row in rows], np.float64)
     values, _ = entity_features(
         times=np.asarray([row[1] for row in rows], np.float64),
@@ -182,7 +197,7 @@ def derived_unstored(
         (None, float(times[i]), float(amounts[i]), *[keys[part][i] for part in config.entities])
         for i in range(len(times))
     ]
-    return _features_of(dataset, config, history + extra)[len(history) :]
+    return _features_of(dataset, config, history + extra, from_memory=True)[len(history) :]
 
 
 def derived_row(transaction, config_state: dict) -> np.ndarray:
