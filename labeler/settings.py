@@ -263,6 +263,14 @@ if TRAINING_ANOMALY_COMBINE not in ANOMALY_COMBINATIONS:
         f"choose one of {', '.join(ANOMALY_COMBINATIONS)}"
     )
 TRAINING_SEED = _env(env.int, "TRAINING_SEED", default=0)
+# A run fits on every labeled row and at most this many unlabeled ones, drawn at random (0: all):
+# its fitting time stops growing with the dataset (every row is still scored).
+TRAINING_UNLABELED_SAMPLE = _env(env.int, "TRAINING_UNLABELED_SAMPLE", default=500_000)
+if TRAINING_UNLABELED_SAMPLE < 0:
+    raise ImproperlyConfigured(
+        f"environment variable TRAINING_UNLABELED_SAMPLE is {TRAINING_UNLABELED_SAMPLE}: it must "
+        "be 0 (every unlabeled row) or a number of rows"
+    )
 # The audit frame of a new dataset: this share of its rows no model learns from (see README).
 AUDIT_FRAME_SHARE = _env(env.float, "AUDIT_FRAME_SHARE", default=0.1)
 if not 0.0 <= AUDIT_FRAME_SHARE < 0.5:

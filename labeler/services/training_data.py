@@ -89,6 +89,23 @@ class TrainingArrays:
         return np.flatnonzero(~self.frame)
 
 
+def learning_sample(arrays: TrainingArrays, *, unlabeled: int, seed: int) -> np.ndarray:
+    """The learning rows a run fits on, in position order: every one with a human class or a
+    pseudo-label, and of the others at most `unlabeled`, drawn at random with `seed` (0: all
+    of them)."""
+    learning = arrays.learning_rows
+    if not unlabeled:
+        return learning
+    labeled = np.zeros(len(arrays.transaction_ids), bool)
+    labeled[arrays.labeled] = True
+    labeled[arrays.pseudo_rows] = True
+    others = learning[~labeled[learning]]
+    if len(others) <= unlabeled:
+        return learning
+    drawn = np.random.default_rng(seed).choice(others, size=unlabeled, replace=False)
+    return np.sort(np.concatenate([learning[labeled[learning]], drawn]))
+
+
 def label_classes_for_training() -> tuple[list[LabelClass], int]:
     classes = list(LabelClass.objects.order_by("position"))
     positions = [label_class.position for label_class in classes]

@@ -6,7 +6,11 @@ from django.db import transaction
 
 from labeler.models import Label, ModelVersion, ReferenceLabel, Review
 from labeler.services.review import transaction_review
-from labeler.services.training_data import TrainingDataError, training_arrays_build
+from labeler.services.training_data import (
+    TrainingDataError,
+    learning_sample,
+    training_arrays_build,
+)
 from tests.factories import (
     DatasetFactory,
     LabelFactory,
@@ -195,3 +199,21 @@ def test_a_window_learns_from_the_last_days_and_every_label_people_gave(bob):
     assert windowed.pseudo_rows.size == 0 and windowed.in_review.size == 0
     assert windowed.counts["human_labels"] == 2 and windowed.counts["window_days"] == 3
     assert old.pk not in windowed.transaction_ids
+
+
+def test_a_sample_keeps_every_labeled_and_pseudo_labeled_row_and_draws_the_rest(rows, bob):
+    active = ModelVersionFactory(dataset=rows[0].dataset, status=ModelVersion.Status.ACTIVE)
+    PseudoLabelFactory(transaction=rows[4], model_version=active)
+    LabelFactory(transaction=rows[1], annotator=bob, label_class=label_class("fraud"))
+    rows[0].audit_number, rows[0].audit_inclusion = 0.3, 0.5  # the frame never trains
+    rows[0].save()
+    arrays = training_arrays_build(dataset=rows[0].dataset)
+    assert learning_sample(arrays, unlabeled=0, seed=0).tolist() == [1, 2, 3, 4, 5]
+    assert learning_sample(arrays, unlabeled=3, seed=0).tolist() == [1, 2, 3, 4, 5]  # all fit
+    drawn = [learning_sample(arrays, unlabeled=1, seed=seed).tolist() for seed in range(12)]
+    others = []
+    for sample in drawn:  # the labeled row and the pseudo-labeled one, and one other
+        assert len(sample) == 3 and {1, 4} <= set(sample) and sample == sorted(sample)
+        others += set(sample) - {1, 4}
+    assert drawn[0] == learning_sample(arrays, unlabeled=1, seed=0).tolist()  # seeded
+    assert set(others) <= {2, 3, 5} and len(set(others)) > 1  # drawn at random from the rest

@@ -1,6 +1,7 @@
 """A whole training run in this process, on a small demo dataset: what annotators see changes
 only when a complete version activates, and never when a run fails."""
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from labeler.services.training_runs import training_stale_runs_fail
 from modeling.committee import shares_learn
 from modeling.features import feature_matrix
 from modeling.model_files import bundle_load
-from tests.labeler.training_helpers import label_queue, run
+from tests.labeler.training_helpers import label_queue, run, small_options
 
 pytestmark = pytest.mark.django_db
 
@@ -317,3 +318,16 @@ def test_the_record_counts_only_answers_the_last_version_never_saw(dataset, bob)
     Path(version.artifact_path).write_bytes(b"not a model")
     assert share_evidence_gather(version, arrays) is None
     assert run(dataset).metrics["committee"]["record_answers"] == 0
+
+
+def test_a_run_fits_on_a_sample_of_the_unlabeled_rows_and_still_scores_every_row(dataset, bob):
+    run(dataset)
+    label_queue(dataset, bob, 120)
+    version = run(dataset, options=replace(small_options(), unlabeled_sample=400))
+    assert version.status == Status.ACTIVE and version.kind == ModelVersion.Kind.SGAN
+    counts = version.training_counts
+    # Every label and pseudo-label trains; of the other rows outside the frame, 400.
+    assert counts["fitted_on"] == counts["training_labels"] + counts["pseudo_labels_in"] + 400
+    assert version.hyperparameters["unlabeled_sample"] == 400
+    assert not Transaction.objects.exclude(scored_by=version).exists()
+    assert QueueEntry.objects.filter(model_version=version).count() == 120

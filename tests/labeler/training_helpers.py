@@ -34,9 +34,10 @@ def small_options() -> TrainingOptions:
     )
 
 
-def run(dataset, **changes) -> ModelVersion:
+def run(dataset, options: TrainingOptions | None = None, **changes) -> ModelVersion:
     version = training_request(dataset=dataset, trigger="command", enqueue=False).version
-    training_run_execute(version_id=version.pk, worker="test", options=small_options(), **changes)
+    options = options or small_options()
+    training_run_execute(version_id=version.pk, worker="test", options=options, **changes)
     version.refresh_from_db()
     return version
 

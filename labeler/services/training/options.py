@@ -19,6 +19,9 @@ class TrainingOptions:
     cross_validation_folds: int = 5
     audit_estimate: AuditEstimateConfig = field(default_factory=AuditEstimateConfig)
     device: str = "auto"
+    # At most this many unlabeled rows, drawn at random, for the scaler, the anomaly detectors
+    # and the committee's unlabeled pool; every labeled and pseudo-labeled row is kept. 0: all.
+    unlabeled_sample: int = 0
 
     @classmethod
     def from_settings(cls) -> TrainingOptions:
@@ -30,6 +33,7 @@ class TrainingOptions:
             anomaly=anomaly_config_from_settings(),
             audit_estimate=AuditEstimateConfig(seed=settings.TRAINING_SEED),
             device=settings.TRAINING_DEVICE,
+            unlabeled_sample=settings.TRAINING_UNLABELED_SAMPLE,
         )
 
 

@@ -40,7 +40,12 @@ from labeler.services.training.quality import (
     version_metrics,
 )
 from labeler.services.training.stages import StageClock
-from labeler.services.training_data import model_input, model_input_names, training_arrays_build
+from labeler.services.training_data import (
+    learning_sample,
+    model_input,
+    model_input_names,
+    training_arrays_build,
+)
 from labeler.services.training_runs import (
     ProgressRecorder,
     training_next_start,
@@ -87,7 +92,8 @@ def training_run(
     with stages.stage("reading"):
         arrays = training_arrays_build(dataset=dataset, window_days=policy.window_days)
         matrix = model_input(arrays)
-        learning = arrays.learning_rows  # everything outside the audit frame
+        # Outside the audit frame: every labeled row, and the unlabeled ones or a sample of them.
+        learning = learning_sample(arrays, unlabeled=options.unlabeled_sample, seed=options.seed)
         scaler = FeatureScaler.fit(matrix[learning] if len(learning) else matrix)
         x = scaler.transform(matrix)
         del matrix
@@ -257,12 +263,14 @@ def training_run(
         "anomaly": _jsonable(asdict(anomaly_config)),
         "cross_validation_folds": options.cross_validation_folds,
         "seed": options.seed,
+        "unlabeled_sample": options.unlabeled_sample,
         "queue_size": policy.queue_size,
         "audit": asdict(AuditConfig(share=policy.audit_share)),
     }
     version.training_counts = {
         **arrays.counts,
         "last_label_id": arrays.last_label_id,
+        "fitted_on": len(learning),  # the learning rows, or the sample of them
         "pseudo_labels_out": pseudo_count,
         "pseudo_labels_by_class": pseudo_by_class,
         "queue_planned": len(plan.reasons),
