@@ -16,7 +16,6 @@ from labeler.models import (
     Transaction,
 )
 from labeler.pages.home import dataset_dashboard
-from labeler.services import ingesting, training_runs
 from labeler.services.arrivals import ARRIVAL_PRIORITY, arrival_threshold, arrivals_score
 from labeler.services.demo import raw_demo_import
 from labeler.services.ingesting import transactions_ingest
@@ -24,19 +23,19 @@ from labeler.services.training.rescoring import transaction_scores_by_version
 from labeler.services.version_scoring import version_bundle
 from modeling.drift import SHIFTED
 from tests.labeler.api.conftest import client_for
-from tests.labeler.training_helpers import arrivals, raw_committee_version, run
+from tests.labeler.training_helpers import (
+    arrivals,
+    raw_committee_version,
+    run,
+    runs_in_this_process,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch, settings, tmp_path):
-    monkeypatch.setattr(training_runs, "_enqueue", lambda version_id: None)
-    monkeypatch.setattr(ingesting, "_enqueue", lambda batch_id: None)
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    policy = TrainingPolicy.current()
-    policy.queue_size = 80
-    policy.save()
+    runs_in_this_process(monkeypatch, settings, tmp_path, queue_size=80)
 
 
 @pytest.fixture

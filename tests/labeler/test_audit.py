@@ -12,26 +12,22 @@ from labeler.models import (
     QueueEntry,
     ReferenceLabel,
     ReviewPolicy,
-    TrainingPolicy,
     Transaction,
 )
-from labeler.services import training_runs
 from labeler.services.demo import demo_data_import, synthetic_frame
 from labeler.services.importing import transactions_import
 from labeler.services.labeling import label_submit, queue_next_item
 from modeling.synthetic import transactions_synthesize
-from tests.labeler.training_helpers import label_queue, run
+from tests.labeler.training_helpers import label_queue, run, runs_in_this_process
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch, settings, tmp_path):
-    monkeypatch.setattr(training_runs, "_enqueue", lambda version_id: None)
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    policy = TrainingPolicy.current()
-    policy.queue_size, policy.min_new_labels, policy.audit_share = 200, 50, 0.1
-    policy.save()
+    runs_in_this_process(
+        monkeypatch, settings, tmp_path, queue_size=200, min_new_labels=50, audit_share=0.1
+    )
 
 
 @pytest.fixture

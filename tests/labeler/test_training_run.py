@@ -16,10 +16,8 @@ from labeler.models import (
     QueueEntry,
     ReviewItem,
     StagedScore,
-    TrainingPolicy,
     Transaction,
 )
-from labeler.services import training_runs
 from labeler.services.demo import demo_data_import
 from labeler.services.training import run as training_service
 from labeler.services.training.evidence import share_evidence_gather
@@ -29,7 +27,7 @@ from labeler.services.training_runs import training_stale_runs_fail
 from modeling.committee import shares_learn
 from modeling.features import feature_matrix
 from modeling.model_files import bundle_load
-from tests.labeler.training_helpers import label_queue, run, small_options
+from tests.labeler.training_helpers import label_queue, run, runs_in_this_process, small_options
 
 pytestmark = pytest.mark.django_db
 
@@ -38,11 +36,7 @@ Status = ModelVersion.Status
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch, settings, tmp_path):
-    monkeypatch.setattr(training_runs, "_enqueue", lambda version_id: None)
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    policy = TrainingPolicy.current()
-    policy.queue_size = 120
-    policy.save()
+    runs_in_this_process(monkeypatch, settings, tmp_path, queue_size=120)
 
 
 @pytest.fixture

@@ -5,13 +5,26 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from labeler.models import Label, ModelVersion, ReferenceLabel
+from labeler.models import Label, ModelVersion, ReferenceLabel, TrainingPolicy
+from labeler.services import ingesting, training_runs
 from labeler.services.demo import demo_answers, raw_demo_import
 from labeler.services.training import TrainingOptions, training_run_execute
 from labeler.services.training_runs import training_request
 from modeling.anomaly.ensemble import AnomalyConfig
 from modeling.committee import CommitteeConfig
 from modeling.synthetic_raw import RawSimulationConfig, raw_transactions_simulate
+
+
+def runs_in_this_process(monkeypatch, settings, tmp_path, **policy) -> None:
+    """Training runs and arrival batches are not handed to a broker (the test runs them), model
+    files go under `tmp_path`, and the training policy takes the given values."""
+    monkeypatch.setattr(training_runs, "_enqueue", lambda version_id: None)
+    monkeypatch.setattr(ingesting, "_enqueue", lambda batch_id: None)
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    current = TrainingPolicy.current()
+    for name, value in policy.items():
+        setattr(current, name, value)
+    current.save()
 
 
 def small_anomaly_config() -> AnomalyConfig:
