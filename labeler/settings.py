@@ -263,8 +263,9 @@ if TRAINING_ANOMALY_COMBINE not in ANOMALY_COMBINATIONS:
         f"choose one of {', '.join(ANOMALY_COMBINATIONS)}"
     )
 TRAINING_SEED = _env(env.int, "TRAINING_SEED", default=0)
-# A run fits on every labeled row and at most this many unlabeled ones, drawn at random (0: all):
-# its fitting time stops growing with the dataset (every row is still scored).
+# A run fits on every labeled row and at most this many unlabeled ones, drawn at random (0: all),
+# so what the models are fitted on stops growing with the dataset. Every row is still scored,
+# and the detectors and the SGAN cap their own steps, so at 1M rows the time is the same.
 TRAINING_UNLABELED_SAMPLE = _env(env.int, "TRAINING_UNLABELED_SAMPLE", default=500_000)
 if TRAINING_UNLABELED_SAMPLE < 0:
     raise ImproperlyConfigured(
