@@ -55,11 +55,10 @@ def _frauds_known(dataset_id: int) -> dict[int, float]:
     return {transaction_id: first.timestamp() for transaction_id, first in known}
 
 
-def fraud_known_at(
-    dataset: Dataset, transaction_ids: np.ndarray, *, from_memory: bool = False
-) -> np.ndarray:
+def fraud_known_at(dataset: Dataset, transaction_ids, *, from_memory: bool = False) -> np.ndarray:
     """Per transaction (in the given order), when a fraud label on it became known: seconds
-    since 1970 UTC, NaN where none is known. The audit frame's labels are left out.
+    since 1970 UTC, NaN where none is known (and for an id None: a row not stored). The audit
+    frame's labels are left out.
     `from_memory`: as read at most `memory.CACHE_SECONDS` ago (for decisions: a label counts in
     a risk feature only from the risk delay after it became known, days by default)."""
     if from_memory:
@@ -68,7 +67,7 @@ def fraud_known_at(
         )
     else:
         known = _frauds_known(dataset.pk)
-    return np.asarray([known.get(int(t), np.nan) for t in transaction_ids], np.float64)
+    return np.asarray([known.get(t, np.nan) for t in transaction_ids], np.float64)
 
 
 def entity_codes(keys: list[str | None]) -> np.ndarray:
@@ -141,12 +140,9 @@ def _features_of(
 ) -> np.ndarray:
     """entity_features over rows (id, time, amount, keys...): id None for a row not stored.
     `from_memory`: the fraud labels' times as `fraud_known_at` remembers them."""
-    stored = np.asarray([row[0] for row in rows if row[0] is not None], np.int64)
     known = None
     if config.risk_entities:
-        times = fraud_known_at(dataset, stored, from_memory=from_memory)
-        at = dict(zip(stored.tolist(), times.tolist(), strict=True))
-        known = np.asarray([at.get(row[0], np.nan) for row in rows], np.float64)
+        known = fraud_known_at(dataset, [row[0] for row in rows], from_memory=from_memory)
     values, _ = entity_features(
         times=np.asarray([row[1] for row in rows], np.float64),
         amount=np.asarray([row[2] for row in rows], np.float64),
