@@ -20,10 +20,11 @@ from functools import partial
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db.models import Min
 from django.utils import timezone
 
 from labeler.models import ImportBatch, ModelVersion, QueueEntry, TrainingPolicy, Transaction
+from labeler.services.leasing import lease_available
 from labeler.services.sql_names import quoted_column, quoted_table
 from labeler.services.version_scoring import (
     version_bundle,
@@ -91,9 +92,10 @@ def arrivals_trim(dataset_id: int, *, keep: int) -> int:
     waiting = QueueEntry.objects.filter(
         reason=QueueEntry.Reason.ARRIVAL, transaction__dataset_id=dataset_id
     )
-    held = waiting.filter(leased_to__isnull=False, lease_expires_at__gte=timezone.now()).count()
+    now = timezone.now()
+    held = waiting.filter(leased_to__isnull=False, lease_expires_at__gte=now).count()
     excess = list(
-        waiting.filter(Q(leased_to__isnull=True) | Q(lease_expires_at__lt=timezone.now()))
+        waiting.filter(lease_available(now))
         .order_by("-priority", "id")
         .values_list("pk", flat=True)[max(0, keep - held) :]
     )
