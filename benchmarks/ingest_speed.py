@@ -6,14 +6,14 @@
 
 Each case imports simulated raw card transactions (cards, merchants, dates) into a fresh
 database, trains a cold-start version and, after a simulated annotator's answers, a committee
-version (in this process, not timed), then starts the deployment as production runs it
-(gunicorn with 4 workers, DEBUG off, and a Celery worker). One feeder process posts batches of
-later transactions of the same cards and merchants for the given time, paced at the offered
+version (in this process, not timed), then starts the deployment as production runs it (gunicorn
+with 4 workers, DEBUG off, and the Procfile's Celery workers). One feeder process posts batches
+of later transactions of the same cards and merchants for the given time, paced at the offered
 rate (--rate, 2,000/s by default: the target; 0 posts each batch as soon as the last is
 accepted, for the most the web takes); the worker scores each batch and queues its likely
 frauds. Then the decision endpoint is asked about one transaction at a time and about 100 at
-once, on the web server (sync workers: a connection per request) and on a second gunicorn as
-the README runs one for an authorisation flow (threaded workers that keep the connection).
+once, on the web server (sync workers: a connection per request) and on a second gunicorn as the
+README runs one for an authorisation flow (threaded workers that keep the connection).
 
 Printed: transactions accepted per second (the feeder's posts) and scored per second (until
 the worker has scored every row sent) and how long after the last post the worker finished,

@@ -164,6 +164,11 @@ def process_start(command: list[str], env: dict[str, str], log: Path) -> subproc
     )
 
 
+def _celery_worker(name: str, *options: str) -> list[str]:
+    command = [str(BIN / "celery"), "-A", "labeler", "worker", "--loglevel=WARNING"]
+    return [*command, *options, f"--hostname={name}@%h"]
+
+
 def start(
     env: dict[str, str], port: int, workers: int, logs: Path, *, beat: bool = True
 ) -> list[subprocess.Popen]:
@@ -171,26 +176,8 @@ def start(
     like production."""
     commands = {
         "web": web_command(port, workers),
-        "worker": [
-            str(BIN / "celery"),
-            "-A",
-            "labeler",
-            "worker",
-            "--loglevel=WARNING",
-            "--concurrency=2",
-            "--queues=celery",
-            "--hostname=worker@%h",
-        ],
-        "trainer": [
-            str(BIN / "celery"),
-            "-A",
-            "labeler",
-            "worker",
-            "--loglevel=WARNING",
-            "--pool=solo",
-            "--queues=training",
-            "--hostname=trainer@%h",
-        ],
+        "worker": _celery_worker("worker", "--concurrency=2", "--queues=celery"),
+        "trainer": _celery_worker("trainer", "--pool=solo", "--queues=training"),
         "beat": [str(BIN / "celery"), "-A", "labeler", "beat", "--loglevel=WARNING"],
     }
     if not beat:

@@ -7,11 +7,11 @@ Two datasets of the same simulated cards and merchants (modeling/synthetic_raw.p
 `--days` days and one of twice as many, share a fresh SQLite database. Each gets a cold-start
 run, then a simulated annotator answers its first queue (the reference labels as the oracle),
 then runs on the same labels are timed: with TrainingPolicy.window_days set to `--window` and
-with it 0 (every transaction: the baseline, run in the same process), the fastest of
-`--repeats` (2) each. Printed per dataset:
-transactions stored and learned from, each run's total and its stages; then the ratios of the
-doubled dataset's run time to the first one's. Target (issue 19): with a window the ratio stays
-within 0.8-1.2 (a retrain's cost flat as the dataset grows); without one it grows with the data.
+with it 0 (every transaction: the baseline, run in the same process), the fastest of `--repeats`
+(2) each. Printed per dataset: transactions stored and learned from, each run's total and its
+stages; then the ratios of the doubled dataset's run time to the first one's. Target (issue 19):
+with a window the ratio stays within 0.8-1.2 (a retrain's cost flat as the dataset grows);
+without one it grows with the data.
 """
 
 from __future__ import annotations

@@ -52,8 +52,9 @@ def test_a_gpu_is_found_from_the_drivers_files_only(tmp_path):
 
 
 def _worker_commands(text: str) -> list[list[str]]:
+    """The Celery worker command lines in the text (a Procfile line's "name:" left out)."""
     return [
-        shlex.split(line.split(":", 1)[-1] if line.startswith(("worker:", "trainer:")) else line)
+        shlex.split(re.sub(r"^\w+:\s*", "", line))
         for line in text.splitlines()
         if re.search(r"celery\b.*\bworker\b", line)
     ]
