@@ -4,14 +4,10 @@ from labeler.models.api import IdempotencyKey
 from labeler.models.classes import LabelClass
 from labeler.models.health import WorkerHeartbeat
 from labeler.models.labels import Label, PseudoLabel, ReferenceLabel
+from labeler.models.queue import QueueEntry
 from labeler.models.review import Review, ReviewItem, ReviewPolicy
-from labeler.models.training import (
-    ModelVersion,
-    PlannedQueueEntry,
-    QueueEntry,
-    StagedScore,
-    TrainingPolicy,
-)
+from labeler.models.staging import PlannedQueueEntry, StagedScore
+from labeler.models.training import ModelVersion, TrainingPolicy
 from labeler.models.transactions import Dataset, ImportBatch, Transaction
 
 __all__ = [
