@@ -142,6 +142,7 @@ def fraudloop_curve(
             else _audit_ap(frame_scores, y_frame, answered, inclusion, audit_numbers, y, seed)
         )
     curve.seconds = time.perf_counter() - started
+    curve.answered_rows = np.sort(np.concatenate([learning[labeled], frame[answered]]))
     return curve
 
 

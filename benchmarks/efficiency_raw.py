@@ -24,6 +24,7 @@ from modeling.committee import CommitteeConfig
 from modeling.entity_features import EntityFeatureConfig, entity_features
 from modeling.features import FeatureScaler, feature_matrix
 from modeling.synthetic_raw import RawSimulationConfig, raw_transactions_simulate
+from modeling.weak import WeakConfig
 
 CATEGORIES = ["currency", "mcc", "country", "entry_mode"]
 EPOCH = pd.Timestamp(0, tz="UTC")
@@ -37,7 +38,9 @@ def _nowhere(*args, **kwargs) -> str:  # the simulation's categories are never r
     return "simulated"
 
 
-def raw_splits(*, customers: int, seed: int = 11) -> tuple[dict[str, Split], str]:
+def raw_splits(*, customers: int, seed: int = 11) -> tuple[dict[str, Split], str, np.ndarray]:
+    """The two inputs' splits, a description, and each row's fraud scenario (0: legitimate;
+    the pool's rows first, as in the splits)."""
     simulated = raw_transactions_simulate(
         RawSimulationConfig(customers=customers, terminals=2 * customers, days=120, seed=seed)
     )
@@ -67,17 +70,26 @@ def raw_splits(*, customers: int, seed: int = 11) -> tuple[dict[str, Split], str
         f"simulated raw transactions ({len(labels):,} rows, {labels.mean():.2%} fraud, "
         f"{plain.shape[1]} plain inputs, {len(names)} derived)"
     )
-    return splits, source
+    return splits, source, simulated.scenario
+
+
+def _by_scenario(scenario: np.ndarray) -> str:
+    return "/".join(str(int(np.sum(scenario == kind))) for kind in (1, 2, 3))
 
 
 def raw_report(*, seeds: list[int], round_size: int, budget: int, customers: int) -> None:
     started = time.perf_counter()
-    splits, source = raw_splits(customers=customers)
+    splits, source, scenario = raw_splits(customers=customers)
     test = splits["with"]
+    pool_scenarios = scenario[: len(test.y_pool)]
     print(
         f"data: {source}; pool {len(test.y_pool):,} ({int(test.y_pool.sum())} frauds), test "
         f"{len(test.y_test):,} ({int(test.y_test.sum())} frauds); "
         f"{time.perf_counter() - started:.0f} s to simulate and encode"
+    )
+    print(
+        f"frauds by scenario (large amount / compromised terminal / compromised card): pool "
+        f"{_by_scenario(pool_scenarios)}, test {_by_scenario(scenario[len(test.y_pool) :])}"
     )
     settings = dict(round_size=round_size, budget=budget)
     curves: dict[str, list[Curve]] = {
@@ -87,6 +99,19 @@ def raw_report(*, seeds: list[int], round_size: int, budget: int, customers: int
         curves[f"fraudloop {name} derived"] = [
             fraudloop_curve(split, seed=s, config=CommitteeConfig(), **settings) for s in seeds
         ]
+    # The weak member's classes weighed as the data has them instead of the same in total.
+    prior = CommitteeConfig(weak=WeakConfig(class_balance=0.0))
+    curves["fraudloop with derived, weak at the prior"] = [
+        fraudloop_curve(test, seed=s, config=prior, **settings) for s in seeds
+    ]
+    for name, runs in curves.items():
+        found = [
+            _by_scenario(pool_scenarios[c.answered_rows])
+            for c in runs
+            if c.answered_rows is not None
+        ]
+        if found:
+            print(f"frauds answered by scenario, {name}: " + "; ".join(found))
     chance = float(test.y_test.mean())
     sizes = curves["fraudloop with derived"][0].labels
     print(f"\n{'labels':>6} " + " ".join(f"{name:>26}" for name in curves))

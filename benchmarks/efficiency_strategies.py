@@ -8,7 +8,7 @@ many frauds its queries found so far.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -56,6 +56,7 @@ class Curve:
     estimates: list[dict | None] = field(default_factory=list)
     audit_labels: list[int] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=dict)  # answers by queue reason (product)
+    answered_rows: np.ndarray | None = None  # pool positions people answered, when known
 
 
 def area(curve_labels: list[int], ap: list[float], start_ap: float, budget: int) -> float:
@@ -195,8 +196,9 @@ def ceiling_scores(split: Split, seed: int) -> dict[str, float]:
     results[f"hist_gradient_boosting ({best_iterations} iterations)"] = test_ap(
         split, model.predict_proba(split.x_test)[:, 1]
     )
-    weak = WeakClassifier(2, replace(WeakConfig(), unlabeled_as_background=False, seed=seed))
-    weak.fit(split.x_pool, split.y_pool)
-    results["weak (all labels)"] = test_ap(split, weak.predict_proba(split.x_test)[:, 1])
+    for name, balance in (("weak (all labels)", 1.0), ("weak at the prior (all labels)", 0.0)):
+        config = WeakConfig(unlabeled_as_background=False, seed=seed, class_balance=balance)
+        weak = WeakClassifier(2, config).fit(split.x_pool, split.y_pool)
+        results[name] = test_ap(split, weak.predict_proba(split.x_test)[:, 1])
     results["mlp"] = test_ap(split, _mlp_fit_predict(split, seed))
     return results

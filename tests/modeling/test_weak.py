@@ -1,5 +1,7 @@
 """The weak classifier: (n, K) probabilities, class balance, learning from the unlabeled pool."""
 
+from dataclasses import replace
+
 import numpy as np
 from sklearn.metrics import average_precision_score
 
@@ -73,3 +75,30 @@ def test_labeled_legit_rows_keep_their_share_against_a_large_pool():
         x, y, x_unlabeled=pool
     )
     assert with_share.predict_proba(probe)[0, 1] < no_share.predict_proba(probe)[0, 1]
+
+
+def test_class_balance_runs_from_equal_class_totals_to_the_data_s_own_prior(small_data):
+    """1 (the default) is scikit-learn's "balanced" weighting, 0 no reweighting at all, and
+    a value between moves the fraud probabilities between the two."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = small_data
+    x, y = x[:3000], y[:3000]
+
+    def fraud_logits(model):
+        return model.logits(x)[:, 1] - model.logits(x)[:, 0]
+
+    def reference(class_weight):
+        fitted = LogisticRegression(C=0.1, max_iter=1000, class_weight=class_weight).fit(x, y)
+        return fitted.decision_function(x)
+
+    alone = WeakConfig(unlabeled_as_background=False)
+    fits = {
+        balance: WeakClassifier(2, replace(alone, class_balance=balance)).fit(x, y)
+        for balance in (0.0, 0.5, 1.0)
+    }
+    np.testing.assert_allclose(fraud_logits(fits[1.0]), reference("balanced"), atol=0.05)
+    np.testing.assert_allclose(fraud_logits(fits[0.0]), reference(None), atol=0.05)
+    # Fraud is rare: weighing it up raises every fraud logit, and halfway sits between.
+    mean = {balance: float(fraud_logits(model).mean()) for balance, model in fits.items()}
+    assert mean[0.0] < mean[0.5] < mean[1.0]
