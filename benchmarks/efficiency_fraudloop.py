@@ -36,12 +36,16 @@ def fraudloop_curve(
     audit: AuditConfig | None = None,
     frame_share: float = 0.1,
     anomaly: AnomalyConfig | None = None,
+    trusted: np.ndarray | None = None,
 ) -> Curve:
     """The product's method in memory: an audit frame no model learns from, the anomaly
     detectors' cold start (`anomaly`; its defaults are the product's), then the committee
     (weak + SGAN, or weak alone); each round the audit's picks (their share of the round) and
     the committee's (likely fraud, disagreement, uncertainty with diversity), pseudo-labels,
-    and the audit's estimate of each version."""
+    and the audit's estimate of each version. `trusted`: pool positions whose fraud label the
+    loop has from the start without anyone's effort (chargebacks imported as trusted labels):
+    they train from the first round outside the frame, and count neither as labels nor as
+    frauds found."""
     started = time.perf_counter()
     rng = set_seed(seed)
     audit = audit or AuditConfig()
@@ -55,7 +59,11 @@ def fraudloop_curve(
     detectors = anomaly_ensemble_fit(x_learn, replace(anomaly or AnomalyConfig(), seed=seed))
     anomaly = detectors.anomaly_score(x_learn)
     frame_anomaly = detectors.anomaly_score(x_frame)
-    labeled = np.zeros(len(y_learn), bool)
+    given = np.zeros(len(split.y_pool), bool)
+    if trusted is not None:
+        given[trusted] = True
+    given = given[learning]  # a trusted row in the frame trains nothing, as in the product
+    labeled = given.copy()
     answered = np.zeros(len(y_frame), bool)
     inclusion = np.zeros(len(y_frame))
     frame_scores = None
@@ -65,7 +73,7 @@ def fraudloop_curve(
     pool_scores = None
     hit_rate = None
     audit_count = round(audit.share * round_size)
-    while labeled.sum() + answered.sum() < budget:
+    while labeled.sum() - given.sum() + answered.sum() < budget:
         drawn = audit_round(
             audit_numbers=audit_numbers,
             previous_inclusion=inclusion,
@@ -129,9 +137,9 @@ def fraudloop_curve(
             pool_scores = pool_proba[:, 1]
             pseudo = committee_pseudo_labels(committee, pool_proba, human_labeled=labeled)
             frame_scores = committee.predict_proba(x_frame)[:, 1]
-        curve.labels.append(int(labeled.sum() + answered.sum()))
+        curve.labels.append(int(labeled.sum() - given.sum() + answered.sum()))
         curve.ap.append(test_ap(split, test_scores))
-        curve.frauds_found.append(int(y.sum() + y_frame[answered].sum()))
+        curve.frauds_found.append(int(y.sum() - given.sum() + y_frame[answered].sum()))
         has_sgan = committee is not None and committee.sgan is not None
         curve.sgan_share.append(committee.sgan_share if has_sgan else float("nan"))
         curve.anomaly_share.append(committee.anomaly_share if committee else float("nan"))
@@ -142,7 +150,7 @@ def fraudloop_curve(
             else _audit_ap(frame_scores, y_frame, answered, inclusion, audit_numbers, y, seed)
         )
     curve.seconds = time.perf_counter() - started
-    curve.answered_rows = np.sort(np.concatenate([learning[labeled], frame[answered]]))
+    curve.answered_rows = np.sort(np.concatenate([learning[labeled & ~given], frame[answered]]))
     return curve
 
 

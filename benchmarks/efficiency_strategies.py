@@ -66,6 +66,11 @@ def area(curve_labels: list[int], ap: list[float], start_ap: float, budget: int)
     return float(np.trapezoid(ys, xs) / budget)
 
 
+def at(values: list, row: int) -> float:
+    """A curve's value at a row of the table; NaN where the curve has no such row."""
+    return values[row] if row < len(values) else float("nan")
+
+
 def test_ap(split: Split, scores: np.ndarray) -> float:
     return float(average_precision_score(split.y_test, scores))
 

@@ -43,6 +43,7 @@ from efficiency_strategies import (  # noqa: E402
     RawData,
     Split,
     area,
+    at,
     baseline_curve,
     ceiling_scores,
     random_curves,
@@ -88,11 +89,6 @@ def mean_sd(values) -> str:
     return f"{np.nanmean(values):.3f}±{np.nanstd(values):.3f}" if values.size else "-"
 
 
-def at(values: list, row: int) -> float:
-    """A curve's value at a row of the table; NaN where the curve has no such row."""
-    return values[row] if row < len(values) else float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -129,19 +125,26 @@ def main() -> None:
     )
     parser.add_argument("--raw-customers", type=int, default=2500, help="about 240 rows each")
     parser.add_argument(
+        "--raw-variant",
+        action="append",
+        help="with --generated-raw, a fraudloop variant to run (repeated; see efficiency_raw."
+        "VARIANTS; default: with and without the derived features)",
+    )
+    parser.add_argument(
         "--no-ablation", action="store_true", help="skip fraudloop without the SGAN"
     )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.draws = 1, 10
     if args.generated_raw:
-        from efficiency_raw import raw_report
+        from efficiency_raw import DEFAULT_VARIANTS, raw_report
 
         raw_report(
             seeds=list(range(args.seeds)),
             round_size=args.round_size,
             budget=args.budget,
             customers=args.raw_customers,
+            variants=tuple(args.raw_variant or DEFAULT_VARIANTS),
         )
         return
     started = time.perf_counter()
