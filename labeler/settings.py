@@ -280,7 +280,10 @@ if not 0.0 <= AUDIT_FRAME_SHARE < 0.5:
         "and below 0.5 (0 turns the audit and its quality figures off for new datasets)"
     )
 # Training on its own queue: GPU workers take `-Q training`, light tasks run anywhere.
-CELERY_TASK_ROUTES = {"labeler.tasks.training_run": {"queue": "training"}}
+CELERY_TASK_ROUTES = {
+    "labeler.tasks.training_run": {"queue": "training"},
+    "labeler.tasks.synthesis_run": {"queue": "training"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 WORKER_HEARTBEAT_SECONDS = _env(env.int, "WORKER_HEARTBEAT_SECONDS", default=30)
 # Worker processes run this much nicer than the web server: on a machine they share, a retrain

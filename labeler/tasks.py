@@ -52,3 +52,13 @@ def arrivals_score(batch_id: int) -> dict:
     from labeler.services.arrivals import arrivals_score as score
 
     return asdict(score(batch_id=batch_id))
+
+
+@shared_task(bind=True, name="labeler.tasks.synthesis_run")
+def synthesis_run(self, run_id: int) -> str:
+    """Makes one requested synthetic copy; a second delivery of the same message does nothing."""
+    from labeler.services.synthesis import synthesis_run_execute
+
+    return synthesis_run_execute(
+        run_id=run_id, worker=self.request.hostname or socket.gethostname()
+    )

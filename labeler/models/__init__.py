@@ -7,6 +7,7 @@ from labeler.models.labels import Label, PseudoLabel, ReferenceLabel
 from labeler.models.queue import QueueEntry
 from labeler.models.review import Review, ReviewItem, ReviewPolicy
 from labeler.models.staging import PlannedQueueEntry, StagedScore
+from labeler.models.synthesis import SynthesisRun
 from labeler.models.training import ModelVersion, TrainingPolicy
 from labeler.models.transactions import Dataset, ImportBatch, Transaction
 
@@ -25,6 +26,7 @@ __all__ = [
     "ReviewItem",
     "ReviewPolicy",
     "StagedScore",
+    "SynthesisRun",
     "TrainingPolicy",
     "Transaction",
     "WorkerHeartbeat",

@@ -47,8 +47,10 @@ def synthesis_run(
     class_names: Sequence[str],
     categorical: Sequence[str],
     request: SynthesisRequest,
+    synthesizer: Synthesizer | None = None,
     on_progress: ProgressCallback = None,
 ) -> SynthesisResult:
+    """`synthesizer`: one fitted before on the same rows (reused: no candidate is fitted)."""
     classes = np.asarray(classes, np.int64)
     if len(table) < 10:
         raise SynthesisError(f"{len(table)} rows are too few to learn from")
@@ -63,7 +65,81 @@ def synthesis_run(
     real_test, test_classes = table.iloc[test].reset_index(drop=True), classes[test]
 
     shares = {request.positive_class: request.positive_share}
-    notes, best = [], None
+    if request.positive_share > 0 and not np.any(train_classes == request.positive_class):
+        name = class_names[request.positive_class]
+        raise SynthesisError(
+            f"no {name!r} row is known among the {len(real_train):,} rows it would learn from "
+            f"(labels by people, trusted labels or pseudo-labels): rows of that class cannot "
+            "be generated before some are labeled"
+        )
+    if synthesizer is None:
+        synthesizer, notes = _choose(
+            real_train, train_classes, class_names, categorical, request, on_progress
+        )
+    else:
+        notes = [f"reused: the {synthesizer.kind} fitted before on the same rows"]
+
+    synthetic, synthetic_classes = synthesizer.sample(
+        request.rows, shares=shares, seed=request.seed
+    )
+    encoder = synthesizer.encoder
+    measurable = all(
+        np.any(part == request.positive_class) and not np.all(part == request.positive_class)
+        for part in (test_classes, synthetic_classes)
+    )
+    if not measurable:
+        notes.append(
+            "utility not measured: the later rows or the generated ones hold no "
+            f"{class_names[request.positive_class]!r} row (or nothing else)"
+        )
+    utility_columns = [name for name in encoder.names if name not in request.utility_exclude]
+    report = SynthesisReport(
+        generator=synthesizer.kind,
+        rows=len(synthetic),
+        class_counts={
+            name: int(np.sum(synthetic_classes == k)) for k, name in enumerate(class_names)
+        },
+        fidelity=fidelity_figures(
+            encoder, real_train, train_classes, synthetic, synthetic_classes, seed=request.seed
+        ),
+        privacy=privacy_figures(
+            encoder.encode(real_train),
+            encoder.encode(synthetic),
+            copies=int(np.isin(row_fingerprints(synthetic), row_fingerprints(table)).sum()),
+            seed=request.seed,
+        ),
+        utility=utility_figures(
+            encoder,
+            real_train=real_train,
+            real_train_classes=train_classes,
+            synthetic=synthetic,
+            synthetic_classes=synthetic_classes,
+            real_test=real_test,
+            real_test_classes=test_classes,
+            columns=utility_columns,
+            positive_class=request.positive_class,
+            seed=request.seed,
+        )
+        if measurable
+        else None,
+        notes=notes,
+    )
+    if on_progress is not None:
+        on_progress(1.0)
+    return SynthesisResult(synthesizer, synthetic, synthetic_classes, report)
+
+
+def _choose(
+    real_train: pd.DataFrame,
+    train_classes: np.ndarray,
+    class_names: Sequence[str],
+    categorical: Sequence[str],
+    request: SynthesisRequest,
+    on_progress: ProgressCallback,
+) -> tuple[Synthesizer, list[str]]:
+    """Fits each candidate; keeps the one a classifier finds hardest to tell from real rows."""
+    notes: list[str] = []
+    best: tuple[float, Synthesizer] | None = None
     for position, kind in enumerate(request.candidates):
 
         def progress(fraction, position=position):
@@ -97,45 +173,7 @@ def synthesis_run(
             best = (auc, candidate)
     if best is None:
         raise SynthesisError("no generator was asked for")
-    synthesizer = best[1]
-    notes.append(f"chosen: {synthesizer.kind} (the lowest AUC)")
+    notes.append(f"chosen: {best[1].kind} (the lowest AUC)")
     if on_progress is not None:
         on_progress(len(request.candidates) / (len(request.candidates) + 1))
-
-    synthetic, synthetic_classes = synthesizer.sample(
-        request.rows, shares=shares, seed=request.seed
-    )
-    encoder = synthesizer.encoder
-    utility_columns = [name for name in encoder.names if name not in request.utility_exclude]
-    report = SynthesisReport(
-        generator=synthesizer.kind,
-        rows=len(synthetic),
-        class_counts={
-            name: int(np.sum(synthetic_classes == k)) for k, name in enumerate(class_names)
-        },
-        fidelity=fidelity_figures(
-            encoder, real_train, train_classes, synthetic, synthetic_classes, seed=request.seed
-        ),
-        privacy=privacy_figures(
-            encoder.encode(real_train),
-            encoder.encode(synthetic),
-            copies=int(np.isin(row_fingerprints(synthetic), row_fingerprints(table)).sum()),
-            seed=request.seed,
-        ),
-        utility=utility_figures(
-            encoder,
-            real_train=real_train,
-            real_train_classes=train_classes,
-            synthetic=synthetic,
-            synthetic_classes=synthetic_classes,
-            real_test=real_test,
-            real_test_classes=test_classes,
-            columns=utility_columns,
-            positive_class=request.positive_class,
-            seed=request.seed,
-        ),
-        notes=notes,
-    )
-    if on_progress is not None:
-        on_progress(1.0)
-    return SynthesisResult(synthesizer, synthetic, synthetic_classes, report)
+    return best[1], notes
