@@ -8,7 +8,7 @@ from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QueryS
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
-from labeler.models import Dataset, Label, ModelVersion, QueueEntry, Transaction
+from labeler.models import Dataset, Label, ModelVersion, QueueEntry, SynthesisRun, Transaction
 
 
 def dataset_summaries() -> QuerySet[Dataset]:
@@ -91,3 +91,8 @@ def training_overview(*, dataset: Dataset) -> TrainingOverview:
         new_labels=new_human_labels(dataset=dataset, active=active),
         queued_items=QueueEntry.objects.filter(transaction__dataset=dataset).count(),
     )
+
+
+def synthesis_runs_recent(*, dataset: Dataset, limit: int = 5) -> list[SynthesisRun]:
+    """The dataset's latest synthetic copies, newest first."""
+    return list(SynthesisRun.objects.filter(dataset=dataset).order_by("-id")[:limit])

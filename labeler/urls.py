@@ -5,7 +5,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from labeler.converters import IdConverter
-from labeler.views import annotate, favicon, health, home, importing, review, training
+from labeler.views import (
+    annotate,
+    favicon,
+    health,
+    home,
+    importing,
+    review,
+    synthesis,
+    training,
+)
 
 register_converter(IdConverter, "id")
 
@@ -27,6 +36,13 @@ urlpatterns = [
     path("review/quality/", review.review_quality, name="review_quality"),
     path("training/<id:dataset_id>/", training.training_status, name="training_status"),
     path("training/<id:dataset_id>/start/", training.training_start, name="training_start"),
+    path("synthesis/<id:dataset_id>/", synthesis.synthesis_status, name="synthesis_status"),
+    path("synthesis/<id:dataset_id>/start/", synthesis.synthesis_start, name="synthesis_start"),
+    path(
+        "synthesis/runs/<id:run_id>/<str:part>/",
+        synthesis.synthesis_download,
+        name="synthesis_download",
+    ),
     path("api/", include("labeler.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,7 +3,16 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from labeler.api import cases, exports, imports, ingest, labels, training, transactions
+from labeler.api import (
+    cases,
+    exports,
+    imports,
+    ingest,
+    labels,
+    synthesis,
+    training,
+    transactions,
+)
 
 urlpatterns = [
     path("v1/datasets/", transactions.DatasetList.as_view(), name="api-datasets"),
@@ -35,6 +44,19 @@ urlpatterns = [
         "v1/model-versions/<id:pk>/",
         training.ModelVersionDetail.as_view(),
         name="api-model-version",
+    ),
+    path(
+        "v1/synthesis-runs/", synthesis.SynthesisRunListCreate.as_view(), name="api-synthesis-runs"
+    ),
+    path(
+        "v1/synthesis-runs/<id:pk>/",
+        synthesis.SynthesisRunDetail.as_view(),
+        name="api-synthesis-run",
+    ),
+    path(
+        "v1/synthesis-runs/<id:pk>/file/",
+        synthesis.SynthesisRunFile.as_view(),
+        name="api-synthesis-run-file",
     ),
     path("v1/exports/labels/", exports.LabelExport.as_view(), name="api-export-labels"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from labeler.models import Dataset
 from labeler.pages.home import dataset_dashboard
+from labeler.pages.synthesis import synthesis_card
 
 SESSION_KEY = "dashboard_dataset"
 
@@ -29,4 +30,9 @@ def home(request):
     datasets = list(Dataset.objects.order_by("name"))
     chosen = _chosen(request, datasets)
     board = dataset_dashboard(chosen) if chosen else None
-    return render(request, "labeler/home.html", {"board": board, "datasets": datasets})
+    synthesis = synthesis_card(chosen) if chosen and request.user.is_staff else None
+    return render(
+        request,
+        "labeler/home.html",
+        {"board": board, "datasets": datasets, "synthesis": synthesis},
+    )

@@ -93,7 +93,7 @@ class ConditionalGenerator(ABC):
         for module in self.modules.values():
             module.to(device).train()
         data = torch.as_tensor(np.asarray(matrix, np.float32), device=device)
-        targets = torch.as_tensor(classes, device=device)
+        targets = torch.as_tensor(np.array(classes, np.int64), device=device)
         sampling = torch.as_tensor(_row_weights(classes, config.class_balance))
         generator = torch.Generator(device="cpu").manual_seed(config.seed)
         optimizers = self._optimizers()

@@ -60,4 +60,4 @@ def test_no_request_makes_the_api_fail(
     ]
     summary = result.stdout[-4000:] + "\n".join(server_errors[:3])
     assert result.returncode == 0, summary
-    assert "19 selected / 19 total" in result.stdout, summary
+    assert "23 selected / 23 total" in result.stdout, summary
