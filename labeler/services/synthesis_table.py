@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from labeler.errors import FraudloopError
 from labeler.models import Dataset, ImportBatch, LabelClass, ModelVersion, PseudoLabel, Transaction
 from labeler.services.training_data import human_classes_settled
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_WRITTEN_CATEGORIES = 200  # the generators' limit; rarer values are written as "other"
 EMPTY = "(empty)"
@@ -108,6 +111,8 @@ def _best_classes(dataset: Dataset, ids: np.ndarray, background: int, code_of: d
 
 
 def synthesis_table_load(dataset: Dataset) -> SourceTable:
+    import pandas as pd  # only here: the pages that request a copy stay light (STYLE.md 13)
+
     layout = file_layout(dataset)
     label_classes = list(LabelClass.objects.order_by("position"))
     positives = [c.position for c in label_classes if c.is_positive]
@@ -178,6 +183,8 @@ def synthesis_table_write(
     seed: int,
 ) -> None:
     """The rows in time order, in the dataset's column order, classes as the files code them."""
+    import pandas as pd
+
     layout, rng = source.layout, np.random.default_rng(seed)
     order = np.argsort(table[layout.time_column].to_numpy(), kind="stable")
     table, classes = table.iloc[order].reset_index(drop=True), np.asarray(classes)[order]
