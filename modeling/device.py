@@ -24,3 +24,11 @@ def set_seed(seed: int) -> np.random.Generator:
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
     return np.random.default_rng(seed)
+
+
+def modules_seeded(seed: int, build):
+    """`build()`'s modules with initial weights that follow `seed` alone, not whatever ran
+    before; the global random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()

@@ -3,8 +3,6 @@ download the file and the report."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +15,7 @@ from labeler.api.permissions import IsStaff
 from labeler.models import Dataset, SynthesisRun
 from labeler.services.synthesis import (
     SynthesisRejected,
-    synthesis_report_path,
+    synthesis_download_path,
     synthesis_request,
 )
 
@@ -102,12 +100,11 @@ class SynthesisRunFile(APIView):
     def get(self, request, pk: int):
         run = get_object_or_404(SynthesisRun.objects.select_related("dataset"), pk=pk)
         part = request.query_params.get("part", "file")
-        if part not in {"file", "report"}:
-            return Response(
-                {"detail": "part must be 'file' or 'report'"}, status=status.HTTP_400_BAD_REQUEST
-            )
-        path = synthesis_report_path(run) if part == "report" else Path(run.output_path or "")
-        if not path.is_file():
+        try:
+            path = synthesis_download_path(run, part)
+        except SynthesisRejected as rejected:
+            return Response({"detail": str(rejected)}, status=status.HTTP_400_BAD_REQUEST)
+        if path is None:
             return Response(
                 {"detail": f"synthesis run {run.pk} has no {part} ({run.status})"},
                 status=status.HTTP_404_NOT_FOUND,

@@ -127,6 +127,14 @@ def synthesis_report_path(run: SynthesisRun) -> Path:
     return _folder(run) / f"{run.dataset.name}-synthetic-{run.pk}.report.json"
 
 
+def synthesis_download_path(run: SynthesisRun, part: str) -> Path | None:
+    """The run's file (`part` "file") or report ("report"), None while there is none."""
+    if part not in {"file", "report"}:
+        raise SynthesisRejected(f"part must be 'file' or 'report' (got {part!r})")
+    path = synthesis_report_path(run) if part == "report" else Path(run.output_path or "")
+    return path if path.is_file() else None
+
+
 def _progress_writer(run_id: int) -> Callable[[str, float], None]:
     last = {"percent": -1, "stage": ""}
 

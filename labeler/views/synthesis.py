@@ -1,8 +1,6 @@
 """Synthetic copies on the dashboard (staff): request one, follow it, read its verdicts,
 download the file and its report."""
 
-from pathlib import Path
-
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
@@ -12,7 +10,7 @@ from labeler.models import Dataset, SynthesisRun
 from labeler.pages.synthesis import synthesis_card
 from labeler.services.synthesis import (
     SynthesisRejected,
-    synthesis_report_path,
+    synthesis_download_path,
     synthesis_request,
 )
 
@@ -58,7 +56,10 @@ def synthesis_start(request, dataset_id: int):
 @require_GET
 def synthesis_download(request, run_id: int, part: str):
     run = get_object_or_404(SynthesisRun.objects.select_related("dataset"), pk=run_id)
-    path = synthesis_report_path(run) if part == "report" else Path(run.output_path or "")
-    if not path.is_file():
+    try:
+        path = synthesis_download_path(run, part)
+    except SynthesisRejected as rejected:
+        raise Http404(str(rejected)) from None
+    if path is None:
         raise Http404(f"synthesis run {run.pk} has no {part}")
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

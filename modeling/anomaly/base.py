@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from modeling.device import resolve_device, set_seed
+from modeling.device import modules_seeded, resolve_device, set_seed
 
 # Rank levels: evenly spaced, then ever finer towards the top, where the cold start picks (the
 # first 50 of 200,000 rows are the top 0.025%); an even grid of 1,001 would give every row of
@@ -122,10 +122,7 @@ class NetworkDetector(Detector):
 
     def __init__(self, input_size: int, config):
         super().__init__(input_size, config)
-        # The initial weights follow the config's seed alone, not whatever ran before.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)
-            self.modules: dict[str, torch.nn.Module] = self._build()
+        self.modules: dict[str, torch.nn.Module] = modules_seeded(config.seed, self._build)
 
     @abstractmethod
     def _build(self) -> dict[str, torch.nn.Module]: ...

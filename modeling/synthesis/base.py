@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from modeling.device import resolve_device, set_seed
+from modeling.device import modules_seeded, resolve_device, set_seed
 
 ProgressCallback = Callable[[float], None] | None
 
@@ -48,9 +48,7 @@ class ConditionalGenerator(ABC):
         self.numeric_positions, self.categorical_blocks = column_blocks(self.layout)
         self.config = config
         self.fitted = False
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)
-            self.modules: dict[str, torch.nn.Module] = self._build()
+        self.modules: dict[str, torch.nn.Module] = modules_seeded(config.seed, self._build)
 
     @abstractmethod
     def _build(self) -> dict[str, torch.nn.Module]: ...

@@ -17,6 +17,17 @@ def quick_config(kind: str, **changes):
     return GENERATORS[kind][1](**{**QUICK, **changes})
 
 
+def one_epoch(table, classes, kind: str) -> Synthesizer:
+    return Synthesizer.fit(
+        table,
+        classes,
+        class_names=["legit", "fraud"],
+        categorical=["mode"],
+        kind=kind,
+        config=quick_config(kind, epochs=1),
+    )
+
+
 @pytest.fixture(scope="module")
 def planted():
     """Two well-separated classes (20% fraud) and a category that follows the class."""
@@ -88,22 +99,7 @@ def test_seeded_determinism(planted, fitted, kind):
     other = fitted[kind].sample(500, shares={1: 0.1}, seed=10)
     pd.testing.assert_frame_equal(first[0], again[0])
     assert not first[0].equals(other[0])
-    refitted = Synthesizer.fit(
-        table,
-        classes,
-        class_names=["legit", "fraud"],
-        categorical=["mode"],
-        kind=kind,
-        config=quick_config(kind, epochs=1),
-    )
-    refitted_again = Synthesizer.fit(
-        table,
-        classes,
-        class_names=["legit", "fraud"],
-        categorical=["mode"],
-        kind=kind,
-        config=quick_config(kind, epochs=1),
-    )
+    refitted, refitted_again = (one_epoch(table, classes, kind) for _ in range(2))
     pd.testing.assert_frame_equal(
         refitted.sample(200, shares={1: 0.5}, seed=1)[0],
         refitted_again.sample(200, shares={1: 0.5}, seed=1)[0],
@@ -145,14 +141,7 @@ class CopyingGenerator(ConditionalGenerator):
 
 def test_a_generator_that_copies_its_data_is_refused(planted, fitted):
     table, classes = planted
-    copying = Synthesizer.fit(
-        table,
-        classes,
-        class_names=["legit", "fraud"],
-        categorical=["mode"],
-        kind="cvae",
-        config=quick_config("cvae", epochs=1),
-    )
+    copying = one_epoch(table, classes, "cvae")
     model = CopyingGenerator(copying.encoder.layout(), 2, quick_config("cvae", epochs=1))
     model.fit(copying.encoder.encode(table), classes)
     copying.model = model
