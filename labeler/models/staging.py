@@ -20,6 +20,16 @@ class VersionRow(models.Model):
     transaction = models.ForeignKey(
         "labeler.Transaction", on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
+    # What an item is shown with once the version is active, and its audit inclusion
+    # probability (frame rows only).
+    suggested_class = models.ForeignKey(
+        "labeler.LabelClass",
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+    )
+    audit_inclusion = models.FloatField(null=True)
 
     class Meta:
         abstract = True
@@ -35,14 +45,6 @@ class StagedScore(VersionRow):
 
     score = models.FloatField()
     uncertainty = models.FloatField(null=True)
-    audit_inclusion = models.FloatField(null=True)  # frame rows only
-    suggested_class = models.ForeignKey(
-        "labeler.LabelClass",
-        null=True,
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_constraint=False,
-    )
 
     class Meta:
         # Batches walk one version's rows in transaction order.
@@ -62,14 +64,6 @@ class PlannedQueueEntry(VersionRow):
     priority = models.FloatField()
     reason = models.CharField(max_length=16, choices=QueueEntry.Reason.choices)
     score = models.FloatField(null=True)
-    suggested_class = models.ForeignKey(
-        "labeler.LabelClass",
-        null=True,
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_constraint=False,
-    )
-    audit_inclusion = models.FloatField(null=True)
     explanation = models.JSONField(null=True)
 
     class Meta:
