@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.humanize.templatetags.humanize import intcomma
 
 from labeler.admin.base import ReadOnlyAdmin
-from labeler.models import ModelVersion, QueueEntry, TrainingPolicy
+from labeler.models import ModelVersion, QueueEntry, SynthesisRun, TrainingPolicy
 from labeler.quality_view import quality_view
 
 
@@ -91,3 +91,38 @@ class QueueEntryAdmin(ReadOnlyAdmin):
     search_fields = ["transaction__external_id"]
     list_select_related = ["transaction", "model_version", "leased_to"]
     date_hierarchy = "created_at"
+
+
+@admin.register(SynthesisRun)
+class SynthesisRunAdmin(ReadOnlyAdmin):
+    """Synthetic copies: who asked for what, and the report's verdicts (requested from the
+    dashboard, the API or `manage.py synthesize`)."""
+
+    list_display = [
+        "id",
+        "dataset",
+        "status",
+        "rows",
+        "fraud_share",
+        "chosen_generator",
+        "fidelity",
+        "privacy",
+        "requested_by",
+        "created_at",
+    ]
+    list_filter = ["status", "chosen_generator", "dataset"]
+    search_fields = ["=id", "error"]
+
+    def has_view_permission(self, request, obj=None):
+        # Whoever may request a copy (staff: the card, the API) may see the requests.
+        return request.user.is_active and request.user.is_staff
+
+    @admin.display(description="real vs synthetic AUC")
+    def fidelity(self, obj):
+        figures = (obj.report or {}).get("fidelity")
+        return "-" if not figures else f"{figures['real_vs_synthetic_auc']:.3f}"
+
+    @admin.display(description="privacy check", boolean=True)
+    def privacy(self, obj):
+        figures = (obj.report or {}).get("privacy")
+        return None if not figures else figures["passed"]

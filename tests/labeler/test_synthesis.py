@@ -184,3 +184,15 @@ def test_the_command_writes_the_copy_where_asked(tmp_path, capsys):
     assert len(pd.read_parquet(out)) == 400
     with pytest.raises(CommandError, match="no dataset 'nope'; datasets: cards"):
         call_command("synthesize", "--dataset", "nope", "--rows", "1", "--fraud-share", "0")
+
+
+def test_staff_see_runs_in_the_admin_and_cannot_change_them(tmp_path, client, alice, bob):
+    dataset = trusted_dataset(tmp_path, rows=800)
+    run = run_here(dataset=dataset, rows=100, fraud_share=0.1, epochs=1)
+    client.force_login(alice)
+    listing = client.get("/admin/labeler/synthesisrun/")
+    assert listing.status_code == 200
+    assert f">{run.pk}<" in listing.content.decode() and "cards" in listing.content.decode()
+    assert client.get("/admin/labeler/synthesisrun/add/").status_code == 403
+    client.force_login(bob)  # an annotator, not staff
+    assert client.get("/admin/labeler/synthesisrun/").status_code == 302  # to the admin login
