@@ -38,6 +38,10 @@ class SynthesisRun(models.Model):
     progress = models.PositiveSmallIntegerField(default=0, help_text="percent of the run done")
     stage = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=200, blank=True)
+    # As for training runs: a run whose process is gone, or that stops reporting, is failed.
+    run_host = models.CharField(max_length=255, blank=True)
+    run_process = models.CharField(max_length=64, blank=True, help_text="'pid:start time'")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     # What it learned from: a generator is reused only while this is unchanged.
     training_signature = models.CharField(max_length=128, blank=True)
     chosen_generator = models.CharField(max_length=8, blank=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from labeler.models import Dataset, SynthesisRun
 from labeler.selectors import synthesis_runs_recent
+from labeler.services.synthesis import synthesis_stale_runs_fail
 
 
 @dataclass
@@ -81,6 +82,7 @@ def _verdicts(report: dict | None) -> tuple[Verdict | None, ...]:
 
 
 def synthesis_card(dataset: Dataset) -> SynthesisCard:
+    synthesis_stale_runs_fail()  # a dead worker's run must not hold the card "running"
     rows = []
     for run in synthesis_runs_recent(dataset=dataset):
         fidelity, utility, privacy = _verdicts(run.report)

@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from celery import current_app
@@ -18,6 +19,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from labeler.models import Dataset, Label, ModelVersion, Review, SynthesisRun, Transaction
+from labeler.services.processes import process_gone, this_host, this_process
 from labeler.services.synthesis_table import (
     SourceTable,
     SynthesisRejected,
@@ -31,6 +33,8 @@ logger = logging.getLogger(__name__)
 SYNTHESIS_TASK = "labeler.tasks.synthesis_run"
 SYNTHESIS_QUEUE = "training"
 MAX_ROWS = 5_000_000
+# Progress comes at least once a training epoch; an hour of silence is a dead worker.
+STALE_AFTER = timedelta(hours=1)
 
 __all__ = ["SynthesisRejected", "synthesis_request", "synthesis_run_execute"]
 
@@ -73,6 +77,7 @@ def synthesis_request(
         epochs=epochs,
     )
     file_layout(dataset)  # a dataset with no imported file is refused now, not on the worker
+    synthesis_stale_runs_fail()
     with transaction.atomic():
         run = SynthesisRun.objects.create(
             dataset=dataset,
@@ -142,15 +147,46 @@ def _progress_writer(run_id: int) -> Callable[[str, float], None]:
         percent = max(0, min(100, int(fraction * 100)))
         if percent != last["percent"] or stage != last["stage"]:
             last.update(percent=percent, stage=stage)
-            SynthesisRun.objects.filter(pk=run_id).update(progress=percent, stage=stage)
+            SynthesisRun.objects.filter(pk=run_id).update(
+                progress=percent, stage=stage, heartbeat_at=timezone.now()
+            )
 
     return write
 
 
+def synthesis_stale_runs_fail() -> list[int]:
+    """Fails runs whose worker stopped reporting (killed, or its machine went down): at once
+    when their process on this machine is gone, else after `STALE_AFTER` without progress."""
+    running = SynthesisRun.objects.filter(status=SynthesisRun.Status.RUNNING)
+    stale: dict[int, str] = {}
+    silent_since = timezone.now() - STALE_AFTER
+    for run in running.filter(heartbeat_at__lt=silent_since):
+        stale[run.pk] = (
+            f"the worker {run.worker or '?'} stopped reporting for over "
+            f"{int(STALE_AFTER.total_seconds() // 60)} minutes"
+        )
+    for run in running.filter(run_host=this_host()).exclude(pk__in=list(stale)):
+        if run.run_process and process_gone(run.run_process):
+            stale[run.pk] = f"its process {run.run_process.partition(':')[0]} is gone"
+    for pk, reason in stale.items():
+        SynthesisRun.objects.filter(pk=pk, status=SynthesisRun.Status.RUNNING).update(
+            status=SynthesisRun.Status.FAILED,
+            error=f"{reason}; no file was written",
+            finished_at=timezone.now(),
+        )
+    return list(stale)
+
+
 def synthesis_run_execute(*, run_id: int, worker: str, listeners=()) -> str:
     """Runs one queued request; a second delivery of the same message does nothing."""
+    now = timezone.now()
     claimed = SynthesisRun.objects.filter(pk=run_id, status=SynthesisRun.Status.QUEUED).update(
-        status=SynthesisRun.Status.RUNNING, started_at=timezone.now(), worker=worker[:200]
+        status=SynthesisRun.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker[:200],
+        run_host=this_host(),
+        run_process=this_process(),
     )
     if not claimed:
         return "not started"

@@ -6,20 +6,27 @@ message a person can act on."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from labeler.models import ImportBatch, Label, LabelClass, SynthesisRun, Transaction
 from labeler.services.demo import raw_demo_import, synthetic_frame
 from labeler.services.importing import transactions_import
+from labeler.services.processes import this_host, this_process
 from labeler.services.synthesis import (
+    STALE_AFTER,
     SynthesisRejected,
     synthesis_report_path,
     synthesis_request,
     synthesis_run_execute,
+    synthesis_stale_runs_fail,
 )
 from modeling.synthetic import transactions_synthesize
 from tests.factories import LabelFactory, label_class
@@ -196,3 +203,36 @@ def test_staff_see_runs_in_the_admin_and_cannot_change_them(tmp_path, client, al
     assert client.get("/admin/labeler/synthesisrun/add/").status_code == 403
     client.force_login(bob)  # an annotator, not staff
     assert client.get("/admin/labeler/synthesisrun/").status_code == 302  # to the admin login
+
+
+def dead_process() -> str:
+    """The identity of a process that has ended, as `this_process()` would have written it."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return f"{child.pid}:1:{this_process().rsplit(':', 1)[1]}"
+
+
+def test_a_run_whose_worker_died_or_went_silent_is_failed(tmp_path):
+    dataset = trusted_dataset(tmp_path, rows=300)
+    killed, silent, alive = (
+        synthesis_request(dataset=dataset, rows=10, fraud_share=0.1, enqueue=False)
+        for _ in range(3)
+    )
+    now = timezone.now()
+    running = {"status": SynthesisRun.Status.RUNNING, "run_host": this_host(), "heartbeat_at": now}
+    SynthesisRun.objects.filter(pk=killed.pk).update(**running, run_process=dead_process())
+    SynthesisRun.objects.filter(pk=silent.pk).update(
+        **{
+            **running,
+            "heartbeat_at": now - STALE_AFTER - timedelta(minutes=1),
+            "run_host": "gpu-1",  # another machine: only its silence tells
+            "run_process": "1:1:0",
+        }
+    )
+    SynthesisRun.objects.filter(pk=alive.pk).update(**running, run_process=this_process())
+    assert sorted(synthesis_stale_runs_fail()) == sorted([killed.pk, silent.pk])
+    for run, words in ((killed, "is gone"), (silent, "stopped reporting")):
+        run.refresh_from_db()
+        assert run.status == SynthesisRun.Status.FAILED and words in run.error
+    alive.refresh_from_db()
+    assert alive.status == SynthesisRun.Status.RUNNING
