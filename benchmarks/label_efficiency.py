@@ -14,6 +14,8 @@ table, areas under the curves and the target ratios; writes CSV and PNG to bench
 fraudloop keeps an audit frame (10% of the pool) that it never learns from and spends its
 audit share of the labels there; each version's audit estimate is printed beside its test AP.
 
+--augment N adds fraudloop with N generated frauds per training (issue 21), beside the default.
+
 --product also drives the real services as an annotator would (efficiency_product.py): import,
 training runs, queue_next_item, label_submit, the queue and retrain policy as shipped; its
 curve sits beside the offline one so the two cannot drift apart.
@@ -52,6 +54,7 @@ from efficiency_strategies import (  # noqa: E402
 from modeling.anomaly.ensemble import AnomalyConfig  # noqa: E402
 from modeling.committee import CommitteeConfig  # noqa: E402
 from modeling.features import FeatureScaler, feature_matrix  # noqa: E402
+from modeling.synthesis.augment import AugmentConfig  # noqa: E402
 from modeling.synthetic import transactions_synthesize  # noqa: E402
 
 REFERENCE_FILE = PROJECT.parent / "shared" / "data" / "creditcard-public.csv.gz"
@@ -133,6 +136,13 @@ def main() -> None:
     parser.add_argument(
         "--no-ablation", action="store_true", help="skip fraudloop without the SGAN"
     )
+    parser.add_argument(
+        "--augment",
+        type=int,
+        default=0,
+        help="also fraudloop with this many generated frauds per training "
+        "(modeling/synthesis/augment.py, at their low weight) beside the default without",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.draws = 1, 10
@@ -166,6 +176,11 @@ def main() -> None:
         config = replace(config, sgan=replace(config.sgan, device=device))
         name = "fraudloop" if index == 0 else f"fraudloop on {device}"
         curves[name] = [fraudloop_curve(split, seed=s, config=config, **settings) for s in seeds]
+    if args.augment:
+        augmented = replace(CommitteeConfig(), augment=AugmentConfig(rows=args.augment))
+        curves[f"fraudloop + {args.augment} generated frauds"] = [
+            fraudloop_curve(split, seed=s, config=augmented, **settings) for s in seeds
+        ]
     for detectors in args.also_detectors or []:
         anomaly = AnomalyConfig(detectors=tuple(detectors.split(",")), combine="mean")
         curves[f"fraudloop, cold start {detectors}"] = [

@@ -14,6 +14,7 @@ from sklearn.metrics import average_precision_score
 from modeling.anomaly.ensemble import AnomalyEnsemble
 from modeling.pseudo import PseudoLabelConfig, PseudoLabels, pseudo_labels_select
 from modeling.sgan import SGAN, SGANConfig, sgan_train
+from modeling.synthesis.augment import AugmentConfig, frauds_generate
 from modeling.weak import WeakClassifier, WeakConfig
 
 
@@ -44,6 +45,9 @@ class CommitteeConfig:
     # Unlabeled rows the previous version found most suspicious are left out of the background
     # (legit) class: they hold most of the frauds nobody has labeled yet.
     suspect_share: float = 0.01
+    # Generated frauds added to the weak model's and the SGAN's training at a low weight
+    # (modeling/synthesis/augment.py); off (0 rows) until it earns its place.
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
 @dataclass
@@ -204,6 +208,18 @@ def committee_train(
         y_labeled = np.concatenate([y_labeled, pseudo_labels.classes[keep]])
         weights = np.concatenate([weights, np.full(len(extra), pseudo_labels.weight)])
     background = ~is_labeled
+    generated = frauds_generate(
+        x_pool[labeled],
+        np.asarray(labels),
+        x_pool[~is_labeled],
+        positive_class=config.positive_class,
+        config=config.augment,
+        seed=seed,
+    )
+    if len(generated):
+        x_labeled = np.vstack([x_labeled, generated])
+        y_labeled = np.concatenate([y_labeled, np.full(len(generated), config.positive_class)])
+        weights = np.concatenate([weights, np.full(len(generated), config.augment.weight)])
     if previous_scores is not None and config.suspect_share > 0:
         unlabeled_rows = np.flatnonzero(background)
         count = int(len(unlabeled_rows) * config.suspect_share)
@@ -229,6 +245,8 @@ def committee_train(
             num_classes=num_classes,
             config=replace(config.sgan, seed=seed),
             weights=weights,
+            # Checkpoints are chosen on human labels: generated rows only train.
+            never_validate=np.arange(len(y_labeled)) >= len(y_labeled) - len(generated),
             on_progress=None if on_progress is None else lambda done: on_progress("sgan", done),
         )
         train_seconds["sgan"] = time.perf_counter() - started

@@ -15,6 +15,7 @@ from modeling.committee import Committee, CommitteeConfig, ShareEvidence
 from modeling.features import FeatureScaler
 from modeling.pseudo import PseudoLabelConfig
 from modeling.sgan import SGAN, Discriminator, Generator, SGANConfig
+from modeling.synthesis.augment import AugmentConfig
 from modeling.weak import WeakClassifier, WeakConfig
 
 FORMAT = "fraudloop-model"
@@ -46,7 +47,8 @@ def _committee_config_state(config: CommitteeConfig) -> dict:
 def _committee_config(state: dict) -> CommitteeConfig:
     pseudo = state["pseudo"]
     return CommitteeConfig(
-        **{k: v for k, v in state.items() if k not in {"weak", "sgan", "pseudo"}},
+        **{k: v for k, v in state.items() if k not in {"weak", "sgan", "pseudo", "augment"}},
+        augment=AugmentConfig.from_state(state.get("augment")),
         weak=WeakConfig(**state["weak"]),
         sgan=SGANConfig(**state["sgan"]),
         pseudo=PseudoLabelConfig(

@@ -132,14 +132,21 @@ class SGAN:
         return np.concatenate(parts)
 
 
-def _validation_split(y: np.ndarray, config: SGANConfig, rng: np.random.Generator):
-    """Stratified split of the labels; None when too few positives to judge a checkpoint."""
-    positives = np.flatnonzero(y == config.positive_class)
+def _validation_split(
+    y: np.ndarray,
+    config: SGANConfig,
+    rng: np.random.Generator,
+    never_validate: np.ndarray | None = None,
+):
+    """Stratified split of the labels (never the rows in `never_validate`); None when too few
+    positives to judge a checkpoint."""
+    eligible = np.ones(len(y), bool) if never_validate is None else ~never_validate
+    positives = np.flatnonzero((y == config.positive_class) & eligible)
     if len(positives) * config.validation_share < config.min_validation_positives:
         return None
     validation = []
-    for label in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == label))
+    for label in np.unique(y[eligible]):
+        members = rng.permutation(np.flatnonzero((y == label) & eligible))
         validation.extend(members[: max(1, round(len(members) * config.validation_share))])
     mask = np.zeros(len(y), bool)
     mask[validation] = True
@@ -169,11 +176,13 @@ def sgan_train(
     num_classes: int,
     config: SGANConfig | None = None,
     weights: np.ndarray | None = None,
+    never_validate: np.ndarray | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> SGAN:
     """Trains on labeled rows (class-balanced), unlabeled rows and generated rows; returns the
     checkpoint with the best validation AP (or the last one when there are too few labels).
-    `on_progress` gets the share of the step budget done, at every evaluation."""
+    Rows marked in `never_validate` (generated ones) only train. `on_progress` gets the share
+    of the step budget done, at every evaluation."""
     config = config or SGANConfig()
     rng = set_seed(config.seed)
     device = resolve_device(config.device)
@@ -181,7 +190,7 @@ def sgan_train(
     y_labeled = np.asarray(y_labeled, np.int64)
     weights = np.ones(len(y_labeled)) if weights is None else np.asarray(weights, np.float64)
 
-    validation = _validation_split(y_labeled, config, rng)
+    validation = _validation_split(y_labeled, config, rng, never_validate)
     train = ~validation if validation is not None else np.ones(len(y_labeled), bool)
     x_train = torch.as_tensor(x_labeled[train], dtype=torch.float32, device=device)
     y_train_np, w_train = y_labeled[train], weights[train]
