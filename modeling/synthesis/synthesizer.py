@@ -33,6 +33,7 @@ class Synthesizer:
     model: ConditionalGenerator
     class_names: list[str]
     training_fingerprints: np.ndarray  # of the rows it was fitted on, to refuse copies
+    class_rows: np.ndarray  # rows of each class it was fitted on
 
     @classmethod
     def fit(
@@ -57,14 +58,21 @@ class Synthesizer:
         encoder = TableEncoder.fit(table, categorical=list(categorical))
         model = model_class(encoder.layout(), len(class_names), config or config_class())
         model.fit(encoder.encode(table), classes, on_progress=on_progress)
-        return cls(encoder, model, list(class_names), row_fingerprints(table[encoder.names]))
+        return cls(
+            encoder,
+            model,
+            list(class_names),
+            row_fingerprints(table[encoder.names]),
+            np.bincount(classes, minlength=len(class_names)),
+        )
 
     @property
     def kind(self) -> str:
         return self.model.name
 
     def class_counts(self, rows: int, shares: dict[int, float]) -> np.ndarray:
-        """Rows per class for the shares asked for (missing classes share what is left alike)."""
+        """Rows per class for the shares asked for; the classes not named share what is left
+        in their proportions among the rows it learned from."""
         if rows < 0:
             raise SynthesisError("the number of rows cannot be negative")
         counts = np.zeros(len(self.class_names), np.int64)
@@ -77,10 +85,14 @@ class Synthesizer:
             counts[k] = round(rows * share)
         if counts.sum() > rows:
             raise SynthesisError("the class shares asked for add up to more than 1")
-        left = rows - counts.sum()
+        left = int(rows - counts.sum())
         if rest:
-            counts[rest] += left // len(rest)
-            counts[rest[: left % len(rest)]] += 1
+            prior = self.class_rows[rest].astype(np.float64) + 1e-9
+            exact = left * prior / prior.sum()
+            given = np.floor(exact).astype(np.int64)
+            # the rows rounding left over go to the largest remainders
+            given[np.argsort(given - exact, kind="stable")[: left - given.sum()]] += 1
+            counts[rest] += given
         elif left:
             raise SynthesisError("the class shares asked for add up to less than 1")
         return counts
@@ -125,6 +137,7 @@ class Synthesizer:
             "model": self.model.to_state(),
             "class_names": self.class_names,
             "training_fingerprints": self.training_fingerprints,
+            "class_rows": self.class_rows,
         }
 
     @classmethod
@@ -139,4 +152,5 @@ class Synthesizer:
             model_class.from_state(state["model"], device=device),
             list(state["class_names"]),
             np.asarray(state["training_fingerprints"]),
+            np.asarray(state["class_rows"]),
         )

@@ -167,3 +167,22 @@ def test_unknown_generator_and_bad_classes_are_refused(planted):
         Synthesizer.fit(table, classes, class_names=["legit", "fraud"], kind="vqgan")
     with pytest.raises(SynthesisError, match=r"classes must lie in 0\.\.1"):
         Synthesizer.fit(table, classes + 1, class_names=["legit", "fraud"], kind="cvae")
+
+
+def test_classes_not_named_share_the_rest_in_their_real_proportions(planted):
+    table, classes = planted
+    three = np.where(classes == 1, 2, np.where(np.arange(len(classes)) % 4 == 0, 1, 0))
+    synthesizer = Synthesizer.fit(
+        table,
+        three,
+        class_names=["legit", "dispute", "fraud"],
+        categorical=["mode"],
+        kind="cvae",
+        config=quick_config("cvae", epochs=1),
+    )
+    counts = synthesizer.class_counts(1000, {2: 0.1})
+    legit, dispute = np.bincount(three, minlength=3)[:2]
+    assert counts.sum() == 1000 and counts[2] == 100
+    assert counts[1] == pytest.approx(900 * dispute / (legit + dispute), abs=1)
+    with pytest.raises(SynthesisError, match="add up to more than 1"):
+        synthesizer.class_counts(10, {1: 0.6, 2: 0.6})
