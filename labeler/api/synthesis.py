@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 from labeler.api.permissions import IsStaff
 from labeler.models import Dataset, SynthesisRun
 from labeler.services.synthesis import (
+    MAX_ROWS,
+    MAX_SEED,
     SynthesisRejected,
     synthesis_download_path,
     synthesis_request,
@@ -51,14 +53,24 @@ class SynthesisRunOutput(serializers.ModelSerializer):
         ]
 
 
+class DatasetNameField(serializers.SlugRelatedField):
+    """A dataset by name; a name with a NUL byte (which PostgreSQL refuses in text, a
+    DataError) is an unknown one: a clear 400."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
 class SynthesisRunInput(serializers.Serializer):
-    dataset = serializers.SlugRelatedField(slug_field="name", queryset=Dataset.objects.all())
-    rows = serializers.IntegerField(min_value=1)
+    dataset = DatasetNameField(slug_field="name", queryset=Dataset.objects.all())
+    rows = serializers.IntegerField(min_value=1, max_value=MAX_ROWS)
     fraud_share = serializers.FloatField(min_value=0.0, max_value=1.0)
     generator = serializers.ChoiceField(SynthesisRun.Generator.values, default="auto")
     output_format = serializers.ChoiceField(SynthesisRun.Format.values, default="csv")
     epochs = serializers.IntegerField(min_value=1, max_value=1000, default=30)
-    seed = serializers.IntegerField(min_value=0, default=0)
+    seed = serializers.IntegerField(min_value=0, max_value=MAX_SEED, default=0)
 
 
 class SynthesisRunListCreate(generics.ListAPIView):

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 SYNTHESIS_TASK = "labeler.tasks.synthesis_run"
 SYNTHESIS_QUEUE = "training"
 MAX_ROWS = 5_000_000
+MAX_SEED = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
 # Progress comes at least once a training epoch; an hour of silence is a dead worker.
 STALE_AFTER = timedelta(hours=1)
 
@@ -40,7 +41,13 @@ __all__ = ["SynthesisRejected", "synthesis_request", "synthesis_run_execute"]
 
 
 def synthesis_request_check(
-    *, rows: int, fraud_share: float, generator: str, output_format: str, epochs: int
+    *,
+    rows: int,
+    fraud_share: float,
+    generator: str,
+    output_format: str,
+    epochs: int,
+    seed: int = 0,
 ) -> None:
     if not 1 <= rows <= MAX_ROWS:
         raise SynthesisRejected(f"rows must lie between 1 and {MAX_ROWS:,} (got {rows})")
@@ -54,6 +61,8 @@ def synthesis_request_check(
         raise SynthesisRejected(f"unknown format {output_format!r}: csv or parquet")
     if not 1 <= epochs <= 1000:
         raise SynthesisRejected(f"epochs must lie between 1 and 1000 (got {epochs})")
+    if not 0 <= seed <= MAX_SEED:
+        raise SynthesisRejected(f"the seed must lie between 0 and {MAX_SEED} (got {seed})")
 
 
 def synthesis_request(
@@ -75,6 +84,7 @@ def synthesis_request(
         generator=generator,
         output_format=output_format,
         epochs=epochs,
+        seed=seed,
     )
     file_layout(dataset)  # a dataset with no imported file is refused now, not on the worker
     synthesis_stale_runs_fail()

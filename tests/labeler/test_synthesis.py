@@ -157,6 +157,7 @@ def test_raw_layout_gets_made_up_ids_real_categories_and_dates(tmp_path, bob):
         ({"generator": "vqgan"}, "unknown generator 'vqgan'"),
         ({"output_format": "xlsx"}, "unknown format 'xlsx'"),
         ({"epochs": 0}, "epochs must lie between 1 and 1000"),
+        ({"seed": 2**31}, "the seed must lie between 0 and"),
     ],
 )
 def test_bad_requests_are_refused_before_anything_is_queued(tmp_path, changes, message):

@@ -53,9 +53,12 @@ def test_staff_request_follow_and_download(
     ("payload", "field"),
     [
         ({"dataset": "nope", "rows": 10, "fraud_share": 0.1}, "dataset"),
+        ({"dataset": "ca\x00rds", "rows": 10, "fraud_share": 0.1}, "dataset"),
         ({"dataset": "cards", "rows": 0, "fraud_share": 0.1}, "rows"),
         ({"dataset": "cards", "rows": 10, "fraud_share": 2}, "fraud_share"),
         ({"dataset": "cards", "rows": 10, "fraud_share": 0.1, "generator": "x"}, "generator"),
+        ({"dataset": "cards", "rows": 10, "fraud_share": 0.1, "seed": 2**40}, "seed"),
+        ({"dataset": "cards", "rows": 2**40, "fraud_share": 0.1}, "rows"),
     ],
 )
 def test_bad_requests_name_the_field_and_queue_nothing(api, alice, tmp_path, payload, field):
