@@ -52,3 +52,24 @@ def process_gone(identity: str) -> bool:
     except PermissionError:  # it exists, under another user
         return False
     return False
+
+
+def runs_stale(running, *, silent_since, silence: str, restarted_worker: str | None = None):
+    """The runs in `running` (rows with worker, heartbeat_at, run_host and run_process: training
+    runs, synthesis runs) known dead, each with why: silent since before `silent_since`
+    (`silence` says how long that is), held by `restarted_worker` (a worker that came back
+    under its name), or on this machine with their process gone. {pk: (run, reason)}."""
+    stale = {}
+    for run in running.filter(heartbeat_at__lt=silent_since):
+        stale[run.pk] = (
+            run,
+            f"the worker {run.worker or '?'} stopped reporting for over {silence}",
+        )
+    if restarted_worker:
+        for run in running.filter(worker=restarted_worker).exclude(pk__in=list(stale)):
+            stale[run.pk] = (run, f"the worker {run.worker or '?'} restarted")
+    for run in running.filter(run_host=this_host()).exclude(pk__in=list(stale)):
+        if run.run_process and process_gone(run.run_process):
+            pid = run.run_process.partition(":")[0]
+            stale[run.pk] = (run, f"its process {pid} on {run.run_host} is gone")
+    return stale

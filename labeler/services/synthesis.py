@@ -19,7 +19,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from labeler.models import Dataset, Label, ModelVersion, Review, SynthesisRun, Transaction
-from labeler.services.processes import process_gone, this_host, this_process
+from labeler.services.processes import runs_stale, this_host, this_process
 from labeler.services.synthesis_table import (
     SourceTable,
     SynthesisRejected,
@@ -167,18 +167,12 @@ def _progress_writer(run_id: int) -> Callable[[str, float], None]:
 def synthesis_stale_runs_fail() -> list[int]:
     """Fails runs whose worker stopped reporting (killed, or its machine went down): at once
     when their process on this machine is gone, else after `STALE_AFTER` without progress."""
-    running = SynthesisRun.objects.filter(status=SynthesisRun.Status.RUNNING)
-    stale: dict[int, str] = {}
-    silent_since = timezone.now() - STALE_AFTER
-    for run in running.filter(heartbeat_at__lt=silent_since):
-        stale[run.pk] = (
-            f"the worker {run.worker or '?'} stopped reporting for over "
-            f"{int(STALE_AFTER.total_seconds() // 60)} minutes"
-        )
-    for run in running.filter(run_host=this_host()).exclude(pk__in=list(stale)):
-        if run.run_process and process_gone(run.run_process):
-            stale[run.pk] = f"its process {run.run_process.partition(':')[0]} is gone"
-    for pk, reason in stale.items():
+    stale = runs_stale(
+        SynthesisRun.objects.filter(status=SynthesisRun.Status.RUNNING),
+        silent_since=timezone.now() - STALE_AFTER,
+        silence=f"{int(STALE_AFTER.total_seconds() // 60)} minutes",
+    )
+    for pk, (_, reason) in stale.items():
         SynthesisRun.objects.filter(pk=pk, status=SynthesisRun.Status.RUNNING).update(
             status=SynthesisRun.Status.FAILED,
             error=f"{reason}; no file was written",

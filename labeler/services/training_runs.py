@@ -22,7 +22,7 @@ from django.utils import timezone
 from labeler.models import Dataset, ModelVersion, PseudoLabel, StagedScore, TrainingPolicy
 from labeler.selectors import new_human_labels
 from labeler.services.activation import activation_copies_finish
-from labeler.services.processes import process_gone, this_host, this_process
+from labeler.services.processes import runs_stale, this_host, this_process
 
 logger = logging.getLogger(__name__)
 
@@ -168,22 +168,12 @@ def training_stale_runs_fail(*, worker: str | None = None) -> list[int]:
     those on this machine whose process no longer exists."""
     policy = TrainingPolicy.current()
     silent_since = timezone.now() - timedelta(seconds=policy.stale_after_seconds)
-    training = ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING)
-    stale: dict[int, tuple[ModelVersion, str]] = {}
-    for version in training.filter(heartbeat_at__lt=silent_since):
-        stale[version.pk] = (
-            version,
-            f"the worker {version.worker or '?'} stopped reporting for over "
-            f"{policy.stale_after_seconds} s",
-        )
-    if worker:
-        for version in training.filter(worker=worker).exclude(pk__in=list(stale)):
-            stale[version.pk] = (version, f"the worker {version.worker or '?'} restarted")
-    # A run on this machine whose process is gone (killed) is known dead now, not in minutes.
-    for version in training.filter(run_host=this_host()).exclude(pk__in=list(stale)):
-        if version.run_process and process_gone(version.run_process):
-            pid = version.run_process.partition(":")[0]
-            stale[version.pk] = (version, f"its process {pid} on {version.run_host} is gone")
+    stale = runs_stale(
+        ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING),
+        silent_since=silent_since,
+        silence=f"{policy.stale_after_seconds} s",
+        restarted_worker=worker,
+    )
     for version, reason in stale.values():
         training_run_fail(
             version=version, error=f"{reason} during stage '{version.stage}'; nothing was activated"

@@ -1,11 +1,11 @@
 """Generated frauds to train on: a conditional VAE learns the labeled rows (and a sample of the
 unlabeled pool as the background class) in the model's own input space and draws extra rows of
 the rare class, which the committee's members then learn from at a low weight. Off by default
-(`CommitteeConfig.augment_frauds`) until the label-efficiency benchmark shows it helps."""
+(`CommitteeConfig.augment`) until the label-efficiency benchmark shows it helps."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -52,7 +52,6 @@ def frauds_generate(
     parts = [x_labeled] if background is None else [x_labeled, background]
     rows = np.vstack(parts).astype(np.float32)
     classes = np.concatenate([positive.astype(np.int64), np.zeros(take, np.int64)])
-    generator_config = CVAEConfig(**{**config.generator.__dict__, "seed": seed})
-    model = ConditionalVAE([("numeric", 1)] * width, 2, generator_config)
+    model = ConditionalVAE([("numeric", 1)] * width, 2, replace(config.generator, seed=seed))
     model.fit(rows, classes)
     return model.sample(np.ones(config.rows, np.int64), seed=seed).astype(np.float32)
