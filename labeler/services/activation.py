@@ -112,7 +112,6 @@ def model_version_activate(*, version: ModelVersion) -> dict[str, int]:
                 f"v{version.pk} is {locked.status} now ({locked.error or 'claimed elsewhere'})"
             )
         dataset = version.dataset
-        queue_counts = queue_swap(dataset=dataset, version=version)
         # Items a human labeled while this run trained get no pseudo-label.
         PseudoLabel.objects.filter(
             model_version=version, transaction__labels__status="active"
@@ -134,6 +133,10 @@ def model_version_activate(*, version: ModelVersion) -> dict[str, int]:
             finished_at=now,
             heartbeat_at=now,
         )
+        # Last, so the queue's free entries (which pickers then wait for rather than skip) are
+        # held for the swap's own statements only; items the spot checks above sent to review
+        # stay out of it.
+        queue_counts = queue_swap(dataset=dataset, version=version)
     switch_seconds = time.perf_counter() - started
     queue_plan_drop(version_ids=[version.pk])
     scored = activation_scores_copy(version=version)

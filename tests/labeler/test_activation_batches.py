@@ -5,8 +5,15 @@ claim (or dropped once a newer version is active)."""
 
 import pytest
 
-from labeler.models import ModelVersion, QueueEntry, StagedScore, TrainingPolicy, Transaction
-from labeler.services import activation, review_rules
+from labeler.models import (
+    ModelVersion,
+    QueueEntry,
+    ReviewItem,
+    StagedScore,
+    TrainingPolicy,
+    Transaction,
+)
+from labeler.services import activation
 from labeler.services.demo import demo_data_import
 from labeler.services.training import outputs
 from labeler.services.training_runs import training_request, training_run_claim
@@ -29,16 +36,22 @@ def dataset():
 
 def test_the_switch_writes_no_transaction_row_and_batches_copy_every_score(dataset, monkeypatch):
     inside_switch = {}
-    open_spot_checks = review_rules.review_spot_checks_open
+    swap = activation.queue_swap
 
-    def seen_inside(*, version, **kwargs):  # runs inside the switching transaction
+    def seen_inside(*, dataset, version):  # the switching transaction's last step
+        counts = swap(dataset=dataset, version=version)
         inside_switch["scored"] = Transaction.objects.filter(scored_by=version).count()
         inside_switch["entries"] = list(
             QueueEntry.objects.values_list("model_version", "score", "suggested_class")
         )
-        return open_spot_checks(version=version, **kwargs)
+        inside_switch["in_review"] = QueueEntry.objects.filter(
+            transaction__in=ReviewItem.objects.filter(resolved_at__isnull=True).values(
+                "transaction"
+            )
+        ).count()
+        return counts
 
-    monkeypatch.setattr(activation, "review_spot_checks_open", seen_inside)
+    monkeypatch.setattr(activation, "queue_swap", seen_inside)
     batches = []
     copy = activation.activation_scores_copy
     monkeypatch.setattr(
@@ -52,6 +65,8 @@ def test_the_switch_writes_no_transaction_row_and_batches_copy_every_score(datas
     entries = inside_switch["entries"]
     assert len(entries) == 60
     assert all(v == version.pk and s is not None for v, s, _ in entries)
+    # Whatever waits for a reviewer (spot checks open before the swap) stays out of the queue.
+    assert inside_switch["in_review"] == 0
     # After the switch every row carries the new version's score, and nothing stays staged.
     assert batches == [1500]
     assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from labeler.models import Label, ModelVersion, QueueEntry, TrainingPolicy
-from labeler.services import activation, review_rules
+from labeler.services import activation
 from labeler.services.demo import demo_data_import
 from labeler.services.labeling import label_submit, queue_next_item
 from tests.factories import label_class
@@ -34,15 +34,15 @@ def switch_held_open(monkeypatch):
     """Runs the next training run in a thread whose activation pauses inside its transaction
     (after the queue was replaced) until `release` is set."""
     inside, release = threading.Event(), threading.Event()
-    open_spot_checks = review_rules.review_spot_checks_open
+    swap = activation.queue_swap
 
-    def pause(*, version, **kwargs):
-        opened = open_spot_checks(version=version, **kwargs)
+    def pause(*, dataset, version):
+        counts = swap(dataset=dataset, version=version)
         inside.set()
         release.wait(timeout=PAUSE_LIMIT_S)
-        return opened
+        return counts
 
-    monkeypatch.setattr(activation, "review_spot_checks_open", pause)
+    monkeypatch.setattr(activation, "queue_swap", pause)
     return inside, release
 
 
