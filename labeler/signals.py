@@ -50,17 +50,16 @@ def _report_worker_ready(sender=None, **kwargs):
 
 @worker_process_init.connect
 def _yield_to_the_web(**kwargs):
-    """Each pool process (and the threads torch starts in it later) runs at WORKER_NICENESS."""
+    """Each pool process (and the threads torch starts in it later) runs at WORKER_NICENESS,
+    and so does its session's scheduling group where it holds nothing but workers
+    (labeler/services/niceness.py)."""
     from django.conf import settings
 
+    from labeler.services.niceness import autogroup_niceness_apply, worker_niceness_apply
+
     worker_niceness_apply(settings.WORKER_NICENESS)
-
-
-def worker_niceness_apply(niceness: int) -> int:
-    """Raises this process's niceness to `niceness` (never lowers it: that needs privileges)
-    and returns the niceness it runs at."""
-    current = os.nice(0)
-    return os.nice(niceness - current) if niceness > current else current
+    group = autogroup_niceness_apply(settings.WORKER_NICENESS, marker="celery")
+    logger.info("worker process at niceness %s, its session's group at %s", os.nice(0), group)
 
 
 @receiver(pre_delete, sender="labeler.Label")
