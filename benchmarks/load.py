@@ -19,6 +19,12 @@ answer p50 / p95 / p99 beside the `/healthz` p95 of the same run (the baseline: 
 does no work but one query), and the longest answer while the retrain ran. Targets (2 cores,
 20 annotators): 0 lost / duplicated / 5xx, >= 100 answers/s on PostgreSQL, answer p95 <= 3 x
 healthz p95, longest answer during the retrain <= 1 s.
+
+The workers run at the deployment's WORKER_NICENESS (10 unless set). Where Linux has autogroups
+their sessions' groups are niced too (labeler/services/niceness.py), so while twenty annotators
+saturate the machine the retrain gets only a few percent of the CPU and may not end before they
+have answered the whole queue: `WORKER_NICENESS=0` gives the trainer its fair share instead, for
+a retrain that activates under full load.
 """
 
 from __future__ import annotations
