@@ -21,6 +21,7 @@ from labeler.errors import FraudloopError
 from labeler.models import ModelVersion, PseudoLabel, StagedScore, Transaction
 from labeler.services.queueing import queue_plan_drop, queue_swap
 from labeler.services.review_rules import review_spot_checks_open
+from labeler.services.write_turns import writers_let_in
 
 
 class ActivationRefused(FraudloopError):
@@ -85,6 +86,7 @@ def activation_scores_copy(*, version: ModelVersion, batch_rows: int = COPY_BATC
             # The batch ends at the batch_rows-th staged row, or at the last one.
             last_id = next(iter(staged[batch_rows - 1 : batch_rows]), None) or staged.last()
             copied += _staged_range_apply(version, first_id, last_id)
+        writers_let_in()
 
 
 def activation_copies_finish() -> int:

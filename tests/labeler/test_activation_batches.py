@@ -3,7 +3,11 @@ version's suggestion on its entry, and no transaction row is written; every row'
 follows in batches of their own transactions, and a copy cut short is finished by the next
 claim (or dropped once a newer version is active)."""
 
+import threading
+import time
+
 import pytest
+from django.db import connection, transaction
 
 from labeler.models import (
     ModelVersion,
@@ -115,3 +119,39 @@ def test_scores_staged_in_chunks_of_their_own_all_arrive(dataset, monkeypatch):
     version = run(dataset)
     assert staged[:4] == [400, 400, 400, 300]
     assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_waiting_during_the_score_copy_gets_its_turn(dataset, monkeypatch):
+    """On SQLite a writer waiting for the lock would lose it to the next batch every time;
+    the copy leaves it a turn after each batch (labeler/services/write_turns.py)."""
+    version = killed_before_the_copy(dataset)
+    apply = activation._staged_range_apply
+
+    def slow_batch(*args):  # holds the write lock a while, as a large batch does
+        time.sleep(0.05)
+        return apply(*args)
+
+    monkeypatch.setattr(activation, "_staged_range_apply", slow_batch)
+    outcome = {}
+
+    def copy():
+        try:
+            outcome["copied"] = activation.activation_scores_copy(version=version, batch_rows=50)
+            outcome["ended"] = time.perf_counter()
+        finally:
+            connection.close()
+
+    copier = threading.Thread(target=copy)
+    copier.start()
+    try:
+        while not Transaction.objects.filter(scored_by=version).exists():
+            time.sleep(0.01)  # the first batch is in
+        entry = QueueEntry.objects.order_by("pk").first()
+        with transaction.atomic():  # an answer's write
+            QueueEntry.objects.filter(pk=entry.pk).update(priority=entry.priority + 1)
+        written = time.perf_counter()
+    finally:
+        copier.join(timeout=120)
+    assert outcome["copied"] == 1500
+    assert written < outcome["ended"], "the write waited for the whole copy"

@@ -14,6 +14,7 @@ from django.utils import timezone
 from labeler.models import ModelVersion, PseudoLabel, StagedScore
 from labeler.services.bulk_insert import columns_insert, table_statistics_refresh
 from labeler.services.training_data import TrainingArrays
+from labeler.services.write_turns import writers_let_in
 from modeling.acquisition import margin, percentile_ranks
 from modeling.model_files import ModelBundle
 from modeling.pseudo import PseudoLabels
@@ -107,6 +108,7 @@ def scores_stage(version, arrays: TrainingArrays, scores: Scores) -> None:
                 },
                 rows=part.stop - part.start,
             )
+        writers_let_in()
     table_statistics_refresh(StagedScore)  # the activation copies them by id, in batches
 
 
