@@ -14,7 +14,7 @@ from django.utils import timezone
 from labeler.models import ModelVersion, PseudoLabel, StagedScore
 from labeler.services.bulk_insert import columns_insert, table_statistics_refresh
 from labeler.services.training_data import TrainingArrays
-from labeler.services.write_turns import writers_let_in
+from labeler.services.write_turns import batch_rows, writers_let_in
 from modeling.acquisition import margin, percentile_ranks
 from modeling.model_files import ModelBundle
 from modeling.pseudo import PseudoLabels
@@ -82,8 +82,9 @@ STAGE_CHUNK_ROWS = 25_000
 
 def scores_stage(version, arrays: TrainingArrays, scores: Scores) -> None:
     """Writes the scores beside the transactions, for the activation to copy. A transaction per
-    STAGE_CHUNK_ROWS rows: one commit per row would sync every row on SQLite, one for all of
-    them would hold SQLite's write lock, and so every annotator's answer, for seconds."""
+    STAGE_CHUNK_ROWS rows (fewer on SQLite, with a turn for waiting answers after each: see
+    write_turns.py): one commit per row would sync every row on SQLite, one for all of them
+    would hold SQLite's write lock, and so every annotator's answer, for seconds."""
     uncertainty = scores.uncertainty
     columns = {
         "model_version": version.pk,
@@ -97,8 +98,9 @@ def scores_stage(version, arrays: TrainingArrays, scores: Scores) -> None:
     }
     rows = len(arrays.transaction_ids)
     StagedScore.objects.filter(model_version=version).delete()
-    for start in range(0, rows, STAGE_CHUNK_ROWS):
-        part = slice(start, min(rows, start + STAGE_CHUNK_ROWS))
+    chunk = batch_rows(STAGE_CHUNK_ROWS)
+    for start in range(0, rows, chunk):
+        part = slice(start, min(rows, start + chunk))
         with transaction.atomic():
             columns_insert(
                 StagedScore,
