@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from labeler.models import (
@@ -20,6 +20,9 @@ from labeler.models import (
 )
 from labeler.services.bulk_insert import columns_insert
 from labeler.services.sql_names import quoted_column, quoted_table
+from labeler.services.write_turns import batch_rows, writers_let_in
+
+PLAN_CHUNK_ROWS = 25_000  # planned entries per transaction while a run stages its queue
 
 
 @dataclass
@@ -45,8 +48,10 @@ def queue_top_priority() -> float:
 
 
 def queue_plan_stage(*, version: ModelVersion, plan: QueuePlan) -> None:
-    """Writes the version's planned queue beside the live one, for `queue_swap`. Call before the
-    activation, in a transaction of its own: nothing annotators see changes."""
+    """Writes the version's planned queue beside the live one, for `queue_swap`; nothing
+    annotators see changes. Outside a transaction it writes in batches of their own (with a
+    turn for waiting answers after each on SQLite: write_turns.py); a plan cut short belongs to
+    a run that never activates, and is dropped with it."""
     PlannedQueueEntry.objects.filter(model_version=version).delete()
     transaction_ids = np.asarray(plan.transaction_ids, dtype=np.int64)
     priorities = np.asarray(plan.priorities, np.float64)
@@ -71,21 +76,30 @@ def queue_plan_stage(*, version: ModelVersion, plan: QueuePlan) -> None:
         )
         return
     suggested, inclusion = plan.suggested_class_ids, plan.audit_inclusion
-    columns_insert(
-        PlannedQueueEntry,
-        {
-            "model_version": version.pk,
-            "transaction": transaction_ids,
-            "priority": priorities,
-            "reason": list(plan.reasons),
-            "score": np.asarray(plan.scores, np.float64),
-            # None at cold start: nothing is suggested.
-            "suggested_class": None if suggested is None else np.asarray(suggested, np.int64),
-            "audit_inclusion": None if inclusion is None else np.asarray(inclusion, np.float64),
-            "explanation": plan.explanations,
-        },
-        rows=len(transaction_ids),
-    )
+    columns = {
+        "model_version": version.pk,
+        "transaction": transaction_ids,
+        "priority": priorities,
+        "reason": list(plan.reasons),
+        "score": np.asarray(plan.scores, np.float64),
+        # None at cold start: nothing is suggested.
+        "suggested_class": None if suggested is None else np.asarray(suggested, np.int64),
+        "audit_inclusion": None if inclusion is None else np.asarray(inclusion, np.float64),
+        "explanation": plan.explanations,
+    }
+    rows, chunk = len(transaction_ids), batch_rows(PLAN_CHUNK_ROWS)
+    for start in range(0, rows, chunk):
+        part = slice(start, min(rows, start + chunk))
+        with transaction.atomic():
+            columns_insert(
+                PlannedQueueEntry,
+                {
+                    name: value[part] if isinstance(value, np.ndarray | list) else value
+                    for name, value in columns.items()
+                },
+                rows=part.stop - part.start,
+            )
+        writers_let_in()
 
 
 def queue_swap(*, dataset: Dataset, version: ModelVersion) -> dict[str, int]:

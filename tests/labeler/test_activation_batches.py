@@ -17,7 +17,7 @@ from labeler.models import (
     TrainingPolicy,
     Transaction,
 )
-from labeler.services import activation
+from labeler.services import activation, queueing
 from labeler.services.demo import demo_data_import
 from labeler.services.training import outputs
 from labeler.services.training_runs import training_request, training_run_claim
@@ -119,6 +119,26 @@ def test_scores_staged_in_chunks_of_their_own_all_arrive(dataset, monkeypatch):
     version = run(dataset)
     assert staged[:4] == [400, 400, 400, 300]
     assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}
+
+
+def test_a_queue_plan_staged_in_chunks_arrives_whole(dataset, monkeypatch):
+    monkeypatch.setattr(queueing, "PLAN_CHUNK_ROWS", 25)  # 60 planned items: 25, 25, 10
+    staged = []
+    stage = queueing.columns_insert
+    monkeypatch.setattr(
+        queueing,
+        "columns_insert",
+        lambda model, columns, *, rows: staged.append(rows) or stage(model, columns, rows=rows),
+    )
+    version = run(dataset)
+    assert staged == [25, 25, 10]
+    entries = QueueEntry.objects.filter(model_version=version).select_related("transaction")
+    assert entries.count() == 60
+    # Each item's columns arrived beside its own row, not shifted by a chunk.
+    for entry in entries:
+        assert (entry.score, entry.suggested_class_id) == pytest.approx(
+            (entry.transaction.score, entry.transaction.suggested_class_id)
+        )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,7 +17,6 @@ from dataclasses import asdict, replace
 from functools import partial
 
 import numpy as np
-from django.db import transaction
 
 from labeler.models import Label, ModelVersion, TrainingPolicy
 from labeler.services.activation import model_version_activate
@@ -236,8 +235,7 @@ def training_run(
                 arrays=arrays,
             ),
         )
-        with transaction.atomic():
-            queue_plan_stage(version=version, plan=plan)
+        queue_plan_stage(version=version, plan=plan)
 
     pseudo_count, pseudo_by_class = 0, {}
     with stages.stage("pseudo_labels"):
