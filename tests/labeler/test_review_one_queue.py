@@ -109,3 +109,24 @@ def test_an_item_an_annotator_holds_now_outlives_a_plan_that_drops_it(version, b
     assert list(QueueEntry.objects.values_list("transaction_id", flat=True)) == [held.pk]
     assert answer(bob, held, "legit").queue_reason == "likely_fraud"  # recorded, not refused
     assert not QueueEntry.objects.filter(transaction=dropped).exists()
+
+
+def test_a_new_queue_replaces_every_free_entry_of_its_dataset_and_no_other(version):
+    """Free entries go whichever version planned them, or none (an undone item put back
+    unscored); another dataset's queue stays as it is."""
+    planned, unscored = queued(version), queued(version)
+    other = ModelVersionFactory(dataset=DatasetFactory(name="other-queue"), status="active")
+    elsewhere, unscored_elsewhere = queued(other), queued(other)
+    QueueEntry.objects.filter(transaction=planned).update(model_version=version)
+    QueueEntry.objects.filter(transaction__in=[unscored, unscored_elsewhere]).update(
+        model_version=None
+    )
+    plan = QueuePlan(
+        transaction_ids=np.array([], dtype=np.int64), priorities=np.array([]), reasons=[]
+    )
+    counts = queue_replace(dataset=version.dataset, version=version, plan=plan)
+    assert set(QueueEntry.objects.values_list("transaction_id", flat=True)) == {
+        elsewhere.pk,
+        unscored_elsewhere.pk,
+    }
+    assert counts == {"queued": 0, "kept": 0, "removed": 2}
