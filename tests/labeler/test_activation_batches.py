@@ -107,15 +107,21 @@ def test_a_newer_version_drops_the_older_unfinished_copy(dataset):
     assert set(Transaction.objects.values_list("scored_by", flat=True)) == {second.pk}
 
 
+def inserts_counted(monkeypatch, module) -> list[int]:
+    """The rows of each `columns_insert` that `module` makes from now on."""
+    counted = []
+    insert = module.columns_insert
+    monkeypatch.setattr(
+        module,
+        "columns_insert",
+        lambda model, columns, *, rows: counted.append(rows) or insert(model, columns, rows=rows),
+    )
+    return counted
+
+
 def test_scores_staged_in_chunks_of_their_own_all_arrive(dataset, monkeypatch):
     monkeypatch.setattr(outputs, "STAGE_CHUNK_ROWS", 400)  # 1500 rows: 4 chunks, the last short
-    staged = []
-    stage = outputs.columns_insert
-    monkeypatch.setattr(
-        outputs,
-        "columns_insert",
-        lambda model, columns, *, rows: staged.append(rows) or stage(model, columns, rows=rows),
-    )
+    staged = inserts_counted(monkeypatch, outputs)
     version = run(dataset)
     assert staged[:4] == [400, 400, 400, 300]
     assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}
@@ -123,13 +129,7 @@ def test_scores_staged_in_chunks_of_their_own_all_arrive(dataset, monkeypatch):
 
 def test_a_queue_plan_staged_in_chunks_arrives_whole(dataset, monkeypatch):
     monkeypatch.setattr(queueing, "PLAN_CHUNK_ROWS", 25)  # 60 planned items: 25, 25, 10
-    staged = []
-    stage = queueing.columns_insert
-    monkeypatch.setattr(
-        queueing,
-        "columns_insert",
-        lambda model, columns, *, rows: staged.append(rows) or stage(model, columns, rows=rows),
-    )
+    staged = inserts_counted(monkeypatch, queueing)
     version = run(dataset)
     assert staged == [25, 25, 10]
     entries = QueueEntry.objects.filter(model_version=version).select_related("transaction")

@@ -130,4 +130,7 @@ def pseudo_labels_write(version, arrays: TrainingArrays, chosen: PseudoLabels) -
             },
             rows=len(chosen.indices),
         )
+    # Fresh statistics, or PostgreSQL reads the card timeline's pseudo-labels through the
+    # version's index (all 20k of them, 2 ms an item shown) instead of its rows'.
+    table_statistics_refresh(PseudoLabel)
     return len(chosen.indices)
