@@ -29,6 +29,10 @@ def load_run() -> dict:
         **os.environ,
         "TRAINING_SGAN_STEPS": "60",
         "TRAINING_ANOMALY_EPOCHS": "1",
+        # A fair share for the trainer: at the default niceness (with autogroups) annotators
+        # who saturate the machine leave it almost nothing, and the retrain would activate
+        # only once they run out of items (labeler/services/niceness.py).
+        "WORKER_NICENESS": "0",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)  # the deployment runs on its production settings
     command = [
