@@ -15,6 +15,8 @@ import os
 import time
 from pathlib import Path
 
+from labeler.services.processes import stat_fields
+
 AUTOGROUP_SWITCH = Path("/proc/sys/kernel/sched_autogroup_enabled")
 AUTOGROUP_RETRIES = 3  # the kernel accepts one change per second, machine-wide
 
@@ -34,13 +36,12 @@ def _session_commands(session: int) -> list[str] | None:
     except OSError:
         return None
     for entry in entries:
+        fields = stat_fields(entry)
+        if fields is None or int(fields[3]) != session:  # field 6, the session
+            continue  # gone meanwhile, or another session's
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            # The command name (field 2) may hold spaces and parentheses: count from its end.
-            if int(stat[stat.rindex(")") + 2 :].split()[3]) != session:  # field 6, session
-                continue
             commands.append(Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" "))
-        except (OSError, ValueError, IndexError):
+        except OSError:
             continue  # gone meanwhile
     return [command.decode(errors="replace") for command in commands]
 

@@ -9,14 +9,19 @@ import socket
 from pathlib import Path
 
 
-def _start_time(pid: int) -> str | None:
+def stat_fields(pid: int | str) -> list[str] | None:
+    """/proc/<pid>/stat from field 3 on (field N is item N - 3); None when unreadable (gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: count from its closing one.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return fields[19]  # field 22, starttime in clock ticks since boot
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _start_time(pid: int) -> str | None:
+    fields = stat_fields(pid)
+    return None if fields is None else fields[19]  # field 22, starttime in ticks since boot
 
 
 def _pid_namespace() -> str:
