@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from labeler.models import (
@@ -18,9 +18,8 @@ from labeler.models import (
     ReviewItem,
     Transaction,
 )
-from labeler.services.bulk_insert import columns_insert
 from labeler.services.sql_names import quoted_column, quoted_table
-from labeler.services.write_turns import batch_rows, writers_let_in
+from labeler.services.write_turns import columns_insert_in_turns
 
 PLAN_CHUNK_ROWS = 25_000  # planned entries per transaction while a run stages its queue
 
@@ -87,19 +86,9 @@ def queue_plan_stage(*, version: ModelVersion, plan: QueuePlan) -> None:
         "audit_inclusion": None if inclusion is None else np.asarray(inclusion, np.float64),
         "explanation": plan.explanations,
     }
-    rows, chunk = len(transaction_ids), batch_rows(PLAN_CHUNK_ROWS)
-    for start in range(0, rows, chunk):
-        part = slice(start, min(rows, start + chunk))
-        with transaction.atomic():
-            columns_insert(
-                PlannedQueueEntry,
-                {
-                    name: value[part] if isinstance(value, np.ndarray | list) else value
-                    for name, value in columns.items()
-                },
-                rows=part.stop - part.start,
-            )
-        writers_let_in()
+    columns_insert_in_turns(
+        PlannedQueueEntry, columns, rows=len(transaction_ids), batch=PLAN_CHUNK_ROWS
+    )
 
 
 def queue_swap(*, dataset: Dataset, version: ModelVersion) -> dict[str, int]:

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import time
 
-from django.db import connection
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Model
+
+from labeler.services.bulk_insert import columns_insert
 
 SQLITE_TURN_S = 0.1  # the longest sleep of SQLite's busy handler between two tries
 SQLITE_BATCH_ROWS = 5000  # rows a background batch writes on SQLite: 20-30 ms of holding the lock
@@ -29,3 +33,23 @@ def writers_let_in() -> float:
         return 0.0
     time.sleep(SQLITE_TURN_S)
     return SQLITE_TURN_S
+
+
+def columns_insert_in_turns(
+    model: type[Model], columns: dict[str, object], *, rows: int, batch: int
+) -> None:
+    """`bulk_insert.columns_insert` in transactions of `batch` rows (fewer on SQLite), with a
+    turn for waiting answers after each: for a background writer's staging tables."""
+    chunk = batch_rows(batch)
+    for start in range(0, rows, chunk):
+        part = slice(start, min(rows, start + chunk))
+        with transaction.atomic():
+            columns_insert(
+                model,
+                {
+                    name: value[part] if isinstance(value, np.ndarray | list) else value
+                    for name, value in columns.items()
+                },
+                rows=part.stop - part.start,
+            )
+        writers_let_in()

@@ -11,13 +11,14 @@ from django.db import connection, transaction
 
 from labeler.models import (
     ModelVersion,
+    PlannedQueueEntry,
     QueueEntry,
     ReviewItem,
     StagedScore,
     TrainingPolicy,
     Transaction,
 )
-from labeler.services import activation, queueing
+from labeler.services import activation, queueing, write_turns
 from labeler.services.demo import demo_data_import
 from labeler.services.training import outputs
 from labeler.services.training_runs import training_request, training_run_claim
@@ -107,29 +108,31 @@ def test_a_newer_version_drops_the_older_unfinished_copy(dataset):
     assert set(Transaction.objects.values_list("scored_by", flat=True)) == {second.pk}
 
 
-def inserts_counted(monkeypatch, module) -> list[int]:
-    """The rows of each `columns_insert` that `module` makes from now on."""
+def inserts_counted(monkeypatch, model) -> list[int]:
+    """The rows of each batch of `model`'s rows that a run stages from now on."""
     counted = []
-    insert = module.columns_insert
-    monkeypatch.setattr(
-        module,
-        "columns_insert",
-        lambda model, columns, *, rows: counted.append(rows) or insert(model, columns, rows=rows),
-    )
+    insert = write_turns.columns_insert
+
+    def counting(into, columns, *, rows):
+        if into is model:
+            counted.append(rows)
+        return insert(into, columns, rows=rows)
+
+    monkeypatch.setattr(write_turns, "columns_insert", counting)
     return counted
 
 
 def test_scores_staged_in_chunks_of_their_own_all_arrive(dataset, monkeypatch):
     monkeypatch.setattr(outputs, "STAGE_CHUNK_ROWS", 400)  # 1500 rows: 4 chunks, the last short
-    staged = inserts_counted(monkeypatch, outputs)
+    staged = inserts_counted(monkeypatch, StagedScore)
     version = run(dataset)
-    assert staged[:4] == [400, 400, 400, 300]
+    assert staged == [400, 400, 400, 300]
     assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}
 
 
 def test_a_queue_plan_staged_in_chunks_arrives_whole(dataset, monkeypatch):
     monkeypatch.setattr(queueing, "PLAN_CHUNK_ROWS", 25)  # 60 planned items: 25, 25, 10
-    staged = inserts_counted(monkeypatch, queueing)
+    staged = inserts_counted(monkeypatch, PlannedQueueEntry)
     version = run(dataset)
     assert staged == [25, 25, 10]
     entries = QueueEntry.objects.filter(model_version=version).select_related("transaction")

@@ -14,7 +14,7 @@ from django.utils import timezone
 from labeler.models import ModelVersion, PseudoLabel, StagedScore
 from labeler.services.bulk_insert import columns_insert, table_statistics_refresh
 from labeler.services.training_data import TrainingArrays
-from labeler.services.write_turns import batch_rows, writers_let_in
+from labeler.services.write_turns import columns_insert_in_turns
 from modeling.acquisition import margin, percentile_ranks
 from modeling.model_files import ModelBundle
 from modeling.pseudo import PseudoLabels
@@ -98,19 +98,7 @@ def scores_stage(version, arrays: TrainingArrays, scores: Scores) -> None:
     }
     rows = len(arrays.transaction_ids)
     StagedScore.objects.filter(model_version=version).delete()
-    chunk = batch_rows(STAGE_CHUNK_ROWS)
-    for start in range(0, rows, chunk):
-        part = slice(start, min(rows, start + chunk))
-        with transaction.atomic():
-            columns_insert(
-                StagedScore,
-                {
-                    name: value[part] if isinstance(value, np.ndarray) else value
-                    for name, value in columns.items()
-                },
-                rows=part.stop - part.start,
-            )
-        writers_let_in()
+    columns_insert_in_turns(StagedScore, columns, rows=rows, batch=STAGE_CHUNK_ROWS)
     table_statistics_refresh(StagedScore)  # the activation copies them by id, in batches
 
 
