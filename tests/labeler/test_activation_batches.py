@@ -23,6 +23,7 @@ from labeler.services.demo import demo_data_import
 from labeler.services.training import outputs
 from labeler.services.training_runs import training_request, training_run_claim
 from tests.labeler.training_helpers import run
+from tests.workers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -168,8 +169,11 @@ def test_a_write_waiting_during_the_score_copy_gets_its_turn(dataset, monkeypatc
     copier = threading.Thread(target=copy)
     copier.start()
     try:
-        while not Transaction.objects.filter(scored_by=version).exists():
-            time.sleep(0.01)  # the first batch is in
+        wait_until(
+            Transaction.objects.filter(scored_by=version).exists,
+            timeout=60,
+            what="the copy's first batch",
+        )
         entry = QueueEntry.objects.order_by("pk").first()
         with transaction.atomic():  # an answer's write
             QueueEntry.objects.filter(pk=entry.pk).update(priority=entry.priority + 1)
