@@ -93,7 +93,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that worker processes started by tests see the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
     # The web server, the worker and beat share one file: WAL lets readers run beside the
-    # writer, IMMEDIATE transactions take the write lock up front instead of failing mid-way.
+    # writer, IMMEDIATE transactions take the write lock up front instead of failing mid-way,
+    # and the backend queues writers for that lock (labeler/sqlite_backend/write_queue.py).
+    DATABASES["default"]["ENGINE"] = "labeler.sqlite_backend"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 30,

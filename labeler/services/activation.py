@@ -21,7 +21,7 @@ from labeler.errors import FraudloopError
 from labeler.models import ModelVersion, PseudoLabel, StagedScore, Transaction
 from labeler.services.queueing import queue_plan_drop, queue_swap
 from labeler.services.review_rules import review_spot_checks_open
-from labeler.services.write_turns import writers_let_in
+from labeler.services.write_batches import writers_let_in
 
 
 class ActivationRefused(FraudloopError):

@@ -19,7 +19,7 @@ from labeler.models import (
     Transaction,
 )
 from labeler.services.sql_names import quoted_column, quoted_table
-from labeler.services.write_turns import columns_insert_in_turns
+from labeler.services.write_batches import columns_insert_batched
 
 PLAN_CHUNK_ROWS = 25_000  # planned entries per transaction while a run stages its queue
 
@@ -48,9 +48,9 @@ def queue_top_priority() -> float:
 
 def queue_plan_stage(*, version: ModelVersion, plan: QueuePlan) -> None:
     """Writes the version's planned queue beside the live one, for `queue_swap`; nothing
-    annotators see changes. Outside a transaction it writes in batches of their own (with a
-    turn for waiting answers after each on SQLite: write_turns.py); a plan cut short belongs to
-    a run that never activates, and is dropped with it."""
+    annotators see changes. Outside a transaction it writes in batches of their own (short ones
+    on SQLite, where answers wait for each: write_batches.py); a plan cut short belongs to a run
+    that never activates, and is dropped with it."""
     PlannedQueueEntry.objects.filter(model_version=version).delete()
     transaction_ids = np.asarray(plan.transaction_ids, dtype=np.int64)
     priorities = np.asarray(plan.priorities, np.float64)
@@ -86,7 +86,7 @@ def queue_plan_stage(*, version: ModelVersion, plan: QueuePlan) -> None:
         "audit_inclusion": None if inclusion is None else np.asarray(inclusion, np.float64),
         "explanation": plan.explanations,
     }
-    columns_insert_in_turns(
+    columns_insert_batched(
         PlannedQueueEntry, columns, rows=len(transaction_ids), batch=PLAN_CHUNK_ROWS
     )
 

@@ -18,7 +18,7 @@ from labeler.models import (
     TrainingPolicy,
     Transaction,
 )
-from labeler.services import activation, queueing, write_turns
+from labeler.services import activation, queueing, write_batches
 from labeler.services.demo import demo_data_import
 from labeler.services.training import outputs
 from labeler.services.training_runs import training_request, training_run_claim
@@ -112,14 +112,14 @@ def test_a_newer_version_drops_the_older_unfinished_copy(dataset):
 def inserts_counted(monkeypatch, model) -> list[int]:
     """The rows of each batch of `model`'s rows that a run stages from now on."""
     counted = []
-    insert = write_turns.columns_insert
+    insert = write_batches.columns_insert
 
     def counting(into, columns, *, rows):
         if into is model:
             counted.append(rows)
         return insert(into, columns, rows=rows)
 
-    monkeypatch.setattr(write_turns, "columns_insert", counting)
+    monkeypatch.setattr(write_batches, "columns_insert", counting)
     return counted
 
 
@@ -147,8 +147,8 @@ def test_a_queue_plan_staged_in_chunks_arrives_whole(dataset, monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_write_waiting_during_the_score_copy_gets_its_turn(dataset, monkeypatch):
-    """On SQLite a writer waiting for the lock would lose it to the next batch every time;
-    the copy leaves it a turn after each batch (labeler/services/write_turns.py)."""
+    """The copy writes in batches of their own transactions, so a write that arrives meanwhile
+    goes in after the batch being written, not after the whole copy."""
     version = killed_before_the_copy(dataset)
     apply = activation._staged_range_apply
 

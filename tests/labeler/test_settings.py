@@ -49,7 +49,7 @@ def test_embedded_defaults_need_no_server():
     )
     assert result.returncode == 0, result.stderr
     engine, broker, results = result.stdout.split()
-    assert (engine, broker) == ("django.db.backends.sqlite3", "filesystem://")
+    assert (engine, broker) == ("labeler.sqlite_backend", "filesystem://")  # writers queued
     assert results.startswith("file://")
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from labeler.models import ModelVersion, PseudoLabel, StagedScore
 from labeler.services.bulk_insert import columns_insert, table_statistics_refresh
 from labeler.services.training_data import TrainingArrays
-from labeler.services.write_turns import columns_insert_in_turns
+from labeler.services.write_batches import columns_insert_batched
 from modeling.acquisition import margin, percentile_ranks
 from modeling.model_files import ModelBundle
 from modeling.pseudo import PseudoLabels
@@ -82,8 +82,8 @@ STAGE_CHUNK_ROWS = 25_000
 
 def scores_stage(version, arrays: TrainingArrays, scores: Scores) -> None:
     """Writes the scores beside the transactions, for the activation to copy. A transaction per
-    STAGE_CHUNK_ROWS rows (fewer on SQLite, with a turn for waiting answers after each: see
-    write_turns.py): one commit per row would sync every row on SQLite, one for all of them
+    STAGE_CHUNK_ROWS rows (fewer on SQLite, where answers wait for each: see
+    write_batches.py): one commit per row would sync every row on SQLite, one for all of them
     would hold SQLite's write lock, and so every annotator's answer, for seconds."""
     uncertainty = scores.uncertainty
     columns = {
@@ -98,7 +98,7 @@ def scores_stage(version, arrays: TrainingArrays, scores: Scores) -> None:
     }
     rows = len(arrays.transaction_ids)
     StagedScore.objects.filter(model_version=version).delete()
-    columns_insert_in_turns(StagedScore, columns, rows=rows, batch=STAGE_CHUNK_ROWS)
+    columns_insert_batched(StagedScore, columns, rows=rows, batch=STAGE_CHUNK_ROWS)
     table_statistics_refresh(StagedScore)  # the activation copies them by id, in batches
 
 

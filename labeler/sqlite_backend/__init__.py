@@ -1,0 +1,1 @@
+"""SQLite for several processes: writers queue for the one write lock instead of polling for it."""

@@ -1,0 +1,87 @@
+"""Django's SQLite backend with its writers queued (write_queue.py) instead of polling."""
+
+from __future__ import annotations
+
+from django.db.backends.sqlite3 import base
+
+from labeler.sqlite_backend.write_queue import WriteQueue
+
+# Statements that write when run on their own, outside a transaction (Model.save of one table,
+# QuerySet.update): SQLite takes the write lock for them too.
+WRITING = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+class QueuedWriteCursor(base.SQLiteCursorWrapper):
+    """Takes the connection's turn around a statement that writes outside a transaction."""
+
+    def __init__(self, connection, queue: WriteQueue | None) -> None:
+        super().__init__(connection)
+        self.write_queue = queue
+
+    def _alone_writing(self, query: str) -> bool:
+        return (
+            self.write_queue is not None
+            and not self.connection.in_transaction
+            and query.lstrip()[:7].upper().startswith(WRITING)
+        )
+
+    def execute(self, query, params=None):
+        if self._alone_writing(query):
+            with self.write_queue.turn():
+                return super().execute(query, params)
+        return super().execute(query, params)
+
+    def executemany(self, query, param_list):
+        if self._alone_writing(query):
+            with self.write_queue.turn():
+                return super().executemany(query, param_list)
+        return super().executemany(query, param_list)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    write_queue: WriteQueue | None = None
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if self.write_queue is not None:
+            self.write_queue.close()
+        in_memory = self.is_in_memory_db() or str(conn_params["database"]).startswith("file:")
+        self.write_queue = None if in_memory else WriteQueue(f"{conn_params['database']}-writers")
+        return connection
+
+    def create_cursor(self, name=None):
+        return self.connection.cursor(
+            factory=lambda connection: QueuedWriteCursor(connection, self.write_queue)
+        )
+
+    def _start_transaction_under_autocommit(self):
+        if self.write_queue is None:
+            return super()._start_transaction_under_autocommit()
+        self.write_queue.take()
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            self.write_queue.give()
+            raise
+
+    def _transaction_end(self, end) -> None:
+        try:
+            end()
+        finally:
+            ended = self.connection is None or not self.connection.in_transaction
+            if self.write_queue is not None and ended:
+                self.write_queue.give()
+
+    def _commit(self):
+        self._transaction_end(super()._commit)
+
+    def _rollback(self):
+        self._transaction_end(super()._rollback)
+
+    def _close(self):
+        try:
+            super()._close()
+        finally:
+            if self.write_queue is not None:
+                self.write_queue.close()
+                self.write_queue = None
