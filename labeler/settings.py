@@ -233,7 +233,7 @@ ANOMALY_DETECTOR_NAMES = (
     "alocc",
     "isolation_forest",
 )
-ANOMALY_COMBINATIONS = ("mean", "trimmed_mean", "median", "max")
+ANOMALY_COMBINATIONS = ("mean", "trimmed_mean", "median", "max", "fisher")
 TRAINING_ANOMALY_DETECTORS = _env(
     env.list, "TRAINING_ANOMALY_DETECTORS", default=["denoising", "alocc", "isolation_forest"]
 )

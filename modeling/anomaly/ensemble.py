@@ -20,7 +20,10 @@ from modeling.anomaly.isolation_forest import IsolationForestConfig
 from modeling.anomaly.vae import VAEConfig
 from modeling.device import set_seed
 
-COMBINATIONS = ("mean", "trimmed_mean", "median", "max")
+COMBINATIONS = ("mean", "trimmed_mean", "median", "max", "fisher")
+# Fisher's method reads each rank as a p-value, 1 - rank; the floor keeps a row past every
+# training row's score finite (the finest rank level is 1e-5 from the top).
+FISHER_FLOOR = 1e-6
 RANK_SAMPLE_ROWS = 100_000  # rows the combined score's own ranks are learned from
 
 
@@ -90,6 +93,11 @@ class AnomalyEnsemble:
             ordered = np.sort(stacked, axis=0)
             return ordered[1:-1].mean(axis=0)  # the most and the least alarmed left out
         weights = np.asarray([self.weights[name] for name in names])[:, None]
+        if self.combine == "fisher":
+            # The mean of -log p: near the top, where the cold start picks, one detector very
+            # sure and the others fairly sure outrank all of them only fairly sure, which a
+            # mean or median of ranks (all close to 1 there) cannot tell apart.
+            stacked = -np.log(np.clip(1.0 - stacked, 0.0, 1.0) + FISHER_FLOOR)
         return (weights * stacked).sum(axis=0) / weights.sum()
 
     def anomaly_score(self, x: np.ndarray) -> np.ndarray:

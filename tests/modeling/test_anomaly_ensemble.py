@@ -58,6 +58,24 @@ def test_weights_trimmed_mean_median_and_max(ensemble, small_data):
     np.testing.assert_allclose(combined(combine="trimmed_mean"), np.sort(stacked, axis=0)[1])
 
 
+def test_fishers_method_tells_apart_rows_that_every_rank_mean_calls_equal(ensemble):
+    """Near the top, where the cold start picks: one detector all but certain and the others
+    fairly sure outranks every detector only fairly sure, which the mean of ranks ties."""
+    names = list(ensemble.detectors)
+    one_certain = {
+        name: np.array([0.99999 if index == 0 else 0.985]) for index, name in enumerate(names)
+    }
+    all_fairly_sure = {name: np.array([0.99]) for name in names}
+    fisher = AnomalyEnsemble(ensemble.detectors, combine="fisher")
+    mean = AnomalyEnsemble(ensemble.detectors, combine="mean")
+    assert mean.combined(one_certain) == pytest.approx(mean.combined(all_fairly_sure), abs=2e-3)
+    assert fisher.combined(one_certain)[0] > fisher.combined(all_fairly_sure)[0] + 1.0
+    # A rank past every training row's stays finite, and the order of ranks is kept.
+    top = {name: np.array([1.0, 0.5, 0.0]) for name in names}
+    scores = fisher.combined(top)
+    assert np.all(np.isfinite(scores)) and scores[0] > scores[1] > scores[2]
+
+
 def test_one_unlucky_detector_cannot_decide_the_order_alone(small_data):
     """A detector whose ranks are noise moves a row by a third of its rank at most (the
     mean); with the median (the default), a row ranks between what the other two say."""
