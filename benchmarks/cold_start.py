@@ -62,11 +62,20 @@ def combinations(names: list[str]) -> list[tuple[tuple[str, ...], str]]:
     return chosen
 
 
+def default_label() -> str:
+    """The product's default ranking (modeling/anomaly/ensemble.py's AnomalyConfig)."""
+    config = AnomalyConfig()
+    weighed = ",".join(f"{name}={weight:g}" for name, weight in config.weights.items())
+    members = "+".join(config.detectors)
+    return f"default: {config.combine}({members}){' weights ' + weighed if weighed else ''}"
+
+
 def one_seed(
-    x: np.ndarray, y: np.ndarray, seed: int, names: list[str], changes: dict
+    x: np.ndarray, y: np.ndarray, seed: int, names: list[str], changes: dict, weights: dict
 ) -> tuple[dict, dict]:
     """Each detector fitted and timed, then every ranking's figures: ({ranking: figures},
-    {detector: seconds}). `changes`: config fields to set on every detector that has them."""
+    {detector: seconds}). `changes`: config fields to set on every detector that has them;
+    `weights`: a detector's weight in every combination that has it (unnamed: 1)."""
     config = AnomalyConfig(detectors=tuple(names), seed=seed, device="cpu")
     for name in names:
         own = getattr(config, name)
@@ -85,9 +94,20 @@ def one_seed(
     forest = DETECTORS["isolation_forest"](x.shape[1], baseline).fit(x)
     results[(BASELINE,)] = ranking_figures(forest.score(x), y)
     for subset, rule in combinations(names):
-        ensemble = AnomalyEnsemble({name: detectors[name] for name in subset}, combine=rule)
+        ensemble = AnomalyEnsemble(
+            {name: detectors[name] for name in subset}, weights=weights, combine=rule
+        )
         combined = ensemble.combined({name: ranks[name] for name in subset})
         results[(*subset, rule)] = ranking_figures(combined, y)
+    default = AnomalyConfig()
+    if set(default.detectors) <= set(names):
+        ensemble = AnomalyEnsemble(
+            {name: detectors[name] for name in default.detectors},
+            weights=default.weights,
+            combine=default.combine,
+        )
+        combined = ensemble.combined({name: ranks[name] for name in default.detectors})
+        results[(default_label(),)] = ranking_figures(combined, y)
     return results, seconds
 
 
@@ -108,10 +128,19 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="every network detector's epochs")
     parser.add_argument("--trees", type=int, help="the isolation forest's trees")
     parser.add_argument("--out", default="", help="a suffix for the CSV's name")
+    parser.add_argument(
+        "--weigh",
+        default="",
+        help="weights in every combination, e.g. alocc=2 (mean, Fisher's method, median)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     names = args.detectors.split(",")
+    weights = {
+        name: float(weight)
+        for name, weight in (item.split("=") for item in args.weigh.split(",") if item)
+    }
     started = time.perf_counter()
     split, source = load_split(args.generated)
     x, y = split.x_pool, split.y_pool
@@ -122,7 +151,7 @@ def main() -> None:
     for seed in range(args.seeds):
         changes = {"epochs": args.epochs, "trees": args.trees}
         results, seconds = one_seed(
-            x, y, seed, names, {k: v for k, v in changes.items() if v is not None}
+            x, y, seed, names, {k: v for k, v in changes.items() if v is not None}, weights
         )
         for key, figures in results.items():
             per_seed.setdefault(key, []).append(figures)
@@ -157,8 +186,9 @@ def main() -> None:
     )
     print("\nEach detector alone (mean over seeds; '>=IF': at least the forest on every seed)")
     print(header)
-    for name in [*names, BASELINE]:
-        print(row((name,)))
+    for name in [*names, BASELINE, default_label()]:
+        if (name,) in per_seed:
+            print(row((name,)))
     print(
         "\nFit seconds (mean over seeds): "
         + ", ".join(f"{name} {np.mean(values):.1f}" for name, values in fit_seconds.items())

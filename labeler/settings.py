@@ -237,8 +237,12 @@ ANOMALY_COMBINATIONS = ("mean", "trimmed_mean", "median", "max", "fisher")
 TRAINING_ANOMALY_DETECTORS = _env(
     env.list, "TRAINING_ANOMALY_DETECTORS", default=["denoising", "alocc", "isolation_forest"]
 )
+# ALOCC counts twice in the median by default (modeling/anomaly/ensemble.py says why).
 TRAINING_ANOMALY_WEIGHTS = _env(
-    env.dict, "TRAINING_ANOMALY_WEIGHTS", default={}, cast={"value": float}
+    env.dict,
+    "TRAINING_ANOMALY_WEIGHTS",
+    default={"alocc": 2.0} if "alocc" in TRAINING_ANOMALY_DETECTORS else {},
+    cast={"value": float},
 )
 TRAINING_ANOMALY_COMBINE = _env(env.str, "TRAINING_ANOMALY_COMBINE", default="median")
 TRAINING_ANOMALY_EPOCHS = _env(env.int, "TRAINING_ANOMALY_EPOCHS", default=0)

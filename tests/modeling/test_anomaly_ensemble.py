@@ -92,10 +92,27 @@ def test_one_unlucky_detector_cannot_decide_the_order_alone(small_data):
     assert np.all((low <= median) & (median <= high))
 
 
-def test_the_default_is_the_median_of_one_detector_of_each_family():
+def test_the_default_is_the_median_of_one_detector_of_each_family_alocc_counting_twice():
     config = AnomalyConfig()
     assert config.detectors == ("denoising", "alocc", "isolation_forest")
-    assert config.combine == "median"
+    assert (config.combine, config.weights) == ("median", {"alocc": 2.0})
+
+
+def test_the_weighted_median_follows_the_heavy_detector_unless_both_others_disagree():
+    detectors = dict.fromkeys(("denoising", "alocc", "isolation_forest"))
+    median = AnomalyEnsemble(detectors, weights={"alocc": 2.0}, combine="median")
+    ranks = {
+        "denoising": np.array([0.1, 0.2, 0.99, 0.3]),
+        "alocc": np.array([0.5, 0.9, 0.8, 0.9]),
+        "isolation_forest": np.array([0.9, 0.1, 0.95, 0.2]),
+    }
+    # Between the others: ALOCC's own rank. Above or below both: half-way to the nearer one.
+    np.testing.assert_allclose(median.combined(ranks), [0.5, 0.55, 0.875, 0.6])
+    # The same as the median of the ranks with ALOCC's written twice.
+    stacked = np.stack(
+        [ranks["denoising"], ranks["alocc"], ranks["alocc"], ranks["isolation_forest"]]
+    )
+    np.testing.assert_allclose(median.combined(ranks), np.median(stacked, axis=0))
 
 
 def test_the_state_round_trips(ensemble, small_data):
