@@ -72,7 +72,8 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     assert record["combine"] == "median"
     assert set(record["detectors"]) == {"denoising", "alocc", "isolation_forest"}
     for name, detector in record["detectors"].items():
-        assert detector["weight"] == 1.0 and detector["fit_seconds"] > 0
+        assert detector["weight"] == (2.0 if name == "alocc" else 1.0)
+        assert detector["fit_seconds"] > 0
         assert cold.durations[f"anomaly:{name}"] == detector["fit_seconds"]
     # The configured order is a list; the record is a JSON object, whose key order PostgreSQL's
     # jsonb does not keep.
