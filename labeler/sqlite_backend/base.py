@@ -45,8 +45,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection = super().get_new_connection(conn_params)
         if self.write_queue is not None:
             self.write_queue.close()
-        in_memory = self.is_in_memory_db() or str(conn_params["database"]).startswith("file:")
-        self.write_queue = None if in_memory else WriteQueue(f"{conn_params['database']}-writers")
+        # An in-memory database lives in one process, and a URI ("file:...?mode=...") is not a
+        # path to put a lock file beside: both keep SQLite's own busy handler alone.
+        name = str(conn_params["database"])
+        plain_file = not (self.is_in_memory_db() or name.startswith("file:"))
+        self.write_queue = WriteQueue(f"{name}-writers") if plain_file else None
         return connection
 
     def create_cursor(self, name=None):
