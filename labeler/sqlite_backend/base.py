@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django.db.backends.sqlite3 import base
 
 from labeler.sqlite_backend.write_queue import WriteQueue
@@ -18,24 +20,22 @@ class QueuedWriteCursor(base.SQLiteCursorWrapper):
         super().__init__(connection)
         self.write_queue = queue
 
-    def _alone_writing(self, query: str) -> bool:
-        return (
+    def _turn(self, query: str):
+        """The connection's turn for a statement that writes on its own; nothing otherwise."""
+        alone_writing = (
             self.write_queue is not None
             and not self.connection.in_transaction
             and query.lstrip()[:7].upper().startswith(WRITING)
         )
+        return self.write_queue.turn() if alone_writing else nullcontext()
 
     def execute(self, query, params=None):
-        if self._alone_writing(query):
-            with self.write_queue.turn():
-                return super().execute(query, params)
-        return super().execute(query, params)
+        with self._turn(query):
+            return super().execute(query, params)
 
     def executemany(self, query, param_list):
-        if self._alone_writing(query):
-            with self.write_queue.turn():
-                return super().executemany(query, param_list)
-        return super().executemany(query, param_list)
+        with self._turn(query):
+            return super().executemany(query, param_list)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
