@@ -93,21 +93,18 @@ def one_seed(
     baseline = IsolationForestConfig(trees=100, seed=seed)
     forest = DETECTORS["isolation_forest"](x.shape[1], baseline).fit(x)
     results[(BASELINE,)] = ranking_figures(forest.score(x), y)
-    for subset, rule in combinations(names):
+
+    def combined(subset, rule: str, weighed: dict) -> dict[str, float]:
         ensemble = AnomalyEnsemble(
-            {name: detectors[name] for name in subset}, weights=weights, combine=rule
+            {name: detectors[name] for name in subset}, weights=weighed, combine=rule
         )
-        combined = ensemble.combined({name: ranks[name] for name in subset})
-        results[(*subset, rule)] = ranking_figures(combined, y)
+        return ranking_figures(ensemble.combined({name: ranks[name] for name in subset}), y)
+
+    for subset, rule in combinations(names):
+        results[(*subset, rule)] = combined(subset, rule, weights)
     default = AnomalyConfig()
     if set(default.detectors) <= set(names):
-        ensemble = AnomalyEnsemble(
-            {name: detectors[name] for name in default.detectors},
-            weights=default.weights,
-            combine=default.combine,
-        )
-        combined = ensemble.combined({name: ranks[name] for name in default.detectors})
-        results[(default_label(),)] = ranking_figures(combined, y)
+        results[(default_label(),)] = combined(default.detectors, default.combine, default.weights)
     return results, seconds
 
 
