@@ -89,7 +89,9 @@ def test_class_balance_runs_from_equal_class_totals_to_the_data_s_own_prior(smal
         return model.logits(x)[:, 1] - model.logits(x)[:, 0]
 
     def reference(class_weight):
-        fitted = LogisticRegression(C=0.1, max_iter=1000, class_weight=class_weight).fit(x, y)
+        strength = WeakConfig().regularization  # without a pool, all rows are labeled rows
+        fitted = LogisticRegression(C=strength, max_iter=1000, class_weight=class_weight)
+        fitted = fitted.fit(x, y)
         return fitted.decision_function(x)
 
     alone = WeakConfig(unlabeled_as_background=False)
@@ -102,3 +104,22 @@ def test_class_balance_runs_from_equal_class_totals_to_the_data_s_own_prior(smal
     # Fraud is rare: weighing it up raises every fraud logit, and halfway sits between.
     mean = {balance: float(fraud_logits(model).mean()) for balance, model in fits.items()}
     assert mean[0.0] < mean[0.5] < mean[1.0]
+
+
+def test_the_penalty_holds_against_the_labels_however_large_the_pool():
+    """The unlabeled pool says where legitimate spending lies, not what fraud looks like: twice
+    the pool (the same rows again) leaves the fit as it was, while twice the labels (each
+    labeled row at double weight) loosens the penalty and sharpens the model."""
+    rng = np.random.default_rng(1)
+    pool = rng.normal(0, 1, (5_000, 3)).astype(np.float32)
+    x = rng.normal([2.5, 0, 0], 0.5, (15, 3)).astype(np.float32)  # labeled frauds
+    y = np.ones(15, np.int64)
+
+    def fraud_coefficients(pool_rows, weights=None):
+        model = WeakClassifier(2).fit(x, y, x_unlabeled=pool_rows, weights=weights)
+        return model.coefficients[1] - model.coefficients[0]
+
+    once = fraud_coefficients(pool)
+    np.testing.assert_allclose(fraud_coefficients(np.vstack([pool, pool])), once, rtol=1e-2)
+    doubled = fraud_coefficients(pool, weights=np.full(len(y), 2.0))
+    assert np.linalg.norm(doubled) > 1.2 * np.linalg.norm(once)
