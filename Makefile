@@ -43,6 +43,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/retrain_cycle.py
 	$(BIN)/python benchmarks/annotate_speed.py --review --browser
 	$(BIN)/python benchmarks/export_speed.py
+	$(BIN)/python benchmarks/answer_cost.py
 	$(BIN)/python benchmarks/load.py
 
 clean:

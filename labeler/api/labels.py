@@ -16,7 +16,7 @@ from labeler.api.pagination import IdCursorPagination
 from labeler.api.permissions import CanAnnotate, CanReview
 from labeler.errors import FraudloopError
 from labeler.models import Label, LabelClass, Review, Transaction
-from labeler.services.labeling import LeaseHeld, label_submit
+from labeler.services.labeling import LeaseHeld, TransactionMissing, label_submit
 from labeler.services.review import review_record
 
 
@@ -86,13 +86,15 @@ class TransactionClassInput(serializers.Serializer):
         slug_field="name", queryset=LabelClass.objects.all(), help_text="class name, e.g. fraud"
     )
 
-    def validate_transaction(self, value):
-        if not Transaction.objects.filter(pk=value).exists():
-            raise serializers.ValidationError(f"no transaction has id {value}")
-        return value
+
+def unknown_transaction(transaction_id: int) -> str:
+    return f"no transaction has id {transaction_id}"
 
 
 class LabelInput(TransactionClassInput):
+    """A label: whether the transaction exists is found by the write itself, which reads it
+    anyway (one query fewer per answer)."""
+
     time_taken_ms = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=2**31 - 1
     )
@@ -170,6 +172,10 @@ class LabelListCreate(generics.ListAPIView):
                     request_token=request.headers["Idempotency-Key"].strip(),
                     time_taken_ms=data.validated_data.get("time_taken_ms"),
                 )
+            except TransactionMissing as missing:  # a 400 as for any bad field; no key kept
+                raise serializers.ValidationError(
+                    {"transaction": [unknown_transaction(missing.transaction_id)]}
+                ) from None
             except FraudloopError as refused:
                 return refusal_response(refused)
             return Response(
@@ -202,6 +208,11 @@ class ReviewOutput(serializers.ModelSerializer):
 
 
 class ReviewInput(TransactionClassInput):
+    def validate_transaction(self, value):
+        if not Transaction.objects.filter(pk=value).exists():
+            raise serializers.ValidationError(unknown_transaction(value))
+        return value
+
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from labeler.api.pagination import IdCursorPagination
 from labeler.api.permissions import CanAnnotate
-from labeler.models import Dataset, Label, LabelClass, QueueEntry, Transaction
+from labeler.models import Dataset, Label, QueueEntry, Transaction
 from labeler.services.labeling import queue_next_item
 
 
@@ -127,9 +127,7 @@ class QueueNext(APIView):
         entry = queue_next_item(user=request.user)
         if entry is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        suggested = next(
-            (c for c in LabelClass.ordered() if c.pk == entry.suggested_class_id), None
-        )
+        suggested = entry.suggested_class  # from memory (queue_next_item)
         data = {
             "transaction_row": entry.transaction,
             "reason": entry.reason,

@@ -50,3 +50,8 @@ class LabelClass(memory.ForgetOnWrite):
         """Every class by position, from memory for `memory.CACHE_SECONDS`: the annotator page
         reads them on every label, and they change about never."""
         return list(memory.remembered(cls, lambda: list(cls.objects.order_by("position"))))
+
+    @classmethod
+    def remembered(cls, pk: int | None) -> "LabelClass | None":
+        """The class with this id (None for none), from `ordered`'s memory."""
+        return next((c for c in cls.ordered() if c.pk == pk), None) if pk is not None else None

@@ -16,6 +16,14 @@ class LabelRefused(FraudloopError):
     """The label cannot be recorded as asked; the message says why and what happens next."""
 
 
+class TransactionMissing(LabelRefused):
+    """No transaction has the id asked for (a wrong id, or the dataset was deleted)."""
+
+    def __init__(self, transaction_id: int):
+        super().__init__(f"there is no transaction {transaction_id} (deleted?)")
+        self.transaction_id = transaction_id
+
+
 class LeaseHeld(LabelRefused):
     """The item is leased to another annotator: they were shown it and are answering it."""
 
@@ -78,7 +86,7 @@ def label_record(
         label_class=label_class,
         decision=_decision(shown, label_class),
         # The class itself, from memory: the API's answer names it without a read.
-        suggested_class=_class(shown.suggested_class_id),
+        suggested_class=LabelClass.remembered(shown.suggested_class_id),
         suggested_probability=_suggested_probability(shown, label_class),
         suggested_by_id=shown.model_version_id,
         queue_reason=entry.reason if entry else (CASE if in_case else DIRECT),
@@ -138,12 +146,8 @@ def _decision(shown: QueueEntry, label_class: LabelClass) -> str:
     return Label.Decision.REJECT
 
 
-def _class(class_id: int | None) -> LabelClass | None:
-    return next((c for c in LabelClass.ordered() if c.pk == class_id), None)
-
-
 def _suggested_probability(shown: QueueEntry, chosen: LabelClass) -> float | None:
     """The probability shown with the suggestion: of the suggested class."""
     if shown.suggested_class_id == chosen.pk:
         return shown.probability_of(chosen)
-    return shown.probability_of(_class(shown.suggested_class_id))
+    return shown.probability_of(LabelClass.remembered(shown.suggested_class_id))

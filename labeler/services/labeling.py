@@ -26,6 +26,7 @@ from labeler.services.label_rules import (  # noqa: F401 (the callers' names for
     DIRECT,
     LabelRefused,
     LeaseHeld,
+    TransactionMissing,
     label_record,
 )
 from labeler.services.leasing import lease_expiry, lease_release
@@ -53,9 +54,12 @@ def queue_next_item(*, user, exclude: tuple[int, ...] = ()) -> QueueEntry | None
         return None
     entry = QueueEntry.objects.select_related("transaction").get(pk=held)
     entry.leased_to = user
-    # The dataset and the queuing version are the same few rows for every item: from memory.
+    # The dataset, the queuing version and the classes are the same few rows for every item:
+    # from memory.
     item = entry.transaction
     item.dataset = Dataset.remembered(item.dataset_id)
+    item.suggested_class = LabelClass.remembered(item.suggested_class_id)
+    entry.suggested_class = LabelClass.remembered(entry.suggested_class_id)
     if entry.model_version_id is not None:
         entry.model_version = ModelVersion.remembered(entry.model_version_id)
     return entry
@@ -93,11 +97,10 @@ def label_submit(
                 .first()
             )
             if item is None:
-                raise LabelRefused(f"there is no transaction {transaction_id} (deleted?)")
-            # Every label of the item, in one read: a handful at most.
-            history = list(
-                Label.objects.filter(transaction=item).select_related("annotator").order_by("-id")
-            )
+                raise TransactionMissing(transaction_id)
+            # Every label of the item, in one read: a handful at most. (Their annotators are
+            # read only to name one in a refusal.)
+            history = list(Label.objects.filter(transaction=item).order_by("-id"))
             repeated = next(
                 (
                     x
