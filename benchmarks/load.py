@@ -30,8 +30,11 @@ a retrain that activates under full load.
 from __future__ import annotations
 
 import argparse
+import datetime
+import gc
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -142,10 +145,20 @@ def case_environment(case: str, postgres_url: str, workdir: Path) -> dict[str, s
     return env
 
 
-def web_command(port: int, workers: int, *, keep_alive: bool = False) -> list[str]:
+# The server's own record of each request: when it ended (the log's clock, to the second), what
+# it was and how long the worker took (microseconds), to set beside what the clients measured.
+ACCESS_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(D)s'
+ACCESS_LINE = re.compile(r'^\[([^\]]+)\] "(\S+) (\S+)" (\d{3}) (\d+)$')
+ANSWER_PATHS = ("/annotate/answer/", "/api/v1/labels/")
+
+
+def web_command(
+    port: int, workers: int, *, keep_alive: bool = False, access_log: Path | None = None
+) -> list[str]:
     """gunicorn as production runs it: sync workers, one request at a time, a connection per
     request. `keep_alive`: threaded workers that keep a client's connection open between its
-    requests (the README's separate server for an authorisation flow's decisions)."""
+    requests (the README's separate server for an authorisation flow's decisions).
+    `access_log`: where each request's duration on the server is written."""
     command = [
         str(BIN / "gunicorn"),
         "labeler.wsgi:application",
@@ -153,6 +166,8 @@ def web_command(port: int, workers: int, *, keep_alive: bool = False) -> list[st
         f"--bind=127.0.0.1:{port}",
         "--timeout=30",
     ]
+    if access_log is not None:
+        command += [f"--access-logfile={access_log}", f"--access-logformat={ACCESS_FORMAT}"]
     if keep_alive:
         command += ["--worker-class=gthread", "--threads=1", "--keep-alive=5"]
     return command
@@ -181,7 +196,7 @@ def start(
     """gunicorn, the Procfile's Celery workers (light tasks; training in a solo pool) and beat,
     like production."""
     commands = {
-        "web": web_command(port, workers),
+        "web": web_command(port, workers, access_log=logs / "access.log"),
         "worker": _celery_worker("worker", "--concurrency=2", "--queues=celery"),
         "trainer": _celery_worker("trainer", "--pool=solo", "--queues=training"),
         "beat": [str(BIN / "celery"), "-A", "labeler", "beat", "--loglevel=WARNING"],
@@ -360,6 +375,56 @@ def stored_counts(ledger, names: list[str]) -> dict:
     }
 
 
+class CollectionPauses:
+    """This process's garbage collections that took `at_least` seconds or more: each one stops
+    every client thread, so an answer the clients timed across one looks that much slower than
+    the server made it."""
+
+    def __init__(self, at_least: float = 0.05):
+        self.at_least = at_least
+        self.pauses: list[tuple[float, float, int]] = []  # (began, seconds, generation)
+        self._began: float | None = None
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        elif self._began is not None:
+            took = time.perf_counter() - self._began
+            if took >= self.at_least:
+                self.pauses.append((self._began, took, info["generation"]))
+
+
+def server_answers(access_log: Path) -> list[tuple[float, float]]:
+    """The answers as the server timed them, from gunicorn's access log: (when each ended,
+    seconds since the epoch to the second; seconds the worker took)."""
+    answers = []
+    for line in access_log.read_text().splitlines() if access_log.exists() else []:
+        found = ACCESS_LINE.match(line.strip())
+        if found is None:
+            continue
+        moment, method, path, _, micros = found.groups()
+        if method == "POST" and path in ANSWER_PATHS:
+            ended = datetime.datetime.strptime(moment, "%d/%b/%Y:%H:%M:%S %z").timestamp()
+            answers.append((ended, int(micros) / 1e6))
+    return answers
+
+
+def server_figures(access_log: Path, window: dict, epoch_offset: float) -> dict:
+    """The server's longest answer over the run and during the retrain (the log's clock has
+    whole seconds: an answer counts as during the retrain when it may have overlapped it)."""
+    answers = server_answers(access_log)
+    figures = {
+        "server_answers": len(answers),
+        "server_answer_max_ms": 1000 * max((took for _, took in answers), default=0.0),
+    }
+    if window:
+        began = window["started"] + epoch_offset
+        ended = window.get("copied", window.get("ended", window["started"])) + epoch_offset
+        during = [took for at, took in answers if at + 1 >= began and at - took - 1 <= ended]
+        figures["server_longest_during_retrain_ms"] = 1000 * max(during, default=0.0)
+    return figures
+
+
 def run_case(args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="fraudloop-load-"))
     env = case_environment(args.case, args.postgres_url, workdir)
@@ -371,6 +436,14 @@ def run_case(args) -> dict:
         workdir=workdir,
     )
     setup_s = time.perf_counter() - started
+    # The first training's objects stay out of the clients' collections: a full collection of
+    # that heap (700 MB at a million rows) would stop all twenty clients at once.
+    gc.collect()
+    if not args.no_gc_freeze:
+        gc.freeze()
+    pauses = CollectionPauses()
+    gc.callbacks.append(pauses)
+    epoch_offset = time.time() - time.perf_counter()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     logs = workdir / "logs"
@@ -382,6 +455,7 @@ def run_case(args) -> dict:
         )
     finally:
         stop(processes)
+        gc.callbacks.remove(pauses)
     ledger, window = run["ledger"], run["window"]
     counts = stored_counts(ledger, prepared["names"])
     durations = [seconds for _, seconds, _ in ledger.answers]
@@ -455,6 +529,9 @@ def run_case(args) -> dict:
                 for stage, moment in (window.get("stages") or {}).items()
             },
         },
+        **server_figures(logs / "access.log", window, epoch_offset),
+        "client_pauses": len(pauses.pauses),
+        "client_pause_max_ms": 1000 * max((took for _, took, _ in pauses.pauses), default=0.0),
         "errors": ledger.errors[:5],
         "logs": str(logs),
     }
@@ -500,6 +577,13 @@ def report(result: dict) -> None:
         f"\n  slowest answers (began at s, ms, kind): {retrain['slowest']}; the run's stage "
         f"durations: {retrain.get('durations')}"
     )
+    print(
+        f"  the server's own timing of {result['server_answers']:,} answers: longest "
+        f"{result['server_answer_max_ms']:.0f} ms, during the retrain "
+        f"{result.get('server_longest_during_retrain_ms', 0):.0f} ms; the load generator's "
+        f"collections of >= 50 ms: {result['client_pauses']}, longest "
+        f"{result['client_pause_max_ms']:.0f} ms"
+    )
     if result["errors"]:
         print(f"  first server errors: {result['errors']}  (logs in {result['logs']})")
 
@@ -518,6 +602,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--json", action="store_true", help="print each case's figures as JSON")
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave the first training's objects in this process's garbage collections",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     cases = args.case or ["sqlite", "postgres"]
