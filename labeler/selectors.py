@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 
-from labeler.models import Dataset, Label, ModelVersion, QueueEntry, SynthesisRun, Transaction
+from labeler.models import (
+    Dataset,
+    Label,
+    ModelVersion,
+    QueueEntry,
+    SynthesisRun,
+    Transaction,
+    memory,
+)
 
 
 def dataset_summaries() -> QuerySet[Dataset]:
@@ -70,6 +80,30 @@ def new_human_labels(
     if up_to is not None:
         labels = labels.order_by()[:up_to]
     return labels.count()
+
+
+UNLABELED_COUNT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class UnlabeledCount:
+    count: int
+    counted_at: datetime
+
+
+def unlabeled_count(*, dataset: Dataset) -> UnlabeledCount:
+    """The dataset's transactions without an active label, as this process counted them at most
+    `UNLABELED_COUNT_SECONDS` ago. The count reads every transaction of the dataset (about a
+    second at a million rows), and the page that shows it, the empty queue, is the one every
+    annotator reloads while they wait for the next version."""
+
+    def count() -> UnlabeledCount:
+        rows = dataset.transactions.exclude(labels__status=Label.Status.ACTIVE).count()
+        return UnlabeledCount(rows, timezone.now())
+
+    return memory.remembered(
+        Transaction, count, key=("unlabeled", dataset.pk), seconds=UNLABELED_COUNT_SECONDS
+    )
 
 
 def training_overview(*, dataset: Dataset) -> TrainingOverview:

@@ -16,12 +16,14 @@ CACHE_SECONDS = 10.0
 _held: dict[tuple[type, Hashable], tuple[Any, float]] = {}
 
 
-def remembered(owner: type, load: Callable[[], Any], *, key: Hashable = None) -> Any:
-    """What `load()` returned for (`owner`, `key`) less than CACHE_SECONDS ago, else a fresh
-    `load()`."""
+def remembered(
+    owner: type, load: Callable[[], Any], *, key: Hashable = None, seconds: float | None = None
+) -> Any:
+    """What `load()` returned for (`owner`, `key`) less than `seconds` (CACHE_SECONDS unless
+    given) ago, else a fresh `load()`."""
     held = _held.get((owner, key))
     now = time.monotonic()
-    if held is not None and now - held[1] < CACHE_SECONDS:
+    if held is not None and now - held[1] < (CACHE_SECONDS if seconds is None else seconds):
         return held[0]
     value = load()
     _held[(owner, key)] = (value, now)

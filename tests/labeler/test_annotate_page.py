@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from labeler.models import Label, ModelVersion, QueueEntry, TrainingPolicy
+from labeler.models import Label, ModelVersion, QueueEntry, TrainingPolicy, Transaction
 from tests.factories import (
     DatasetFactory,
+    LabelFactory,
     ModelVersionFactory,
     TransactionFactory,
     label_class,
@@ -124,6 +125,48 @@ def test_an_empty_queue_says_so_with_the_unlabeled_count_and_offers_staff_a_trai
     page = client.get(reverse("annotate")).content.decode()
     assert "The queue is empty" in page and "4 transactions in empty have no label" in page
     assert "Train now" in page
+
+
+def test_the_empty_queue_counts_each_labeled_row_once_and_at_most_once_a_minute(
+    client, alice, bob, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from labeler.models import memory
+
+    dataset = DatasetFactory(name="empty")
+    rows = TransactionFactory.create_batch(6, import_batch__dataset=dataset)
+    TransactionFactory.create_batch(3)  # another dataset's rows
+    # A second opinion: two active labels on one row; an undone label counts for nothing.
+    LabelFactory(transaction=rows[0], annotator=alice)
+    LabelFactory(transaction=rows[0], annotator=bob)
+    LabelFactory(transaction=rows[1], annotator=bob, status=Label.Status.SUPERSEDED)
+    LabelFactory(transaction=rows[2], decision=Label.Decision.IMPORTED)  # a trusted import
+    client.force_login(alice)
+    table = Transaction._meta.db_table
+
+    def page_and_counts():
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("annotate")).content.decode()
+        counts = [
+            q["sql"]
+            for q in captured.captured_queries
+            if q["sql"].startswith(f'SELECT COUNT(*) AS "__count" FROM "{table}"')
+        ]
+        return page, len(counts)
+
+    page, counts = page_and_counts()
+    assert "4 transactions in empty have no label yet (counted at" in page and counts == 1
+    LabelFactory(transaction=rows[3], annotator=alice)
+    # Within the minute the figure comes from memory, with the time it was counted ...
+    page, counts = page_and_counts()
+    assert "4 transactions in empty have no label yet" in page and counts == 0
+    # ... and a minute on, it is counted again.
+    clock = memory.time.monotonic() + 61
+    monkeypatch.setattr(memory.time, "monotonic", lambda: clock)
+    page, counts = page_and_counts()
+    assert "3 transactions in empty have no label yet" in page and counts == 1
 
 
 def test_with_three_classes_a_reject_needs_the_class_picked_by_digit(client, queue, bob):
