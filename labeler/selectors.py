@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -92,17 +102,24 @@ class UnlabeledCount:
 
 
 def unlabeled_count(*, dataset: Dataset) -> UnlabeledCount:
-    """The dataset's transactions without an active label, as this process counted them at most
-    `UNLABELED_COUNT_SECONDS` ago. The count reads every transaction of the dataset (about a
-    second at a million rows), and the page that shows it, the empty queue, is the one every
-    annotator reloads while they wait for the next version."""
+    """The dataset's transactions without an active label. Counting them reads every transaction
+    of the dataset (about a second at a million rows), and the page that shows the figure, the
+    empty queue, is the one annotators reload while they wait for the next version: so the
+    count is kept in this process while no label anywhere has been written or undone since, for
+    at most `UNLABELED_COUNT_SECONDS` (rows that arrived meanwhile are counted after that)."""
+    labels = Label.objects.aggregate(
+        last=Max("id"), active=Count("id", filter=Q(status=Label.Status.ACTIVE))
+    )
 
     def count() -> UnlabeledCount:
         rows = dataset.transactions.exclude(labels__status=Label.Status.ACTIVE).count()
         return UnlabeledCount(rows, timezone.now())
 
     return memory.remembered(
-        Transaction, count, key=("unlabeled", dataset.pk), seconds=UNLABELED_COUNT_SECONDS
+        Transaction,
+        count,
+        key=("unlabeled", dataset.pk, labels["last"], labels["active"]),
+        seconds=UNLABELED_COUNT_SECONDS,
     )
 
 

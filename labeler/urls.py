@@ -29,6 +29,11 @@ urlpatterns = [
     path("annotate/answer/", annotate.annotate_answer, name="annotate_answer"),
     path("annotate/skip/", annotate.annotate_skip, name="annotate_skip"),
     path("annotate/undo/", annotate.annotate_undo, name="annotate_undo"),
+    path(
+        "annotate/unlabeled/<int:dataset_id>/",
+        annotate.annotate_unlabeled,
+        name="annotate_unlabeled",
+    ),
     path("review/", review.review, name="review"),
     path("review/answer/", review.review_answer, name="review_answer"),
     path("review/skip/", review.review_skip, name="review_skip"),

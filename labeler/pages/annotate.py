@@ -22,7 +22,7 @@ from labeler.models import (
     Transaction,
 )
 from labeler.pages.card_timeline import CardTimeline, card_timeline
-from labeler.selectors import new_human_labels, unlabeled_count
+from labeler.selectors import new_human_labels
 from labeler.services.sql_names import quoted_column, quoted_table
 from labeler.services.version_scoring import score_top_share
 
@@ -201,14 +201,12 @@ class SessionStats:
     frauds: int
     per_hour: float
     until_retraining: int | None  # 0 once a run waits: it will learn from every label so far
-    unlabeled: int
-    unlabeled_at: datetime | None = None  # when `unlabeled` was counted
     retraining_queued: bool = False
 
 
-def session_stats(*, user, since: datetime, dataset=None, count_unlabeled=False) -> SessionStats:
-    """The annotator's figures; `count_unlabeled` (a count over every transaction, kept a minute
-    in memory) only for the empty-queue page, never on the per-label path."""
+def session_stats(*, user, since: datetime, dataset=None) -> SessionStats:
+    """The annotator's figures, read on every answer: none of them counts over the dataset's
+    transactions (the empty queue fetches its count of unlabeled rows on its own)."""
     positive = [c.pk for c in LabelClass.ordered() if c.is_positive]  # no join per answer
     hours = max((timezone.now() - since).total_seconds() / 3600, 1 / 60)
     until, queued = None, False
@@ -236,17 +234,11 @@ def session_stats(*, user, since: datetime, dataset=None, count_unlabeled=False)
         until = 0
     elif needed is not None:
         until = max(0, needed - new)
-    unlabeled, unlabeled_at = 0, None
-    if dataset is not None and count_unlabeled:
-        counted = unlabeled_count(dataset=dataset)
-        unlabeled, unlabeled_at = counted.count, counted.counted_at
     return SessionStats(
         labels=labels,
         frauds=frauds,
         per_hour=round(labels / hours, 1),
         until_retraining=until,
-        unlabeled=unlabeled,
-        unlabeled_at=unlabeled_at,
         retraining_queued=queued,
     )
 

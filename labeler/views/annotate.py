@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from labeler.errors import FraudloopError
 from labeler.models import Dataset, QueueEntry, Transaction
 from labeler.pages.annotate import item_view, session_stats
+from labeler.selectors import unlabeled_count
 from labeler.services.case_labeling import case_submit
 from labeler.services.labeling import (
     label_submit,
@@ -56,9 +57,7 @@ def _skipped(request) -> tuple[int, ...]:
 def _context(request, *, items, message: str = "", level: str = "notice") -> dict:
     shown = next((item for item in items if item is not None), None)
     dataset = shown.transaction.dataset if shown else Dataset.objects.order_by("pk").first()
-    stats = session_stats(
-        user=request.user, since=_since(request), dataset=dataset, count_unlabeled=shown is None
-    )
+    stats = session_stats(user=request.user, since=_since(request), dataset=dataset)
     return {
         **TEMPLATES,
         "items": items,
@@ -95,6 +94,21 @@ def _after_answer(request, *, showing: int | None, message: str = "", level: str
     context = _context(request, items=[following], message=message, level=level)
     context["following"] = following
     return render(request, "labeler/partials/annotate_next.html", context)
+
+
+@login_required
+@annotator_required
+@require_GET
+def annotate_unlabeled(request, dataset_id: int):
+    """The empty queue's figure, fetched by the card once it is shown, so that neither the answer
+    that emptied the queue nor a reload of the page waits for a count over every transaction."""
+    dataset = get_object_or_404(Dataset, pk=dataset_id)
+    counted = unlabeled_count(dataset=dataset)
+    return render(
+        request,
+        "labeler/partials/annotate_unlabeled.html",
+        {"dataset": dataset, "counted": counted},
+    )
 
 
 @login_required

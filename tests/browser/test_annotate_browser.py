@@ -100,3 +100,28 @@ def test_twenty_labels_by_keyboard_then_undo(page, live_server, bob, screenshot,
         else:
             assert label.label_class.name == {"f": "fraud", "l": "legit"}[key]
     assert not QueueEntry.objects.filter(transaction_id__in=[a.transaction_id for a in active])
+
+
+def test_the_last_answer_brings_the_empty_card_and_then_its_unlabeled_figure(
+    page, live_server, bob, screenshot, monkeypatch
+):
+    monkeypatch.setattr(
+        "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
+    )
+    entries = queue_of(2)
+    TransactionFactory.create_batch(3, import_batch__dataset=entries[0].transaction.dataset)
+    log_in(page, live_server.url, "bob", "bob-pass")
+    page.goto(f"{live_server.url}/annotate/")
+    page.evaluate("window.__same_page = true")
+    for _ in entries:
+        expect(page.locator("#current [data-ready=true]")).to_have_count(1)
+        page.keyboard.press("y")
+    empty = page.locator("#current [data-empty]")
+    expect(empty).to_contain_text("The queue is empty")
+    # Five rows, two of them labeled: the figure the card fetched once it was shown.
+    expect(empty.locator("[data-unlabeled]")).to_contain_text(
+        "3 transactions in hotkeys have no label yet (counted at"
+    )
+    screenshot("annotate-empty-queue")
+    assert page.evaluate("window.__same_page") is True
+    assert Label.objects.filter(annotator=bob, status="active").count() == 2

@@ -116,19 +116,18 @@ def test_undo_brings_the_item_back_as_the_current_one(client, queue, bob):
     assert Label.objects.get().status == "superseded"
 
 
-def test_an_empty_queue_says_so_with_the_unlabeled_count_and_offers_staff_a_train_button(
-    client, alice
-):
+def test_an_empty_queue_says_so_and_offers_staff_a_train_button(client, alice):
     dataset = DatasetFactory(name="empty")
     TransactionFactory.create_batch(4, import_batch__dataset=dataset)
     client.force_login(alice)
     page = client.get(reverse("annotate")).content.decode()
-    assert "The queue is empty" in page and "4 transactions in empty have no label" in page
-    assert "Train now" in page
+    assert "The queue is empty" in page and "Train now" in page
+    # The unlabeled figure comes after the card, from its own request.
+    assert reverse("annotate_unlabeled", args=[dataset.pk]) in page
 
 
-def test_the_empty_queue_counts_each_labeled_row_once_and_at_most_once_a_minute(
-    client, alice, bob, monkeypatch
+def test_the_empty_queue_reads_no_count_and_its_figure_is_recounted_when_labels_change(
+    client, alice, bob, monkeypatch, django_user_model
 ):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -143,12 +142,12 @@ def test_the_empty_queue_counts_each_labeled_row_once_and_at_most_once_a_minute(
     LabelFactory(transaction=rows[0], annotator=bob)
     LabelFactory(transaction=rows[1], annotator=bob, status=Label.Status.SUPERSEDED)
     LabelFactory(transaction=rows[2], decision=Label.Decision.IMPORTED)  # a trusted import
-    client.force_login(alice)
+    client.force_login(bob)
     table = Transaction._meta.db_table
 
-    def page_and_counts():
+    def get(url):
         with CaptureQueriesContext(connection) as captured:
-            page = client.get(reverse("annotate")).content.decode()
+            page = client.get(url).content.decode()
         counts = [
             q["sql"]
             for q in captured.captured_queries
@@ -156,17 +155,31 @@ def test_the_empty_queue_counts_each_labeled_row_once_and_at_most_once_a_minute(
         ]
         return page, len(counts)
 
-    page, counts = page_and_counts()
+    page, counts = get(reverse("annotate"))
+    assert "The queue is empty" in page and counts == 0
+    figure = reverse("annotate_unlabeled", args=[dataset.pk])
+    page, counts = get(figure)
     assert "4 transactions in empty have no label yet (counted at" in page and counts == 1
-    LabelFactory(transaction=rows[3], annotator=alice)
-    # Within the minute the figure comes from memory, with the time it was counted ...
-    page, counts = page_and_counts()
+    # While no label is written or undone, the figure comes from memory for a minute ...
+    page, counts = get(figure)
     assert "4 transactions in empty have no label yet" in page and counts == 0
-    # ... and a minute on, it is counted again.
+    # ... a label anywhere has it counted again at once ...
+    label = LabelFactory(transaction=rows[3], annotator=alice)
+    page, counts = get(figure)
+    assert "3 transactions in empty have no label yet" in page and counts == 1
+    label.status = Label.Status.SUPERSEDED  # an undo
+    label.save()
+    page, counts = get(figure)
+    assert "4 transactions in empty have no label yet" in page and counts == 1
+    # ... and so does a minute gone by (rows may have arrived).
     clock = memory.time.monotonic() + 61
     monkeypatch.setattr(memory.time, "monotonic", lambda: clock)
-    page, counts = page_and_counts()
-    assert "3 transactions in empty have no label yet" in page and counts == 1
+    page, counts = get(figure)
+    assert "4 transactions in empty have no label yet" in page and counts == 1
+    client.logout()
+    assert client.get(figure).status_code == 302  # to the login page
+    client.force_login(django_user_model.objects.create_user("nobody", password="nobody-pass"))
+    assert client.get(figure).status_code == 403
 
 
 def test_with_three_classes_a_reject_needs_the_class_picked_by_digit(client, queue, bob):
