@@ -37,6 +37,7 @@ def fraudloop_curve(
     frame_share: float = 0.1,
     anomaly: AnomalyConfig | None = None,
     trusted: np.ndarray | None = None,
+    entity_risk: np.ndarray | None = None,
 ) -> Curve:
     """The product's method in memory: an audit frame no model learns from, the anomaly
     detectors' cold start (`anomaly`; its defaults are the product's), then the committee
@@ -45,7 +46,8 @@ def fraudloop_curve(
     and the audit's estimate of each version. `trusted`: pool positions whose fraud label the
     loop has from the start without anyone's effort (chargebacks imported as trusted labels):
     they train from the first round outside the frame, and count neither as labels nor as
-    frauds found."""
+    frauds found. `entity_risk`: per pool row, its merchant's known fraud rate, for the
+    acquisition's `entity_risk_share`."""
     started = time.perf_counter()
     rng = set_seed(seed)
     audit = audit or AuditConfig()
@@ -56,6 +58,7 @@ def fraudloop_curve(
     audit_numbers = numbers[frame] / frame_share
     x_learn, y_learn = split.x_pool[learning], split.y_pool[learning]
     x_frame, y_frame = split.x_pool[frame], split.y_pool[frame]
+    risk_learn = None if entity_risk is None else np.asarray(entity_risk)[learning]
     detectors = anomaly_ensemble_fit(x_learn, replace(anomaly or AnomalyConfig(), seed=seed))
     anomaly = detectors.anomaly_score(x_learn)
     frame_anomaly = detectors.anomaly_score(x_frame)
@@ -90,7 +93,14 @@ def fraudloop_curve(
         candidates = np.flatnonzero(~labeled)
         size = round_size - len(drawn.picks)
         if committee is None:
-            selection = batch_select(size=size, proba=None, anomaly=anomaly[candidates], rng=rng)
+            selection = batch_select(
+                size=size,
+                proba=None,
+                anomaly=anomaly[candidates],
+                rng=rng,
+                config=acquisition,
+                entity_risk=None if risk_learn is None else risk_learn[candidates],
+            )
         else:
             members = {name: proba[candidates] for name, proba in pool_members.items()}
             member_scores = [m[:, 1] for m in members.values()]  # the anomaly rank among them
@@ -104,6 +114,7 @@ def fraudloop_curve(
                 embedding=embedding,
                 exploit_hit_rate=hit_rate,
                 config=acquisition,
+                entity_risk=None if risk_learn is None else risk_learn[candidates],
             )
         picked = candidates[selection.indices]
         exploit = picked[np.asarray(selection.reasons) == "likely_fraud"]

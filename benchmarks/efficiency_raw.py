@@ -21,6 +21,7 @@ from efficiency_fraudloop import fraudloop_curve
 from efficiency_strategies import Curve, Split, area, at, baseline_curve, ceiling_scores
 
 from labeler.services.import_columns import category_features, category_levels
+from modeling.acquisition import AcquisitionConfig
 from modeling.committee import CommitteeConfig
 from modeling.entity_features import EntityFeatureConfig, entity_features
 from modeling.features import FeatureScaler, feature_matrix
@@ -47,6 +48,8 @@ class RawSplits:
     # Pool positions of the frauds whose chargeback is known by the pool's last transaction:
     # what an issuer would have imported as trusted labels by then.
     charged_back: np.ndarray
+    # Per pool row, its merchant's known fraud rate (the mean of the risk windows, unscaled).
+    merchant_risk: np.ndarray
 
 
 def raw_splits(*, customers: int, seed: int = 11) -> RawSplits:
@@ -81,7 +84,9 @@ def raw_splits(*, customers: int, seed: int = 11) -> RawSplits:
     )
     known = _seconds(simulated.labels_known_at)  # NaN for a legitimate row
     charged_back = np.flatnonzero(known[:cut] <= times[cut - 1])
-    return RawSplits(splits, source, simulated.scenario, charged_back)
+    risk = [column for column, name in enumerate(names) if name.startswith("merchant_risk_")]
+    merchant_risk = derived[:cut, risk].mean(axis=1)
+    return RawSplits(splits, source, simulated.scenario, charged_back, merchant_risk)
 
 
 def _by_scenario(scenario: np.ndarray) -> str:
@@ -106,6 +111,12 @@ VARIANTS = {
         CommitteeConfig(weak=WeakConfig(class_balance=0.0)),
         True,
     ),
+    # A tenth of each round from the rows whose merchant had frauds known shortly before them.
+    "fraudloop with derived, merchant-risk picks": ("with", CommitteeConfig(), False),
+}
+# Variants whose picks include the rows at merchants with recent known frauds.
+ACQUISITION = {
+    "fraudloop with derived, merchant-risk picks": AcquisitionConfig(entity_risk_share=0.1),
 }
 DEFAULT_VARIANTS = ("fraudloop without derived", "fraudloop with derived")
 
@@ -138,8 +149,17 @@ def raw_report(
     for name in variants:
         data, config, chargebacks = VARIANTS[name]
         trusted = raw.charged_back if chargebacks else None
+        acquisition = ACQUISITION.get(name)
         curves[name] = [
-            fraudloop_curve(raw.splits[data], seed=s, config=config, trusted=trusted, **settings)
+            fraudloop_curve(
+                raw.splits[data],
+                seed=s,
+                config=config,
+                trusted=trusted,
+                acquisition=acquisition,
+                entity_risk=raw.merchant_risk if acquisition else None,
+                **settings,
+            )
             for s in seeds
         ]
         found = "; ".join(_by_scenario(raw.scenario[c.answered_rows]) for c in curves[name])

@@ -14,6 +14,7 @@ REASON_LIKELY_FRAUD = "likely_fraud"
 REASON_UNCERTAIN = "uncertain"
 REASON_DISAGREEMENT = "disagreement"
 REASON_ANOMALY = "anomaly"
+REASON_ENTITY_RISK = "entity_risk"
 
 
 def least_confidence(proba: np.ndarray) -> np.ndarray:
@@ -72,6 +73,12 @@ class AcquisitionConfig:
     # of frauds it can see: most of those slots go to the anomaly ranking instead.
     dry_hit_rate: float = 0.2
     dry_likely_fraud_share: float = 0.3
+    # Of every batch, before the rest: the rows whose entity (a merchant or terminal) had frauds
+    # confirmed shortly before them, highest risk first, where the data has such a column
+    # (`entity_risk`). A compromised terminal's frauds look like its legitimate traffic, and a
+    # model that has never been shown one does not rank them. Off until the product's queue
+    # carries the reason; label_efficiency.py --generated-raw measures it.
+    entity_risk_share: float = 0.0
     positive_class: int = 1
 
 
@@ -97,11 +104,13 @@ def batch_select(
     member_scores: list[np.ndarray] | None = None,
     embedding: np.ndarray | None = None,
     exploit_hit_rate: float | None = None,
+    entity_risk: np.ndarray | None = None,
 ) -> Selection:
     """Picks `size` of the candidate rows. `proba` (n, K) is None before any fraud is labeled:
-    then the anomaly score ranks (cold start). Every pick carries its reason; the picks come
-    grouped by reason, each group best first, with priorities that deal them into one order
-    (`interleaved_priorities`)."""
+    then the anomaly score ranks (cold start). `entity_risk` (n,): the fraud rate known at each
+    row's merchant shortly before it (0: none), for `config.entity_risk_share`. Every pick
+    carries its reason; the picks come grouped by reason, each group best first, with priorities
+    that deal them into one order (`interleaved_priorities`)."""
     config = config or AcquisitionConfig()
     count = len(anomaly)
     size = min(size, count)
@@ -115,6 +124,11 @@ def batch_select(
         reasons.extend([reason] * len(indices))
 
     main_count = size
+    if entity_risk is not None and config.entity_risk_share > 0:
+        at_risk = np.flatnonzero(entity_risk > 0)
+        order = at_risk[np.argsort(-entity_risk[at_risk], kind="stable")]
+        add(_take(order, taken, round(size * config.entity_risk_share)), REASON_ENTITY_RISK)
+        main_count = size - int(taken.sum())
     if proba is None:
         add(_take(np.argsort(-anomaly, kind="stable"), taken, main_count), REASON_COLD_START)
     else:

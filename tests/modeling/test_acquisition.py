@@ -8,6 +8,7 @@ from modeling.acquisition import (
     REASON_AUDIT,
     REASON_COLD_START,
     REASON_DISAGREEMENT,
+    REASON_ENTITY_RISK,
     REASON_LIKELY_FRAUD,
     REASON_UNCERTAIN,
     AcquisitionConfig,
@@ -111,6 +112,31 @@ def test_when_likely_fraud_picks_run_dry_the_anomaly_ranking_takes_most_of_their
     likely = set(dry.indices[np.asarray(dry.reasons) == REASON_LIKELY_FRAUD])
     free = np.setdiff1d(np.arange(count), list(likely))
     assert set(picked) == set(free[np.argsort(-anomaly[free])][:50])
+
+
+def test_rows_at_merchants_with_known_frauds_take_their_share_first_and_only_when_at_risk(rng):
+    count = 1000
+    proba = np.column_stack([np.linspace(1, 0, count), np.linspace(0, 1, count)])
+    anomaly = rng.random(count)
+    risk = np.zeros(count)
+    risk[[5, 50, 500]] = [0.2, 0.9, 0.5]  # three rows at merchants with known frauds
+    config = AcquisitionConfig(entity_risk_share=0.1, likely_fraud_share=0.5)
+    picked = batch_select(
+        size=100, proba=proba, anomaly=anomaly, rng=rng, config=config, entity_risk=risk
+    )
+    reasons = np.asarray(picked.reasons)
+    # Ten slots, but only three rows at risk: those three, riskiest first; the rest as before.
+    assert picked.indices[reasons == REASON_ENTITY_RISK].tolist() == [50, 500, 5]
+    assert len(set(picked.indices.tolist())) == 100
+    assert np.sum(reasons == REASON_LIKELY_FRAUD) == round(97 * 0.5)
+    # The cold start takes them too, and the anomaly ranking fills the rest of the batch.
+    cold = batch_select(
+        size=40, proba=None, anomaly=anomaly, rng=rng, config=config, entity_risk=risk
+    )
+    assert cold.reasons.count(REASON_ENTITY_RISK) == 3 and len(cold.indices) == 40
+    # Off by default: the same call without the share picks no row for its risk.
+    plain = batch_select(size=100, proba=proba, anomaly=anomaly, rng=rng, entity_risk=risk)
+    assert REASON_ENTITY_RISK not in plain.reasons
 
 
 def _plan(sizes: dict[str, int]) -> list[str]:
