@@ -20,6 +20,7 @@ class QueueEntry(models.Model):
         COLD_START = "cold_start", "cold start (anomaly score)"
         LIKELY_FRAUD = "likely_fraud", "likely fraud"
         ANOMALY = "anomaly", "anomalous (no likely fraud left)"
+        ENTITY_RISK = "entity_risk", "merchant with recent known frauds"
         SECOND_OPINION = "second_opinion", "second opinion (sent back by a reviewer)"
         ARRIVAL = "arrival", "new arrival, among the likely frauds"
 
