@@ -118,8 +118,9 @@ def unlabeled_count(*, dataset: Dataset) -> UnlabeledCount:
     return memory.remembered(
         Transaction,
         count,
-        key=("unlabeled", dataset.pk, labels["last"], labels["active"]),
+        key=("unlabeled", dataset.pk),
         seconds=UNLABELED_COUNT_SECONDS,
+        version=(labels["last"], labels["active"]),
     )
 
 

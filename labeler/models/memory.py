@@ -13,20 +13,27 @@ from django.db import models
 
 CACHE_SECONDS = 10.0
 
-_held: dict[tuple[type, Hashable], tuple[Any, float]] = {}
+_held: dict[tuple[type, Hashable], tuple[Any, float, Hashable]] = {}
 
 
 def remembered(
-    owner: type, load: Callable[[], Any], *, key: Hashable = None, seconds: float | None = None
+    owner: type,
+    load: Callable[[], Any],
+    *,
+    key: Hashable = None,
+    seconds: float | None = None,
+    version: Hashable = None,
 ) -> Any:
     """What `load()` returned for (`owner`, `key`) less than `seconds` (CACHE_SECONDS unless
-    given) ago, else a fresh `load()`."""
+    given) ago and for the same `version` (a stamp of what it was loaded from), else a fresh
+    `load()`, held in its place."""
     held = _held.get((owner, key))
     now = time.monotonic()
-    if held is not None and now - held[1] < (CACHE_SECONDS if seconds is None else seconds):
+    fresh = CACHE_SECONDS if seconds is None else seconds
+    if held is not None and now - held[1] < fresh and held[2] == version:
         return held[0]
     value = load()
-    _held[(owner, key)] = (value, now)
+    _held[(owner, key)] = (value, now, version)
     return value
 
 

@@ -85,3 +85,23 @@ def test_datasets_and_versions_by_key_are_remembered_until_saved_here(
     version.save()
     assert Dataset.remembered(dataset.pk).feature_names == ["V1", "V2"]
     assert ModelVersion.remembered(version.pk).metrics == {}
+
+
+def test_a_new_version_reloads_in_the_same_place_and_its_own_time_limit_holds(clock):
+    loads = []
+
+    def load():
+        loads.append(1)
+        return len(loads)
+
+    def held(version, seconds=60.0):
+        return memory.remembered(LabelClass, load, key="k", seconds=seconds, version=version)
+
+    assert (held("a"), held("a")) == (1, 1)
+    assert (held("b"), held("b")) == (2, 2)  # a new stamp: loaded again, then kept
+    assert held("a") == 3  # the old stamp's value was replaced, not kept beside it
+    assert sum(1 for owner, key in memory._held if key == "k") == 1
+    clock[0] += memory.CACHE_SECONDS + 1
+    assert held("a") == 3  # its own time limit, not CACHE_SECONDS
+    clock[0] += 60
+    assert held("a") == 4
