@@ -92,6 +92,7 @@ def fraudloop_curve(
         inclusion = drawn.inclusion
         candidates = np.flatnonzero(~labeled)
         size = round_size - len(drawn.picks)
+        risk = None if risk_learn is None else risk_learn[candidates]
         if committee is None:
             selection = batch_select(
                 size=size,
@@ -99,7 +100,7 @@ def fraudloop_curve(
                 anomaly=anomaly[candidates],
                 rng=rng,
                 config=acquisition,
-                entity_risk=None if risk_learn is None else risk_learn[candidates],
+                entity_risk=risk,
             )
         else:
             members = {name: proba[candidates] for name, proba in pool_members.items()}
@@ -114,7 +115,7 @@ def fraudloop_curve(
                 embedding=embedding,
                 exploit_hit_rate=hit_rate,
                 config=acquisition,
-                entity_risk=None if risk_learn is None else risk_learn[candidates],
+                entity_risk=risk,
             )
         picked = candidates[selection.indices]
         exploit = picked[np.asarray(selection.reasons) == "likely_fraud"]

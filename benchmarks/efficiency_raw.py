@@ -93,30 +93,31 @@ def _by_scenario(scenario: np.ndarray) -> str:
     return "/".join(str(int(np.sum(scenario == kind))) for kind in (1, 2, 3))
 
 
+@dataclass(frozen=True)
+class Variant:
+    input: str  # "with" or "without" the derived features
+    committee: CommitteeConfig
+    chargebacks: bool = False  # the chargebacks known by the pool's end as trusted labels
+    acquisition: AcquisitionConfig | None = None  # None: the product's
+
+
 VARIANTS = {
-    # name: (input, committee, with chargebacks as trusted labels)
-    "fraudloop without derived": ("without", CommitteeConfig(), False),
-    "fraudloop with derived": ("with", CommitteeConfig(), False),
+    "fraudloop without derived": Variant("without", CommitteeConfig()),
+    "fraudloop with derived": Variant("with", CommitteeConfig()),
     # The weak member's classes weighed as the data has them instead of the same in total.
-    "fraudloop with derived, weak at the prior": (
-        "with",
-        CommitteeConfig(weak=WeakConfig(class_balance=0.0)),
-        False,
+    "fraudloop with derived, weak at the prior": Variant(
+        "with", CommitteeConfig(weak=WeakConfig(class_balance=0.0))
     ),
     # The chargebacks known by the pool's end imported as trusted labels, as the product trains
     # on them; the labels counted are still people's only.
-    "fraudloop with derived and chargebacks": ("with", CommitteeConfig(), True),
-    "fraudloop with derived and chargebacks, weak at the prior": (
-        "with",
-        CommitteeConfig(weak=WeakConfig(class_balance=0.0)),
-        True,
+    "fraudloop with derived and chargebacks": Variant("with", CommitteeConfig(), True),
+    "fraudloop with derived and chargebacks, weak at the prior": Variant(
+        "with", CommitteeConfig(weak=WeakConfig(class_balance=0.0)), True
     ),
     # A tenth of each round from the rows whose merchant had frauds known shortly before them.
-    "fraudloop with derived, merchant-risk picks": ("with", CommitteeConfig(), False),
-}
-# Variants whose picks include the rows at merchants with recent known frauds.
-ACQUISITION = {
-    "fraudloop with derived, merchant-risk picks": AcquisitionConfig(entity_risk_share=0.1),
+    "fraudloop with derived, merchant-risk picks": Variant(
+        "with", CommitteeConfig(), acquisition=AcquisitionConfig(entity_risk_share=0.1)
+    ),
 }
 DEFAULT_VARIANTS = ("fraudloop without derived", "fraudloop with derived")
 
@@ -147,17 +148,15 @@ def raw_report(
         "baseline (with derived)": [baseline_curve(test, seed=s, **settings) for s in seeds],
     }
     for name in variants:
-        data, config, chargebacks = VARIANTS[name]
-        trusted = raw.charged_back if chargebacks else None
-        acquisition = ACQUISITION.get(name)
+        variant = VARIANTS[name]
         curves[name] = [
             fraudloop_curve(
-                raw.splits[data],
+                raw.splits[variant.input],
                 seed=s,
-                config=config,
-                trusted=trusted,
-                acquisition=acquisition,
-                entity_risk=raw.merchant_risk if acquisition else None,
+                config=variant.committee,
+                trusted=raw.charged_back if variant.chargebacks else None,
+                acquisition=variant.acquisition,
+                entity_risk=raw.merchant_risk if variant.acquisition else None,
                 **settings,
             )
             for s in seeds
@@ -185,6 +184,6 @@ def raw_report(
         ratio = last["fraudloop with derived"] / last["fraudloop without derived"]
         print(f"  AP with / without derived     {ratio:.2f}  (>= 1.5)")
     for name in variants:
-        if VARIANTS[name][0] == "with":
+        if VARIANTS[name].input == "with":
             print(f"  {name} / boosting: {last[name] / boosting:.3f}  (>= 0.95: within 5%)")
     print(f"\ntotal {(time.perf_counter() - started) / 60:.1f} min")
