@@ -10,6 +10,7 @@ import os
 import signal
 
 import pytest
+import redis
 from celery import Celery
 
 from labeler.models import (
@@ -48,11 +49,20 @@ QUICK_TRAINING = {"TRAINING_SGAN_STEPS": "60", "TRAINING_ANOMALY_EPOCHS": "1"}
 
 @pytest.fixture
 def broker(tmp_path):
-    """(broker URL, result backend, client transport options, worker environment)."""
+    """(broker URL, result backend, client transport options, worker environment).
+
+    Redis keeps its database between runs, and a test that kills a worker mid-run leaves an
+    unacknowledged message there that Redis delivers again later: to the next run's worker, which
+    would claim a run of the same id. Each test starts and ends with the database emptied."""
     if IN_CI:
         require_reachable("Redis", "127.0.0.1", 6379)
         url = "redis://127.0.0.1:6379/13"
-        return url, url, {}, {}
+        database = redis.Redis.from_url(url)
+        database.flushdb()
+        yield url, url, {}, {}
+        database.flushdb()
+        database.close()
+        return
     folder = tmp_path / "broker"
     options = {
         "data_folder_in": str(folder / "messages"),
@@ -61,7 +71,7 @@ def broker(tmp_path):
     }
     for path in [*options.values(), str(tmp_path / "results")]:
         os.makedirs(path, exist_ok=True)
-    return (
+    yield (
         "filesystem://",
         f"file://{tmp_path / 'results'}",
         options,
