@@ -143,6 +143,11 @@ def main() -> None:
         help="also fraudloop with this many generated frauds per training "
         "(modeling/synthesis/augment.py, at their low weight) beside the default without",
     )
+    parser.add_argument(
+        "--trees",
+        action="store_true",
+        help="also fraudloop with the boosted-tree member (modeling/trees.py) in the committee",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.draws = 1, 10
@@ -180,6 +185,11 @@ def main() -> None:
         augmented = replace(CommitteeConfig(), augment=AugmentConfig(rows=args.augment))
         curves[f"fraudloop + {args.augment} generated frauds"] = [
             fraudloop_curve(split, seed=s, config=augmented, **settings) for s in seeds
+        ]
+    if args.trees:
+        curves["fraudloop with trees"] = [
+            fraudloop_curve(split, seed=s, config=CommitteeConfig(use_trees=True), **settings)
+            for s in seeds
         ]
     for detectors in args.also_detectors or []:
         anomaly = AnomalyConfig(detectors=tuple(detectors.split(",")), combine="mean")

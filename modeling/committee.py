@@ -1,12 +1,14 @@
-"""The committee that scores transactions: the weak classifier and the SGAN, trained together on
-human labels, the previous version's pseudo-labels and the unlabeled pool, and the anomaly
-detectors' combined rank."""
+"""The committee that scores transactions: the weak classifier, the SGAN and (when configured) the
+boosted trees, trained together on human labels, the previous version's pseudo-labels and the
+unlabeled pool, and the anomaly detectors' combined rank."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.metrics import average_precision_score
@@ -15,6 +17,7 @@ from modeling.anomaly.ensemble import AnomalyEnsemble
 from modeling.pseudo import PseudoLabelConfig, PseudoLabels, pseudo_labels_select
 from modeling.sgan import SGAN, SGANConfig, sgan_train
 from modeling.synthesis.augment import AugmentConfig, frauds_generate
+from modeling.trees import TreesClassifier, TreesConfig
 from modeling.weak import WeakClassifier, WeakConfig
 
 
@@ -37,6 +40,15 @@ class CommitteeConfig:
     anomaly_share_prior: float = 0.4
     share_prior_positives: int = 10
     min_positives_for_sgan: int = 4  # below this the SGAN has nothing to learn fraud from
+    # Boosted trees (modeling/trees.py) as a third classifier: they take `trees_share` of the
+    # classifiers' exponents, the weak model and the SGAN sharing the rest as before. Learned
+    # like the other shares, from `trees_share_prior` (see `shares_learn`).
+    use_trees: bool = False
+    trees_share: float | None = None
+    trees_grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)
+    trees_share_prior: float = 0.25
+    min_positives_for_trees: int = 4
+    trees: TreesConfig = field(default_factory=TreesConfig)
     use_pseudo_labels: bool = True
     weak: WeakConfig = field(default_factory=WeakConfig)
     sgan: SGANConfig = field(default_factory=SGANConfig)
@@ -81,11 +93,19 @@ class Committee:
     sgan_share: float = 0.5  # the SGAN's weight against the weak classifier, as trained
     anomaly_share: float = 0.0  # the anomaly score's weight in the whole mix, as trained
     share_evidence: ShareEvidence | None = None  # what the shares were learned from, carried on
+    trees: TreesClassifier | None = None
+    trees_share: float = 0.0  # the trees' share of the classifiers' weight, as trained
+
+    @property
+    def shares(self) -> Shares:
+        return Shares(self.sgan_share, self.anomaly_share, self.trees_share)
 
     def member_proba(self, x: np.ndarray) -> dict[str, np.ndarray]:
         members = {"weak": self.weak.predict_proba(x)}
         if self.sgan is not None:
             members["sgan"] = self.sgan.predict_proba(x)
+        if self.trees is not None:
+            members["trees"] = self.trees.predict_proba(x)
         if self.anomaly is not None and self.anomaly.ranks is not None:
             members["anomaly"] = anomaly_proba(
                 self.anomaly.anomaly_rank(x), self.weak.num_classes, self.config
@@ -96,7 +116,7 @@ class Committee:
         self, x: np.ndarray, members: dict[str, np.ndarray] | None = None
     ) -> np.ndarray:
         members = members or self.member_proba(x)
-        return geometric_mean(members, mix_weights(members, self.sgan_share, self.anomaly_share))
+        return geometric_mean(members, mix_weights(members, self.shares))
 
 
 def anomaly_proba(rank: np.ndarray, num_classes: int, config: CommitteeConfig) -> np.ndarray:
@@ -110,12 +130,24 @@ def anomaly_proba(rank: np.ndarray, num_classes: int, config: CommitteeConfig) -
     return proba
 
 
-def mix_weights(members, sgan_share: float, anomaly_share: float) -> dict[str, float]:
+class Shares(NamedTuple):
+    sgan: float  # the SGAN's weight against the weak classifier
+    anomaly: float  # the anomaly rank's exponent, on top of the classifiers'
+    trees: float = 0.0  # the trees' part of the classifiers' weight
+
+
+def mix_weights(members, shares: Shares) -> dict[str, float]:
     """Each present member's exponent in the product: the classifiers' sum to 1, so a typical
     row (anomaly rank 0.5, the same factor for every class) keeps their confidence; the anomaly
     rank's exponent comes on top and shifts the odds of unusual and very usual rows."""
-    sgan = sgan_share if "sgan" in members else 0.0
-    weights = {"weak": 1 - sgan, "sgan": sgan, "anomaly": anomaly_share}
+    sgan = shares.sgan if "sgan" in members else 0.0
+    trees = shares.trees if "trees" in members else 0.0
+    weights = {
+        "weak": (1 - trees) * (1 - sgan),
+        "sgan": (1 - trees) * sgan,
+        "trees": trees,
+        "anomaly": shares.anomaly,
+    }
     return {name: weights[name] for name in members}
 
 
@@ -130,14 +162,16 @@ def geometric_mean(members: dict[str, np.ndarray], weights: dict[str, float]) ->
     return combined / combined.sum(axis=1, keepdims=True)
 
 
-def shares_learn(evidence: ShareEvidence | None, config: CommitteeConfig) -> tuple[float, float]:
-    """(SGAN share, anomaly share): the grid pair whose mix ranks the record's frauds best
-    (average precision; ties go to the pair nearest the priors), each pulled towards its prior
-    while the record holds few frauds. The priors without a record of both kinds. A share the
-    config fixes is used as given, and the other is learned alongside that value."""
-    priors = (
+def shares_learn(evidence: ShareEvidence | None, config: CommitteeConfig) -> Shares:
+    """The grid's shares whose mix ranks the record's frauds best (average precision; ties go
+    to the shares nearest the priors), each pulled towards its prior while the record holds
+    few frauds. The priors without a record of both kinds. A share the config fixes is used as
+    given, and the others are learned alongside that value; a member missing from the record
+    keeps its prior."""
+    priors = Shares(
         config.sgan_share_prior if config.sgan_share is None else config.sgan_share,
         config.anomaly_share_prior if config.anomaly_share is None else config.anomaly_share,
+        config.trees_share_prior if config.trees_share is None else config.trees_share,
     )
     if evidence is None:
         return priors
@@ -145,20 +179,26 @@ def shares_learn(evidence: ShareEvidence | None, config: CommitteeConfig) -> tup
     if is_positive.all() or not is_positive.any():
         return priors
     members = evidence.members
-    learn_sgan = "sgan" in members and config.sgan_share is None
-    learn_anomaly = "anomaly" in members and config.anomaly_share is None
-    sgan_grid = config.share_grid if learn_sgan else (priors[0],)
-    anomaly_grid = config.anomaly_grid if learn_anomaly else (priors[1],)
+    grids = [
+        config.share_grid if "sgan" in members and config.sgan_share is None else (priors[0],),
+        config.anomaly_grid
+        if "anomaly" in members and config.anomaly_share is None
+        else (priors[1],),
+        config.trees_grid if "trees" in members and config.trees_share is None else (priors[2],),
+    ]
     scored = []
-    for sgan in sgan_grid:
-        for anomaly in anomaly_grid:
-            mixed = geometric_mean(members, mix_weights(members, sgan, anomaly))
-            ap = float(average_precision_score(is_positive, mixed[:, config.positive_class]))
-            scored.append((ap, -abs(sgan - priors[0]) - abs(anomaly - priors[1]), sgan, anomaly))
-    _, _, sgan, anomaly = max(scored)
+    for candidate in itertools.product(*grids):
+        shares = Shares(*candidate)
+        mixed = geometric_mean(members, mix_weights(members, shares))
+        ap = float(average_precision_score(is_positive, mixed[:, config.positive_class]))
+        nearness = -sum(abs(value - prior) for value, prior in zip(shares, priors, strict=True))
+        scored.append((ap, nearness, shares))
+    _, _, best = max(scored)
     frauds = int(np.sum(is_positive))
     pull = frauds / (frauds + config.share_prior_positives)
-    return priors[0] + (sgan - priors[0]) * pull, priors[1] + (anomaly - priors[1]) * pull
+    return Shares(
+        *(prior + (value - prior) * pull for value, prior in zip(best, priors, strict=True))
+    )
 
 
 def share_evidence_extend(
@@ -250,16 +290,27 @@ def committee_train(
             on_progress=None if on_progress is None else lambda done: on_progress("sgan", done),
         )
         train_seconds["sgan"] = time.perf_counter() - started
-    sgan_share, anomaly_share = shares_learn(share_evidence, config)
+    trees = None
+    if config.use_trees and human_positives >= config.min_positives_for_trees:
+        if on_progress is not None:
+            on_progress("trees", 0.0)
+        started = time.perf_counter()
+        trees = TreesClassifier(num_classes, replace(config.trees, seed=seed)).fit(
+            x_labeled, y_labeled, x_unlabeled=unlabeled, weights=weights
+        )
+        train_seconds["trees"] = time.perf_counter() - started
+    shares = shares_learn(share_evidence, config)
     return Committee(
         weak=weak,
         sgan=sgan,
         config=config,
         anomaly=anomaly,
         train_seconds=train_seconds,
-        sgan_share=sgan_share,
-        anomaly_share=anomaly_share,
+        sgan_share=shares.sgan,
+        anomaly_share=shares.anomaly,
         share_evidence=share_evidence,
+        trees=trees,
+        trees_share=shares.trees,
     )
 
 

@@ -48,7 +48,7 @@ def occlusion_reasons(
         return []
     if members is None:
         members = committee.member_proba(x)
-    weights = mix_weights(members, committee.sgan_share, committee.anomaly_share)
+    weights = mix_weights(members, committee.shares)
     base = _logit(geometric_mean(members, weights)[:, positive])
     contributions = np.zeros(x.shape, np.float64)
     columns = x.shape[1]
@@ -63,6 +63,8 @@ def occlusion_reasons(
         changed = {"weak": committee.weak.predict_proba(occluded)}
         if "sgan" in members:
             changed["sgan"] = committee.sgan.predict_proba(occluded)
+        if "trees" in members:
+            changed["trees"] = committee.trees.predict_proba(occluded)
         if "anomaly" in members:
             changed["anomaly"] = np.repeat(members["anomaly"][start : start + block], columns, 0)
         without = _logit(geometric_mean(changed, weights)[:, positive]).reshape(len(rows), columns)

@@ -16,6 +16,7 @@ from modeling.features import FeatureScaler
 from modeling.pseudo import PseudoLabelConfig
 from modeling.sgan import SGAN, Discriminator, Generator, SGANConfig
 from modeling.synthesis.augment import AugmentConfig
+from modeling.trees import TreesClassifier, TreesConfig
 from modeling.weak import WeakClassifier, WeakConfig
 
 FORMAT = "fraudloop-model"
@@ -47,8 +48,13 @@ def _committee_config_state(config: CommitteeConfig) -> dict:
 def _committee_config(state: dict) -> CommitteeConfig:
     pseudo = state["pseudo"]
     return CommitteeConfig(
-        **{k: v for k, v in state.items() if k not in {"weak", "sgan", "pseudo", "augment"}},
+        **{
+            k: v
+            for k, v in state.items()
+            if k not in {"weak", "sgan", "pseudo", "augment", "trees"}
+        },
         augment=AugmentConfig.from_state(state.get("augment")),
+        trees=TreesConfig(**state.get("trees", {})),
         weak=WeakConfig(**state["weak"]),
         sgan=SGANConfig(**state["sgan"]),
         pseudo=PseudoLabelConfig(
@@ -75,7 +81,10 @@ def bundle_save(bundle: ModelBundle, path: str | Path) -> Path:
             "weak": committee.weak.to_state(),
             "sgan_share": committee.sgan_share,
             "anomaly_share": committee.anomaly_share,
+            "trees_share": committee.trees_share,
         }
+        if committee.trees is not None:
+            payload["committee"]["trees"] = committee.trees.to_state()
         if committee.anomaly is not None:
             if committee.anomaly is not bundle.anomaly:
                 raise ValueError("the committee's anomaly member must be the bundle's detectors")
@@ -167,6 +176,9 @@ def bundle_load(path: str | Path, *, device: str = "cpu") -> ModelBundle:
                 anomaly=bundle.anomaly if state.get("anomaly_member") else None,
                 sgan_share=float(state.get("sgan_share", 0.5)),
                 anomaly_share=float(state.get("anomaly_share", 0.0)),
+                # Files written before the tree member have none.
+                trees=TreesClassifier.from_state(state["trees"]) if "trees" in state else None,
+                trees_share=float(state.get("trees_share", 0.0)),
                 share_evidence=None
                 if evidence is None
                 else ShareEvidence(

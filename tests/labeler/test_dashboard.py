@@ -125,7 +125,8 @@ def test_the_page_shows_the_figures_and_exports_to_reviewers(client, board_data,
         "labels at the 10% audit share)." in page
     )
     assert "On the labels the model chose for itself (optimistic)" in page
-    assert '<td class="num" data-mix>0.81 / 1.20</td>' in page  # the active version's mix
+    # The active version's mix; it has no tree member.
+    assert '<td class="num" data-mix>0.81 / 1.20 / \u2013</td>' in page
     assert '<td class="num" data-mix>\u2013</td>' in page  # the older version: no committee
     assert "Export labels" not in page  # exports are for reviewers
     client.force_login(alice)

@@ -21,12 +21,14 @@ from labeler.models import (
 from labeler.services.demo import demo_data_import
 from labeler.services.training import run as training_service
 from labeler.services.training.evidence import share_evidence_gather
+from labeler.services.training.options import TrainingOptions
 from labeler.services.training.rescoring import transaction_scores_by_version
 from labeler.services.training_data import training_arrays_build
 from labeler.services.training_runs import training_stale_runs_fail
 from modeling.committee import shares_learn
 from modeling.features import feature_matrix
 from modeling.model_files import bundle_load
+from modeling.trees import TreesConfig
 from tests.labeler.training_helpers import label_queue, run, runs_in_this_process, small_options
 
 pytestmark = pytest.mark.django_db
@@ -140,6 +142,7 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     assert version.metrics["committee"] == {
         "sgan_share": 0.5,
         "anomaly_share": 0.4,
+        "trees_share": None,  # no tree member by default
         "record_answers": 0,
         "record_positives": 0,
     }
@@ -191,7 +194,7 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
             np.sort(record.share_evidence.members[name][:, 1]), np.sort(members[name][:, 1])
         )
     shares = shares_learn(record.share_evidence, record.config)
-    assert (record.sgan_share, record.anomaly_share) == shares
+    assert record.shares == shares
     assert steady.metrics["committee"]["record_answers"] == len(new_labels)
     assert steady.metrics["committee"]["record_positives"] == positives
     assert steady.training_counts["pseudo_labels_in"] == still_unlabeled > 0
@@ -326,3 +329,33 @@ def test_a_run_fits_on_a_sample_of_the_unlabeled_rows_and_still_scores_every_row
     assert version.hyperparameters["unlabeled_sample"] == 400
     assert not Transaction.objects.exclude(scored_by=version).exists()
     assert QueueEntry.objects.filter(model_version=version).count() == 120
+
+
+def test_a_run_with_the_tree_member_records_it_and_scores_with_it(dataset, bob, settings):
+    run(dataset)
+    label_queue(dataset, bob, 120)
+    settings.TRAINING_TREES = True
+    assert TrainingOptions.from_settings().committee.use_trees
+    options = small_options()
+    options.committee = replace(
+        options.committee, use_trees=True, trees=TreesConfig(iterations=20, background_rows=500)
+    )
+    version = run(dataset, options=options)
+    assert version.status == Status.ACTIVE
+    assert version.metrics["committee"]["trees_share"] == 0.25  # the prior: no record of trees
+    assert version.hyperparameters["committee"]["use_trees"] is True
+    assert version.durations["trees"] > 0
+    bundle = bundle_load(version.artifact_path)
+    assert bundle.committee.trees is not None
+    # The stored score is the committee's with the trees in its mix, as the file scores it.
+    row = Transaction.objects.filter(labels__isnull=True).first()
+    history = {s.version.pk: s for s in transaction_scores_by_version(transaction=row)}
+    assert history[version.pk].fraud_probability == pytest.approx(row.score, abs=1e-5)
+    without = replace(bundle.committee, trees=None)
+    x = bundle.scaler.transform(
+        feature_matrix(
+            row.feature_vector[None, :], np.asarray([row.amount]), np.asarray([row.time])
+        )
+    )
+    assert bundle.committee.predict_proba(x)[0, 1] == pytest.approx(row.score, abs=1e-5)
+    assert without.predict_proba(x)[0, 1] != pytest.approx(row.score, abs=1e-5)

@@ -144,7 +144,9 @@ def test_the_shares_lean_to_the_members_that_ranked_new_answers_better():
 
     def learn(weak, sgan, anomaly=None, labels=labels):
         members = {"weak": weak, "sgan": sgan} | ({} if anomaly is None else {"anomaly": anomaly})
-        return shares_learn(ShareEvidence(members, labels), config)
+        shares = shares_learn(ShareEvidence(members, labels), config)
+        assert shares.trees == config.trees_share_prior  # no tree member on record: its prior
+        return shares[:2]
 
     # 10 frauds on record against a prior of 10: half the way from the prior to the best pair.
     assert learn(noise[0], sharp) == pytest.approx((0.65, 0.4))  # no anomaly member: its prior
@@ -154,13 +156,21 @@ def test_the_shares_lean_to_the_members_that_ranked_new_answers_better():
     # A share the config fixes stays as given; the other is learned beside it.
     fixed = replace(config, sgan_share=0.3)
     members = {"weak": noise[0], "sgan": noise[1], "anomaly": sharp}
-    assert shares_learn(ShareEvidence(members, labels), fixed) == pytest.approx((0.3, 0.6))
-    assert shares_learn(None, fixed) == (0.3, 0.4)
+    assert shares_learn(ShareEvidence(members, labels), fixed)[:2] == pytest.approx((0.3, 0.6))
+    assert shares_learn(None, fixed)[:2] == (0.3, 0.4)
     # All sharp: every pair ties, and the tie goes to the priors.
     assert learn(sharp, sharp, sharp) == pytest.approx((0.5, 0.4))
     # No record, or one class only: nothing to judge by.
-    assert shares_learn(None, config) == (0.5, 0.4)
+    assert shares_learn(None, config) == (0.5, 0.4, 0.25)
     assert learn(noise[0], sharp, labels=np.zeros(200, np.int64)) == (0.5, 0.4)
+    # The trees alone are sharp: their share goes half way from its prior (0.25) to the least
+    # of the grid that ranks every fraud first (0.5; more ties, and ties go to the prior); the
+    # weak model and the SGAN, both noise, keep theirs.
+    members = {"weak": noise[0], "sgan": noise[1], "trees": sharp}
+    assert shares_learn(ShareEvidence(members, labels), config) == pytest.approx((0.5, 0.4, 0.375))
+    assert shares_learn(ShareEvidence(members, labels), replace(config, trees_grid=(0.0, 0.25)))[
+        2
+    ] == pytest.approx(0.25)  # the grid's best is its prior: nothing to move by
 
 
 def test_evidence_is_the_previous_members_on_answers_they_had_not_seen(
@@ -185,7 +195,7 @@ def test_evidence_is_the_previous_members_on_answers_they_had_not_seen(
         share_evidence=evidence,
         anomaly=detectors,
     )
-    assert (committee.sgan_share, committee.anomaly_share) == shares_learn(evidence, FAST)
+    assert committee.shares == shares_learn(evidence, FAST)
     assert committee.share_evidence is evidence  # carried on to the next version
     # The next round appends to the record.
     later = share_evidence_extend(committee, x[:5], y[:5])

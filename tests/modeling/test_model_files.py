@@ -17,6 +17,7 @@ from modeling.model_files import (
     bundle_save,
 )
 from modeling.sgan import SGANConfig
+from modeling.trees import TreesConfig
 
 
 def quick_detectors() -> AnomalyConfig:
@@ -30,7 +31,12 @@ def quick_detectors() -> AnomalyConfig:
 def bundle(small_data):
     x, y = small_data
     labeled = np.concatenate([np.flatnonzero(y == 1)[:30], np.flatnonzero(y == 0)[:200]])
-    config = replace(CommitteeConfig(), sgan=SGANConfig(steps=20, hidden=16, device="cpu"))
+    config = replace(
+        CommitteeConfig(),
+        sgan=SGANConfig(steps=20, hidden=16, device="cpu"),
+        use_trees=True,
+        trees=TreesConfig(iterations=10),
+    )
     detectors = anomaly_ensemble_fit(x, quick_detectors())
     train = dict(num_classes=2, config=config, anomaly=detectors)
     previous = committee_train(x, labeled[::2], y[labeled[::2]], **train)
@@ -56,12 +62,16 @@ def test_round_trip_keeps_predictions_scaler_and_names(bundle, small_data, tmp_p
     assert loaded.committee.config == bundle.committee.config
     assert loaded.committee.sgan_share == bundle.committee.sgan_share  # as learned at training
     assert loaded.committee.anomaly_share == bundle.committee.anomaly_share
+    assert loaded.committee.trees_share == bundle.committee.trees_share
+    np.testing.assert_array_equal(  # the tree member, from its tables
+        loaded.committee.trees.predict_proba(x), bundle.committee.trees.predict_proba(x)
+    )
     assert loaded.committee.anomaly is loaded.anomaly  # the anomaly member
     assert set(loaded.anomaly.detectors) == {"autoencoder", "isolation_forest"}
     assert loaded.anomaly.fit_seconds == bundle.anomaly.fit_seconds
     np.testing.assert_array_equal(loaded.anomaly.ranks.quantiles, bundle.anomaly.ranks.quantiles)
     record, saved = loaded.committee.share_evidence, bundle.committee.share_evidence
-    assert set(record.members) == set(saved.members) == {"weak", "sgan", "anomaly"}
+    assert set(record.members) == set(saved.members) == {"weak", "sgan", "trees", "anomaly"}
     for name in saved.members:  # carried on to the next version's shares
         np.testing.assert_array_equal(record.members[name], saved.members[name])
     np.testing.assert_array_equal(record.labels, saved.labels)

@@ -25,7 +25,7 @@ class TrainingOptions:
 
     @classmethod
     def from_settings(cls) -> TrainingOptions:
-        committee = CommitteeConfig()
+        committee = CommitteeConfig(use_trees=settings.TRAINING_TREES)
         committee.sgan = replace(committee.sgan, steps=settings.TRAINING_SGAN_STEPS)
         return cls(
             seed=settings.TRAINING_SEED,

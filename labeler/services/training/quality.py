@@ -37,6 +37,7 @@ def version_metrics(
             "anomaly_share": round(committee.anomaly_share, 4)
             if committee.anomaly is not None
             else None,
+            "trees_share": None if committee.trees is None else round(committee.trees_share, 4),
             "record_answers": 0 if evidence is None else len(evidence.labels),
             "record_positives": 0
             if evidence is None
