@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from modeling.weak import class_balanced
+
 SCORE_BLOCK = 2048  # rows walked at once through every tree
 
 
@@ -85,10 +87,7 @@ class TreesClassifier:
             self.roots = self.outputs = torch.zeros(0, dtype=torch.int64)
             self.fitted = True
             return self
-        balanced = np.zeros_like(w)
-        for label in present:
-            members = y == label
-            balanced[members] = w[members] * w[members].sum() ** -config.class_balance
+        balanced = class_balanced(y, w, config.class_balance)
         balanced *= len(balanced) / balanced.sum()
         model = HistGradientBoostingClassifier(
             max_iter=config.iterations,

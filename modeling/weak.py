@@ -39,6 +39,16 @@ class WeakConfig:
     seed: int = 0
 
 
+def class_balanced(y: np.ndarray, weights: np.ndarray, balance: float) -> np.ndarray:
+    """Row weights with each class's total going as (its rows' weight) ** (1 - balance): 1 gives
+    every class the same total, 0 leaves every row its own weight. Not scaled to any sum."""
+    balanced = np.zeros_like(weights, dtype=np.float64)
+    for label in np.unique(y):
+        members = y == label
+        balanced[members] = weights[members] * weights[members].sum() ** -balance
+    return balanced
+
+
 class WeakClassifier:
     def __init__(self, num_classes: int, config: WeakConfig | None = None):
         self.num_classes = num_classes
@@ -97,10 +107,7 @@ class WeakClassifier:
         # labeled rows weigh (pseudo-labels at their weight): the unlabeled pool tells the model
         # where legitimate spending lies, but it is no evidence of what fraud looks like, so it
         # must not loosen the penalty as the pool grows.
-        balanced = np.zeros_like(w)
-        for label in present:
-            members = y == label
-            balanced[members] = w[members] * w[members].sum() ** -config.class_balance
+        balanced = class_balanced(y, w, config.class_balance)
         balanced *= w[~unlabeled].sum() / balanced.sum()
         model = LogisticRegression(C=config.regularization, max_iter=config.max_iterations)
         model.fit(x, y, sample_weight=balanced)
