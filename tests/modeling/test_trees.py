@@ -9,10 +9,12 @@ import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score
 
+from modeling import committee as committee_module
 from modeling.committee import CommitteeConfig, committee_train
 from modeling.explain import occlusion_reasons
 from modeling.features import FeatureScaler
 from modeling.model_files import ModelBundle, ModelFileError, bundle_load, bundle_save
+from modeling.pseudo import PseudoLabels
 from modeling.sgan import SGANConfig
 from modeling.trees import TreesClassifier, TreesConfig
 from modeling.weak import WeakClassifier, WeakConfig
@@ -111,3 +113,34 @@ def test_the_committee_has_trees_only_when_configured(small_data, tmp_path):
     torch.save(payload, path)
     with pytest.raises(ModelFileError, match="incomplete or damaged"):
         bundle_load(path)
+
+
+def test_the_trees_learn_from_human_labels_only(small_data, monkeypatch):
+    """Pseudo-labels are the previous version's confident picks: trees fitted on them learned
+    those picks back, so they train on people's answers and the background alone."""
+    x, y = small_data
+    labeled = np.concatenate([np.flatnonzero(y == 1)[:20], np.flatnonzero(y == 0)[:100]])
+    given = {}
+    original = committee_module.TreesClassifier.fit
+
+    def spy(self, x_labeled, y_labeled, *, x_unlabeled=None, weights=None):
+        given.update(x=x_labeled, y=y_labeled, weights=weights, background=x_unlabeled)
+        return original(self, x_labeled, y_labeled, x_unlabeled=x_unlabeled, weights=weights)
+
+    monkeypatch.setattr(committee_module.TreesClassifier, "fit", spy)
+    pseudo_rows = np.setdiff1d(np.arange(300), labeled)[:50]
+    config = replace(
+        CommitteeConfig(use_trees=True, use_sgan=False), trees=replace(QUICK, background_rows=200)
+    )
+    committee_train(
+        x,
+        labeled,
+        y[labeled],
+        num_classes=2,
+        config=config,
+        pseudo_labels=PseudoLabels(pseudo_rows, np.zeros(50, np.int64), np.ones(50), 0.3),
+    )
+    np.testing.assert_array_equal(given["x"], x[labeled])
+    np.testing.assert_array_equal(given["y"], y[labeled])
+    assert given["weights"] is None
+    assert len(given["background"]) == len(x) - len(labeled)  # the pool, sampled inside
