@@ -4,16 +4,20 @@ unlabeled pool, and the anomaly detectors' combined rank."""
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 
 import numpy as np
-from sklearn.metrics import average_precision_score
 
 from modeling.anomaly.ensemble import AnomalyEnsemble
+from modeling.committee_shares import (
+    ShareEvidence,
+    Shares,
+    geometric_mean,
+    mix_weights,
+    shares_learn,
+)
 from modeling.pseudo import PseudoLabelConfig, PseudoLabels, pseudo_labels_select
 from modeling.sgan import SGAN, SGANConfig, sgan_train
 from modeling.synthesis.augment import AugmentConfig, frauds_generate
@@ -63,27 +67,6 @@ class CommitteeConfig:
 
 
 @dataclass
-class ShareEvidence:
-    """Each member's probabilities for rows a human answered after that member was trained: an
-    honest record of which member ranks new answers better. (The SGAN's held-out labels are not:
-    its checkpoint was picked on them, which flatters it.)"""
-
-    members: dict[str, np.ndarray]  # member -> (n, K)
-    labels: np.ndarray  # (n,) class codes the humans gave
-
-    def extended(self, members: dict[str, np.ndarray], labels: np.ndarray) -> ShareEvidence:
-        """This record plus more rows; a record of other members (a member joined since)
-        starts again from the new rows, since mixes are only compared on rows all members saw."""
-        labels = np.asarray(labels, np.int64)
-        if set(members) != set(self.members):
-            return ShareEvidence(dict(members), labels)
-        return ShareEvidence(
-            {name: np.vstack([self.members[name], members[name]]) for name in members},
-            np.concatenate([self.labels, labels]),
-        )
-
-
-@dataclass
 class Committee:
     weak: WeakClassifier
     sgan: SGAN | None
@@ -128,77 +111,6 @@ def anomaly_proba(rank: np.ndarray, num_classes: int, config: CommitteeConfig) -
     proba = np.repeat(((1 - rank) / max(1, num_classes - 1))[:, None], num_classes, axis=1)
     proba[:, config.positive_class] = rank
     return proba
-
-
-class Shares(NamedTuple):
-    sgan: float  # the SGAN's weight against the weak classifier
-    anomaly: float  # the anomaly rank's exponent, on top of the classifiers'
-    trees: float = 0.0  # the trees' part of the classifiers' weight
-
-
-def mix_weights(members, shares: Shares) -> dict[str, float]:
-    """Each present member's exponent in the product: the classifiers' sum to 1, so a typical
-    row (anomaly rank 0.5, the same factor for every class) keeps their confidence; the anomaly
-    rank's exponent comes on top and shifts the odds of unusual and very usual rows."""
-    sgan = shares.sgan if "sgan" in members else 0.0
-    trees = shares.trees if "trees" in members else 0.0
-    weights = {
-        "weak": (1 - trees) * (1 - sgan),
-        "sgan": (1 - trees) * sgan,
-        "trees": trees,
-        "anomaly": shares.anomaly,
-    }
-    return {name: weights[name] for name in members}
-
-
-def geometric_mean(members: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
-    """Weighted product of (n, K) probability arrays, renormalised per row: the members'
-    probabilities live on different scales (class weights, PU background, ranks), and a row all
-    of them rank high stays high."""
-    logs = sum(
-        weight * np.log(np.clip(members[name], 1e-7, 1.0)) for name, weight in weights.items()
-    )
-    combined = np.exp(logs - logs.max(axis=1, keepdims=True))
-    return combined / combined.sum(axis=1, keepdims=True)
-
-
-def shares_learn(evidence: ShareEvidence | None, config: CommitteeConfig) -> Shares:
-    """The grid's shares whose mix ranks the record's frauds best (average precision; ties go
-    to the shares nearest the priors), each pulled towards its prior while the record holds
-    few frauds. The priors without a record of both kinds. A share the config fixes is used as
-    given, and the others are learned alongside that value; a member missing from the record
-    keeps its prior."""
-    priors = Shares(
-        config.sgan_share_prior if config.sgan_share is None else config.sgan_share,
-        config.anomaly_share_prior if config.anomaly_share is None else config.anomaly_share,
-        config.trees_share_prior if config.trees_share is None else config.trees_share,
-    )
-    if evidence is None:
-        return priors
-    is_positive = evidence.labels == config.positive_class
-    if is_positive.all() or not is_positive.any():
-        return priors
-    members = evidence.members
-    grids = [
-        config.share_grid if "sgan" in members and config.sgan_share is None else (priors[0],),
-        config.anomaly_grid
-        if "anomaly" in members and config.anomaly_share is None
-        else (priors[1],),
-        config.trees_grid if "trees" in members and config.trees_share is None else (priors[2],),
-    ]
-    scored = []
-    for candidate in itertools.product(*grids):
-        shares = Shares(*candidate)
-        mixed = geometric_mean(members, mix_weights(members, shares))
-        ap = float(average_precision_score(is_positive, mixed[:, config.positive_class]))
-        nearness = -sum(abs(value - prior) for value, prior in zip(shares, priors, strict=True))
-        scored.append((ap, nearness, shares))
-    _, _, best = max(scored)
-    frauds = int(np.sum(is_positive))
-    pull = frauds / (frauds + config.share_prior_positives)
-    return Shares(
-        *(prior + (value - prior) * pull for value, prior in zip(best, priors, strict=True))
-    )
 
 
 def share_evidence_extend(

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from modeling.committee import Committee, geometric_mean, mix_weights
+from modeling.committee import Committee
+from modeling.committee_shares import geometric_mean, mix_weights
 
 ANOMALY = -1  # the feature index of the anomaly member's reason
 MIN_LOG_ODDS = 0.05  # contributions below this (a factor of 1.05 on the odds) are not reasons

@@ -11,7 +11,8 @@ import torch
 from modeling.anomaly.autoencoder import AutoencoderConfig, AutoencoderDetector
 from modeling.anomaly.base import RANK_LEVELS, ScoreRanks
 from modeling.anomaly.ensemble import AnomalyEnsemble
-from modeling.committee import Committee, CommitteeConfig, ShareEvidence
+from modeling.committee import Committee, CommitteeConfig
+from modeling.committee_shares import ShareEvidence
 from modeling.features import FeatureScaler
 from modeling.pseudo import PseudoLabelConfig
 from modeling.sgan import SGAN, Discriminator, Generator, SGANConfig

@@ -25,7 +25,7 @@ from labeler.services.training.options import TrainingOptions
 from labeler.services.training.rescoring import transaction_scores_by_version
 from labeler.services.training_data import training_arrays_build
 from labeler.services.training_runs import training_stale_runs_fail
-from modeling.committee import shares_learn
+from modeling.committee_shares import shares_learn
 from modeling.features import feature_matrix
 from modeling.model_files import bundle_load
 from modeling.trees import TreesConfig

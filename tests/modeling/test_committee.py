@@ -7,13 +7,8 @@ import pytest
 
 from modeling import committee as committee_module
 from modeling.anomaly.ensemble import AnomalyConfig, anomaly_ensemble_fit
-from modeling.committee import (
-    CommitteeConfig,
-    ShareEvidence,
-    committee_train,
-    share_evidence_extend,
-    shares_learn,
-)
+from modeling.committee import CommitteeConfig, committee_train, share_evidence_extend
+from modeling.committee_shares import ShareEvidence, shares_learn
 from modeling.pseudo import PseudoLabels
 from modeling.sgan import SGANConfig
 

@@ -9,7 +9,8 @@ import numpy as np
 
 from labeler.models import Label, ModelVersion
 from labeler.services.training_data import TrainingArrays, model_input
-from modeling.committee import ShareEvidence, share_evidence_extend
+from modeling.committee import share_evidence_extend
+from modeling.committee_shares import ShareEvidence
 from modeling.model_files import ModelFileError, bundle_load
 
 logger = logging.getLogger(__name__)
