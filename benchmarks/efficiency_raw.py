@@ -114,8 +114,8 @@ VARIANTS = {
     "fraudloop with derived and chargebacks, weak at the prior": Variant(
         "with", CommitteeConfig(weak=WeakConfig(class_balance=0.0)), True
     ),
-    # Boosted trees as a third classifier of the committee (modeling/trees.py).
-    "fraudloop with derived and trees": Variant("with", CommitteeConfig(use_trees=True)),
+    # The committee without its boosted-tree member (modeling/trees.py), as before stop 35.
+    "fraudloop with derived, no trees": Variant("with", CommitteeConfig(use_trees=False)),
     # A tenth of each round from the rows whose merchant had frauds known shortly before them.
     "fraudloop with derived, merchant-risk picks": Variant(
         "with", CommitteeConfig(), acquisition=AcquisitionConfig(entity_risk_share=0.1)

@@ -144,9 +144,9 @@ def main() -> None:
         "(modeling/synthesis/augment.py, at their low weight) beside the default without",
     )
     parser.add_argument(
-        "--trees",
+        "--no-trees",
         action="store_true",
-        help="also fraudloop with the boosted-tree member (modeling/trees.py) in the committee",
+        help="also fraudloop without the boosted-tree member (modeling/trees.py) of the committee",
     )
     args = parser.parse_args()
     if args.quick:
@@ -186,9 +186,9 @@ def main() -> None:
         curves[f"fraudloop + {args.augment} generated frauds"] = [
             fraudloop_curve(split, seed=s, config=augmented, **settings) for s in seeds
         ]
-    if args.trees:
-        curves["fraudloop with trees"] = [
-            fraudloop_curve(split, seed=s, config=CommitteeConfig(use_trees=True), **settings)
+    if args.no_trees:
+        curves["fraudloop without trees"] = [
+            fraudloop_curve(split, seed=s, config=CommitteeConfig(use_trees=False), **settings)
             for s in seeds
         ]
     for detectors in args.also_detectors or []:

@@ -221,7 +221,7 @@ ANNOTATION_LEASE_SECONDS = _env(env.int, "ANNOTATION_LEASE_SECONDS", default=300
 TRAINING_DEVICE = _env(env.str, "TRAINING_DEVICE", default="auto")  # auto: CUDA when present
 TRAINING_SGAN_STEPS = _env(env.int, "TRAINING_SGAN_STEPS", default=800)
 # Boosted trees as a third classifier of the committee (modeling/trees.py).
-TRAINING_TREES = _env(env.bool, "TRAINING_TREES", default=False)
+TRAINING_TREES = _env(env.bool, "TRAINING_TREES", default=True)
 # The cold start's anomaly detectors (modeling/anomaly), the weight of each in the mean of
 # their ranks ("name=weight,..."; a detector not named weighs 1), how the ranks combine (mean,
 # trimmed_mean, median, max) and, when set, the epochs of every network detector.

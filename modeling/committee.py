@@ -47,7 +47,7 @@ class CommitteeConfig:
     # Boosted trees (modeling/trees.py) as a third classifier: they take `trees_share` of the
     # classifiers' exponents, the weak model and the SGAN sharing the rest as before. Learned
     # like the other shares, from `trees_share_prior` (see `shares_learn`).
-    use_trees: bool = False
+    use_trees: bool = True
     trees_share: float | None = None
     trees_grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)
     trees_share_prior: float = 0.25

@@ -142,7 +142,7 @@ def test_cold_start_then_a_committee_version_with_metrics_queue_and_pseudo_label
     assert version.metrics["committee"] == {
         "sgan_share": 0.5,
         "anomaly_share": 0.4,
-        "trees_share": None,  # no tree member by default
+        "trees_share": None,  # no tree member in this run
         "record_answers": 0,
         "record_positives": 0,
     }
@@ -334,8 +334,9 @@ def test_a_run_fits_on_a_sample_of_the_unlabeled_rows_and_still_scores_every_row
 def test_a_run_with_the_tree_member_records_it_and_scores_with_it(dataset, bob, settings):
     run(dataset)
     label_queue(dataset, bob, 120)
-    settings.TRAINING_TREES = True
-    assert TrainingOptions.from_settings().committee.use_trees
+    assert TrainingOptions.from_settings().committee.use_trees  # on by default
+    settings.TRAINING_TREES = False
+    assert not TrainingOptions.from_settings().committee.use_trees
     options = small_options()
     options.committee = replace(
         options.committee, use_trees=True, trees=TreesConfig(iterations=20, background_rows=500)

@@ -52,7 +52,7 @@ def test_all_members_and_their_normalised_geometric_mean(small_data, labeled, de
         x, labeled, y[labeled], num_classes=2, config=FAST, anomaly=detectors
     )
     members = committee.member_proba(x[:50])
-    assert set(members) == {"weak", "sgan", "anomaly"}
+    assert set(members) == {"weak", "sgan", "trees", "anomaly"}
     # The anomaly member: the rank among the rows the detectors learned from, as a probability.
     rank = np.clip(detectors.anomaly_rank(x[:50]), 0.0005, 0.9995)  # never quite 0 or 1
     np.testing.assert_allclose(members["anomaly"][:, 1], rank)
@@ -60,16 +60,21 @@ def test_all_members_and_their_normalised_geometric_mean(small_data, labeled, de
     assert np.all(far[:, 1] > 0.99) and np.all(far[:, 1] <= 0.9995)
     np.testing.assert_allclose(members["anomaly"].sum(axis=1), 1.0)
     # No record of answers yet: the priors.
-    sgan, anomaly = committee.sgan_share, committee.anomaly_share
-    assert (sgan, anomaly) == (0.5, 0.4)
+    sgan, anomaly, trees = committee.shares
+    assert (sgan, anomaly, trees) == (0.5, 0.4, 0.25)
+    # The trees take their share of the classifiers' exponents first; weak and SGAN split the
+    # rest; the anomaly rank's exponent comes on top.
     product = (
-        members["weak"] ** (1 - sgan) * members["sgan"] ** sgan * members["anomaly"] ** anomaly
+        members["weak"] ** ((1 - trees) * (1 - sgan))
+        * members["sgan"] ** ((1 - trees) * sgan)
+        * members["trees"] ** trees
+        * members["anomaly"] ** anomaly
     )
     expected = product / product.sum(axis=1, keepdims=True)
     combined = committee.predict_proba(x[:50])
     np.testing.assert_allclose(combined, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(combined.sum(axis=1), 1.0, rtol=1e-6)
-    assert set(committee.train_seconds) == {"weak", "sgan"}  # each member's own training time
+    assert set(committee.train_seconds) == {"weak", "sgan", "trees"}  # each member's own
     assert all(seconds > 0 for seconds in committee.train_seconds.values())
 
 
@@ -77,7 +82,7 @@ def test_no_sgan_without_enough_frauds_or_when_turned_off(small_data, labeled):
     x, y = small_data
     few = np.concatenate([np.flatnonzero(y == 1)[:2], np.flatnonzero(y == 0)[:50]])
     assert committee_train(x, few, y[few], num_classes=2, config=FAST).sgan is None
-    off = replace(FAST, use_sgan=False)
+    off = replace(FAST, use_sgan=False, use_trees=False)
     committee = committee_train(x, labeled, y[labeled], num_classes=2, config=off)
     assert committee.sgan is None
     assert set(committee.train_seconds) == {"weak"}
@@ -177,7 +182,7 @@ def test_evidence_is_the_previous_members_on_answers_they_had_not_seen(
     assert share_evidence_extend(None, x[second], y[second]) is None  # no previous committee
     evidence = share_evidence_extend(previous, x[second], y[second])
     members = previous.member_proba(x[second])
-    assert set(evidence.members) == {"weak", "sgan", "anomaly"}
+    assert set(evidence.members) == {"weak", "sgan", "trees", "anomaly"}
     for name, proba in members.items():
         np.testing.assert_array_equal(evidence.members[name], proba)
     np.testing.assert_array_equal(evidence.labels, y[second])
@@ -197,11 +202,11 @@ def test_evidence_is_the_previous_members_on_answers_they_had_not_seen(
     assert len(later.labels) == len(second) + 5
     np.testing.assert_array_equal(later.labels[: len(second)], y[second])
     # A member that joins since starts the record again: mixes compare rows all members scored.
-    weak_only = replace(committee, sgan=None, anomaly=None)
+    weak_only = replace(committee, sgan=None, anomaly=None, trees=None)
     record = share_evidence_extend(weak_only, x[:5], y[:5])
     assert set(record.members) == {"weak"}
     restarted = share_evidence_extend(replace(committee, share_evidence=record), x[5:8], y[5:8])
-    assert set(restarted.members) == {"weak", "sgan", "anomaly"}
+    assert set(restarted.members) == {"weak", "sgan", "trees", "anomaly"}
     assert len(restarted.labels) == 3
 
 

@@ -83,17 +83,19 @@ def test_the_background_sample_gives_frauds_something_to_be_told_from(interactio
     np.testing.assert_array_equal(again.predict_proba(x), with_background.predict_proba(x))
 
 
-def test_the_committee_has_trees_only_when_configured(small_data, tmp_path):
+def test_the_committee_has_trees_unless_turned_off(small_data, tmp_path):
     x, y = small_data
     labeled = np.concatenate([np.flatnonzero(y == 1)[:20], np.flatnonzero(y == 0)[:100]])
-    config = replace(
+    with_trees = replace(
         CommitteeConfig(),
         sgan=SGANConfig(steps=10, hidden=16, device="cpu"),
         trees=replace(QUICK, background_rows=500),
     )
-    without = committee_train(x, labeled, y[labeled], num_classes=2, config=config)
+    assert with_trees.use_trees  # the default
+    without = committee_train(
+        x, labeled, y[labeled], num_classes=2, config=replace(with_trees, use_trees=False)
+    )
     assert without.trees is None and "trees" not in without.member_proba(x[:5])
-    with_trees = replace(config, use_trees=True)
     committee = committee_train(x, labeled, y[labeled], num_classes=2, config=with_trees)
     members = committee.member_proba(x[:50])
     assert set(members) == {"weak", "sgan", "trees"}
@@ -129,9 +131,7 @@ def test_the_trees_learn_from_human_labels_only(small_data, monkeypatch):
 
     monkeypatch.setattr(committee_module.TreesClassifier, "fit", spy)
     pseudo_rows = np.setdiff1d(np.arange(300), labeled)[:50]
-    config = replace(
-        CommitteeConfig(use_trees=True, use_sgan=False), trees=replace(QUICK, background_rows=200)
-    )
+    config = replace(CommitteeConfig(use_sgan=False), trees=replace(QUICK, background_rows=200))
     committee_train(
         x,
         labeled,
