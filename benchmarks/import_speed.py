@@ -66,7 +66,7 @@ def derived_seconds(dataset) -> tuple[float, int]:
     times and amounts, and computing them."""
     import numpy as np
 
-    from labeler.services.training.derived import derived_features
+    from labeler.services.training.derived import derived_features, entity_codes
 
     started = time.perf_counter()
     ids, times, amounts, cards, merchants = zip(
@@ -80,7 +80,7 @@ def derived_seconds(dataset) -> tuple[float, int]:
         np.asarray(ids),
         np.asarray(times),
         np.asarray(amounts),
-        {"card": list(cards), "merchant": list(merchants)},
+        {"card": entity_codes(list(cards)), "merchant": entity_codes(list(merchants))},
     )
     return time.perf_counter() - started, len(names)
 

@@ -26,6 +26,7 @@ from labeler.models import (
     ReviewItem,
 )
 from labeler.services.training.derived import derived_features
+from labeler.services.training_rows import feature_rows_read
 from modeling.entity_features import SECONDS_PER_DAY
 
 
@@ -139,42 +140,6 @@ def _in_window(dataset: Dataset, window_days: int):
     )
 
 
-def _feature_rows(dataset: Dataset, window_days: int = 0) -> tuple[np.ndarray, ...]:
-    """Entity keys by part, then ids, times, amounts, latest scores, audit numbers and
-    inclusion probabilities, and features as arrays, in id order (see `_in_window`)."""
-    rows = list(
-        _in_window(dataset, window_days)
-        .order_by("id")
-        .values_list(
-            "id",
-            "time",
-            "amount",
-            "score",
-            "audit_number",
-            "audit_inclusion",
-            "features",
-            "card_key",
-            "merchant_key",
-        )
-    )
-    if not rows:
-        raise TrainingDataError(f"dataset {dataset.name!r} has no transactions to train on")
-    ids, times, amounts, scores, numbers, inclusion, blobs, cards, merchants = zip(
-        *rows, strict=True
-    )
-    features = np.frombuffer(b"".join(blobs), dtype="<f4")
-    return (
-        {"card": list(cards), "merchant": list(merchants)},
-        np.asarray(ids, np.int64),
-        np.asarray(times, np.float64),
-        np.asarray(amounts, np.float64),
-        np.asarray(scores, np.float64),  # None reads as NaN
-        np.asarray(numbers, np.float64),
-        np.nan_to_num(np.asarray(inclusion, np.float64), nan=0.0),
-        features.reshape(len(rows), len(dataset.feature_names)).astype(np.float32),
-    )
-
-
 def human_classes_settled(dataset: Dataset) -> tuple[dict[int, int], set[int], int]:
     """transaction id -> class id for every settled item, the ids annotators disagree on, and
     the newest label id when reading began."""
@@ -220,10 +185,14 @@ def training_arrays_build(*, dataset: Dataset, window_days: int = 0) -> Training
     and every one people labeled (TrainingPolicy.window_days)."""
     classes, positive_code = label_classes_for_training()
     code_of = {label_class.pk: label_class.position for label_class in classes}
-    keys, ids, times, amounts, scores, audit_number, audit_inclusion, features = _feature_rows(
-        dataset, window_days
+    rows = feature_rows_read(_in_window(dataset, window_days), len(dataset.feature_names))
+    if not len(rows.ids):
+        raise TrainingDataError(f"dataset {dataset.name!r} has no transactions to train on")
+    ids, times, amounts, scores = rows.ids, rows.times, rows.amounts, rows.scores
+    audit_number, audit_inclusion, features = rows.audit_number, rows.audit_inclusion, rows.features
+    derived, derived_names, derived_settings = derived_features(
+        dataset, ids, times, amounts, rows.entities
     )
-    derived, derived_names, derived_settings = derived_features(dataset, ids, times, amounts, keys)
     settled, disputed, last_label_id = human_classes_settled(dataset)
     if window_days:  # audit answers outside the window leave with their frame rows
         read = set(ids.tolist())

@@ -3,6 +3,8 @@
 import pytest
 
 from labeler.services import training_runs
+from labeler.services.importing import transactions_import
+from modeling.synthetic_raw import RawSimulationConfig, raw_transactions_simulate
 
 
 @pytest.fixture
@@ -18,3 +20,14 @@ def no_label_trigger(monkeypatch):
     monkeypatch.setattr(
         "labeler.services.training_runs.training_request_if_due", lambda **kwargs: None
     )
+
+
+@pytest.fixture
+def raw_dataset(tmp_path, db):
+    """A small simulated raw dataset (cards, merchants, dates) imported with reference labels."""
+    simulated = raw_transactions_simulate(
+        RawSimulationConfig(customers=120, terminals=150, days=30, seed=2)
+    )
+    path = tmp_path / "raw.csv"
+    simulated.frame.to_csv(path, index=False)
+    return transactions_import(path=path, dataset_name="raw", label_mode="reference").dataset

@@ -8,25 +8,13 @@ import numpy as np
 import pytest
 
 from labeler.models import Label, Transaction
-from labeler.services.importing import transactions_import
 from labeler.services.training.derived import derived_row, fraud_known_at
 from labeler.services.training_data import model_input, training_arrays_build
 from modeling.model_files import bundle_load
-from modeling.synthetic_raw import RawSimulationConfig, raw_transactions_simulate
 from tests.factories import label_class
 from tests.labeler.training_helpers import label_queue, run
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def raw_dataset(tmp_path):
-    simulated = raw_transactions_simulate(
-        RawSimulationConfig(customers=120, terminals=150, days=30, seed=2)
-    )
-    path = tmp_path / "raw.csv"
-    simulated.frame.to_csv(path, index=False)
-    return transactions_import(path=path, dataset_name="raw", label_mode="reference").dataset
 
 
 def fraud(row, *, by=None, known=None, recorded=None):

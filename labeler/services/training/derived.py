@@ -70,14 +70,37 @@ def fraud_known_at(dataset: Dataset, transaction_ids, *, from_memory: bool = Fal
     return np.asarray([known.get(t, np.nan) for t in transaction_ids], np.float64)
 
 
-def entity_codes(keys: list[str | None]) -> np.ndarray:
-    """The same code for the same key; rows without one each get a code of their own."""
-    import pandas as pd
+class EntityCoder:
+    """The same code for the same key, over every chunk, in order of first appearance; rows
+    without a key get -1 here and a code of their own from `codes_finish`."""
 
-    codes, _ = pd.factorize(pd.Series(keys, dtype="string"), use_na_sentinel=True)
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+
+    def encode(self, keys: list[str | None]) -> np.ndarray:
+        import pandas as pd
+
+        local, uniques = pd.factorize(pd.Series(keys, dtype="string"), use_na_sentinel=True)
+        mapping = np.fromiter(
+            (self.codes.setdefault(key, len(self.codes)) for key in uniques),
+            np.int64,
+            len(uniques),
+        )
+        if not len(mapping):  # no row has a key
+            return np.full(len(keys), -1, np.int64)
+        return np.where(local >= 0, mapping[np.maximum(local, 0)], -1)
+
+
+def codes_finish(codes: np.ndarray) -> np.ndarray:
+    """Each row without a key (-1) its own code, after every keyed one's."""
     missing = codes < 0
     codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
-    return codes.astype(np.int64)
+    return codes
+
+
+def entity_codes(keys: list[str | None]) -> np.ndarray:
+    """The same code for the same key; rows without one each get a code of their own."""
+    return codes_finish(EntityCoder().encode(keys))
 
 
 def derived_features(
@@ -85,18 +108,17 @@ def derived_features(
     transaction_ids: np.ndarray,
     times: np.ndarray,
     amounts: np.ndarray,
-    keys: dict[str, list[str | None]],
+    entities: dict[str, np.ndarray],
 ) -> tuple[np.ndarray | None, list[str], dict | None]:
     """(values (rows, features) or None, names, the config as a dict to keep with the model).
-    `keys`: per entity part ("card", "merchant"), each row's key."""
+    `entities`: per entity part ("card", "merchant"), each row's code (`entity_codes`)."""
     config = derived_config(dataset)
     if config is None:
         return None, [], None
-    entities = {part: entity_codes(keys[part]) for part in config.entities}
     values, names = entity_features(
         times=times,
         amount=amounts,
-        entities=entities,
+        entities={part: entities[part] for part in config.entities},
         fraud_known_at=fraud_known_at(dataset, transaction_ids) if config.risk_entities else None,
         config=config,
     )
