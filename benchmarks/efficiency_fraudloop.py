@@ -155,6 +155,8 @@ def fraudloop_curve(
         has_sgan = committee is not None and committee.sgan is not None
         curve.sgan_share.append(committee.sgan_share if has_sgan else float("nan"))
         curve.anomaly_share.append(committee.anomaly_share if committee else float("nan"))
+        has_trees = committee is not None and committee.trees is not None
+        curve.trees_share.append(committee.trees_share if has_trees else float("nan"))
         curve.audit_labels.append(int(answered.sum()))
         curve.estimates.append(
             None

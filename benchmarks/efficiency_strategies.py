@@ -51,6 +51,7 @@ class Curve:
     member_seconds: dict[str, float] = field(default_factory=dict)  # training time by member
     sgan_share: list[float] = field(default_factory=list)  # the committee's, per round (nan: none)
     anomaly_share: list[float] = field(default_factory=list)  # the same for the anomaly member
+    trees_share: list[float] = field(default_factory=list)  # the same for the tree member
     # The version's audit estimate of AP ({value, low, high}; None while too few audit labels),
     # and how many of the labels so far went to the audit.
     estimates: list[dict | None] = field(default_factory=list)

@@ -144,6 +144,13 @@ def main() -> None:
         "(modeling/synthesis/augment.py, at their low weight) beside the default without",
     )
     parser.add_argument(
+        "--share-resamples",
+        type=int,
+        default=0,
+        help="also fraudloop with the members' shares chosen on this many resamples of the "
+        "record (1: the record's own best grid point)",
+    )
+    parser.add_argument(
         "--no-trees",
         action="store_true",
         help="also fraudloop without the boosted-tree member (modeling/trees.py) of the committee",
@@ -186,6 +193,11 @@ def main() -> None:
         curves[f"fraudloop + {args.augment} generated frauds"] = [
             fraudloop_curve(split, seed=s, config=augmented, **settings) for s in seeds
         ]
+    if args.share_resamples:
+        config = CommitteeConfig(share_resamples=args.share_resamples)
+        curves[f"fraudloop, shares from {args.share_resamples} resamples"] = [
+            fraudloop_curve(split, seed=s, config=config, **settings) for s in seeds
+        ]
     if args.no_trees:
         curves["fraudloop without trees"] = [
             fraudloop_curve(split, seed=s, config=CommitteeConfig(use_trees=False), **settings)
@@ -223,13 +235,25 @@ def main() -> None:
         print(line)
 
 
+def share_moves(curves) -> str:
+    cells = []
+    for member in ("sgan", "anomaly", "trees"):
+        moves = np.concatenate(
+            [np.abs(np.diff(getattr(c, f"{member}_share"))) for c in curves] or [np.zeros(0)]
+        )
+        moves = moves[~np.isnan(moves)]
+        if moves.size:
+            cells.append(f"{member} {moves.mean():.3f} ({moves.max():.2f})")
+    return ", ".join(cells) or "-"
+
+
 def report(curves, ceiling, chance, pool_frauds, args, elapsed) -> None:
     sizes = curves["fraudloop"][0].labels
     names = list(curves)
     print(
         f"\n{'labels':>6} "
         + " ".join(f"{name:>24}" for name in names)
-        + "   frauds found (fraudloop)   SGAN, anomaly shares"
+        + "   frauds found (fraudloop)   SGAN, anomaly, trees shares"
     )
     for row, size in enumerate(sizes):
         cells = [mean_sd([at(c.ap, row) for c in curves[name]]) for name in names]
@@ -237,8 +261,9 @@ def report(curves, ceiling, chance, pool_frauds, args, elapsed) -> None:
         share = " ".join(
             "-" if np.isnan(values).all() else f"{np.nanmean(values):.2f}"
             for values in (
-                [c.sgan_share[row] for c in curves["fraudloop"]],
-                [c.anomaly_share[row] for c in curves["fraudloop"]],
+                [at(c.sgan_share, row) for c in curves["fraudloop"]],
+                [at(c.anomaly_share, row) for c in curves["fraudloop"]],
+                [at(c.trees_share, row) for c in curves["fraudloop"]],
             )
         )
         print(
@@ -258,6 +283,9 @@ def report(curves, ceiling, chance, pool_frauds, args, elapsed) -> None:
         )
         training = f"; training {members}" if members else ""
         print(f"  {name:<24} {mean_sd(areas[name])}   ({seconds:.0f} s per run{training})")
+    print("\nhow far the shares move from one round to the next (mean, and largest, of |change|):")
+    for name in names:
+        print(f"  {name:<24} {share_moves(curves[name])}")
     if ceiling:
         print("\nceiling (fully supervised on every pool label):")
         for name, value in ceiling.items():

@@ -43,6 +43,10 @@ class CommitteeConfig:
     sgan_share_prior: float = 0.5
     anomaly_share_prior: float = 0.4
     share_prior_positives: int = 10
+    # The best shares found on this many bootstrap resamples of the record and averaged (1: the
+    # record's own best grid point), so one answer more does not swing a share across the grid.
+    share_resamples: int = 32
+    share_seed: int = 0
     min_positives_for_sgan: int = 4  # below this the SGAN has nothing to learn fraud from
     # Boosted trees (modeling/trees.py) as a third classifier: they take `trees_share` of the
     # classifiers' exponents, the weak model and the SGAN sharing the rest as before. Learned

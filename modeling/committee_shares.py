@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from sklearn.metrics import average_precision_score
 
 if TYPE_CHECKING:
     from modeling.committee import CommitteeConfig
@@ -68,12 +67,42 @@ def geometric_mean(members: dict[str, np.ndarray], weights: dict[str, float]) ->
     return combined / combined.sum(axis=1, keepdims=True)
 
 
+RESAMPLED_ROWS = 100_000
+
+
+def average_precision_weighted(
+    scores: np.ndarray, is_positive: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Average precision of one ranking (`scores`, (n,)) under each row of `weights` ((B, n):
+    how often each answer counts in a resample of the record), as scikit-learn computes it
+    (tied scores are one threshold). NaN where a resample holds no fraud."""
+    order = np.argsort(-scores, kind="stable")
+    ranked = scores[order]
+    positive = is_positive[order].astype(np.float64)
+    weights = weights[:, order]
+    true = np.cumsum(weights * positive, axis=1)
+    every = np.cumsum(weights, axis=1)
+    last_of_tie = np.append(np.flatnonzero(np.diff(ranked)), len(ranked) - 1)
+    true, every = true[:, last_of_tie], every[:, last_of_tie]
+    total = true[:, -1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(every > 0, true / np.where(every > 0, every, 1), 0.0)
+        recall = true / total
+    steps = np.diff(recall, axis=1, prepend=0.0)
+    return np.where(total[:, 0] > 0, np.sum(steps * precision, axis=1), np.nan)
+
+
 def shares_learn(evidence: ShareEvidence | None, config: CommitteeConfig) -> Shares:
     """The grid's shares whose mix ranks the record's frauds best (average precision; ties go
     to the shares nearest the priors), each pulled towards its prior while the record holds
     few frauds. The priors without a record of both kinds. A share the config fixes is used as
     given, and the others are learned alongside that value; a member missing from the record
-    keeps its prior."""
+    keeps its prior.
+
+    With `share_resamples` > 1 the best shares are found on that many bootstrap resamples of
+    the record (the first is the record itself) and averaged: on a record of a few hundred
+    answers the single best grid point can jump across the grid with a round more, the average
+    much less."""
     priors = Shares(
         config.sgan_share_prior if config.sgan_share is None else config.sgan_share,
         config.anomaly_share_prior if config.anomaly_share is None else config.anomaly_share,
@@ -92,14 +121,36 @@ def shares_learn(evidence: ShareEvidence | None, config: CommitteeConfig) -> Sha
         else (priors[1],),
         config.trees_grid if "trees" in members and config.trees_share is None else (priors[2],),
     ]
-    scored = []
-    for candidate in itertools.product(*grids):
-        shares = Shares(*candidate)
-        mixed = geometric_mean(members, mix_weights(members, shares))
-        ap = float(average_precision_score(is_positive, mixed[:, config.positive_class]))
-        nearness = -sum(abs(value - prior) for value, prior in zip(shares, priors, strict=True))
-        scored.append((ap, nearness, shares))
-    _, _, best = max(scored)
+    candidates = np.array(list(itertools.product(*grids)), np.float64)  # (C, 3)
+    # A long record moves little with one answer more, and resampling it costs its length
+    # times the resamples for every grid point: about 100,000 rows' worth per point at most.
+    resamples = max(1, min(config.share_resamples, RESAMPLED_ROWS // len(is_positive)))
+    weights = np.ones((resamples, len(is_positive)))
+    weights[1:] = np.random.default_rng(config.share_seed).poisson(
+        1.0, (resamples - 1, len(is_positive))
+    )
+    ap = np.stack(
+        [
+            average_precision_weighted(
+                geometric_mean(members, mix_weights(members, Shares(*candidate)))[
+                    :, config.positive_class
+                ],
+                is_positive,
+                weights,
+            )
+            for candidate in candidates
+        ]
+    )  # (C, B)
+    nearness = -np.abs(candidates - np.asarray(priors)).sum(axis=1)
+    chosen = []
+    for column in ap.T[~np.isnan(ap[0])]:  # resamples without a fraud choose nothing
+        best = np.flatnonzero(column >= np.nanmax(column) - 1e-12)
+        chosen.append(candidates[best[np.argmax(nearness[best])]])
+    # A share with one value to take keeps it exactly (an average of copies need not be).
+    best = [
+        grid[0] if len(grid) == 1 else float(value)
+        for grid, value in zip(grids, np.mean(chosen, axis=0), strict=True)
+    ]
     frauds = int(np.sum(is_positive))
     pull = frauds / (frauds + config.share_prior_positives)
     return Shares(

@@ -4,11 +4,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score
 
 from modeling import committee as committee_module
 from modeling.anomaly.ensemble import AnomalyConfig, anomaly_ensemble_fit
 from modeling.committee import CommitteeConfig, committee_train, share_evidence_extend
-from modeling.committee_shares import ShareEvidence, shares_learn
+from modeling.committee_shares import ShareEvidence, average_precision_weighted, shares_learn
 from modeling.pseudo import PseudoLabels
 from modeling.sgan import SGANConfig
 
@@ -140,6 +141,7 @@ def test_the_shares_lean_to_the_members_that_ranked_new_answers_better():
         anomaly_grid=(0.0, 0.4, 0.8),
         anomaly_share_prior=0.4,
         share_prior_positives=10,
+        share_resamples=1,  # the record's own best grid point
     )
 
     def learn(weak, sgan, anomaly=None, labels=labels):
@@ -228,3 +230,44 @@ def test_fixed_shares_are_used_as_given(small_data, labeled, detectors):
         committee.predict_proba(x[:20]),
         replace(committee, anomaly=None).predict_proba(x[:20]),
     )
+
+
+def test_weighted_average_precision_is_scikit_learns():
+    rng = np.random.default_rng(1)
+    is_positive = rng.random(300) < 0.2
+    scores = np.round(rng.random(300) + 0.3 * is_positive, 2)  # many ties
+    weights = rng.poisson(1.0, (4, 300)).astype(float)
+    weights[3, is_positive] = 0  # a resample without a fraud: no average precision
+    ours = average_precision_weighted(scores, is_positive, weights)
+    for row in range(3):
+        expected = average_precision_score(is_positive, scores, sample_weight=weights[row])
+        assert ours[row] == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(ours[3])
+
+
+def test_resampled_shares_move_less_with_each_round_of_answers():
+    # Two members of like quality: on the record alone the best share jumps a grid step at a
+    # time as answers come; the resamples' average moves in smaller steps, inside the grid.
+    rng = np.random.default_rng(0)
+    labels = (rng.random(600) < 0.15).astype(np.int64)
+    signal = labels + rng.normal(0, 0.8, 600)
+    weak = _proba(1 / (1 + np.exp(-(signal + rng.normal(0, 0.7, 600)))))
+    sgan = _proba(1 / (1 + np.exp(-(signal + rng.normal(0, 0.7, 600)))))
+    config = CommitteeConfig(share_grid=(0.2, 0.5, 0.8), share_prior_positives=0)
+
+    def path(resamples):
+        settings = replace(config, share_resamples=resamples)
+        return np.array(
+            [
+                shares_learn(
+                    ShareEvidence({"weak": weak[:n], "sgan": sgan[:n]}, labels[:n]), settings
+                ).sgan
+                for n in range(100, 601, 25)
+            ]
+        )
+
+    alone, averaged = path(1), path(32)
+    assert np.abs(np.diff(alone)).max() == pytest.approx(0.3)  # a whole grid step
+    assert np.abs(np.diff(averaged)).max() < 0.5 * np.abs(np.diff(alone)).max()
+    assert np.all((averaged >= 0.2) & (averaged <= 0.8))
+    np.testing.assert_array_equal(averaged, path(32))  # seeded: the same record, the same shares
