@@ -122,13 +122,7 @@ def shares_learn(evidence: ShareEvidence | None, config: CommitteeConfig) -> Sha
         config.trees_grid if "trees" in members and config.trees_share is None else (priors[2],),
     ]
     candidates = np.array(list(itertools.product(*grids)), np.float64)  # (C, 3)
-    # A long record moves little with one answer more, and resampling it costs its length
-    # times the resamples for every grid point: about 100,000 rows' worth per point at most.
-    resamples = max(1, min(config.share_resamples, RESAMPLED_ROWS // len(is_positive)))
-    weights = np.ones((resamples, len(is_positive)))
-    weights[1:] = np.random.default_rng(config.share_seed).poisson(
-        1.0, (resamples - 1, len(is_positive))
-    )
+    weights = _resample_weights(len(is_positive), config)
     ap = np.stack(
         [
             average_precision_weighted(
@@ -142,17 +136,33 @@ def shares_learn(evidence: ShareEvidence | None, config: CommitteeConfig) -> Sha
         ]
     )  # (C, B)
     nearness = -np.abs(candidates - np.asarray(priors)).sum(axis=1)
-    chosen = []
-    for column in ap.T[~np.isnan(ap[0])]:  # resamples without a fraud choose nothing
-        best = np.flatnonzero(column >= np.nanmax(column) - 1e-12)
-        chosen.append(candidates[best[np.argmax(nearness[best])]])
     # A share with one value to take keeps it exactly (an average of copies need not be).
     best = [
         grid[0] if len(grid) == 1 else float(value)
-        for grid, value in zip(grids, np.mean(chosen, axis=0), strict=True)
+        for grid, value in zip(grids, _best_on_average(ap, candidates, nearness), strict=True)
     ]
     frauds = int(np.sum(is_positive))
     pull = frauds / (frauds + config.share_prior_positives)
     return Shares(
         *(prior + (value - prior) * pull for value, prior in zip(best, priors, strict=True))
     )
+
+
+def _resample_weights(rows: int, config: CommitteeConfig) -> np.ndarray:
+    """(B, rows): how often each answer counts in each resample; the first is the record. A
+    long record moves little with one answer more, and resampling it costs its length times
+    the resamples for every grid point: about RESAMPLED_ROWS rows' worth per point at most."""
+    resamples = max(1, min(config.share_resamples, RESAMPLED_ROWS // rows))
+    weights = np.ones((resamples, rows))
+    weights[1:] = np.random.default_rng(config.share_seed).poisson(1.0, (resamples - 1, rows))
+    return weights
+
+
+def _best_on_average(ap: np.ndarray, candidates: np.ndarray, nearness: np.ndarray) -> np.ndarray:
+    """The mean over resamples of each one's best candidate (`ap`: (C, B)); ties go to the
+    candidate nearest the priors, and resamples without a fraud choose nothing."""
+    chosen = []
+    for column in ap.T[~np.isnan(ap[0])]:
+        best = np.flatnonzero(column >= np.nanmax(column) - 1e-12)
+        chosen.append(candidates[best[np.argmax(nearness[best])]])
+    return np.mean(chosen, axis=0)
