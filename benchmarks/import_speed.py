@@ -62,26 +62,14 @@ def raw_file(folder: Path, rows: int) -> Path:
 
 
 def derived_seconds(dataset) -> tuple[float, int]:
-    """What a training run spends on the per-card and per-merchant features: reading the keys,
-    times and amounts, and computing them."""
-    import numpy as np
-
-    from labeler.services.training.derived import derived_features, entity_codes
+    """What a training run spends on the per-card and per-merchant features: reading the rows
+    as it does (`feature_rows_read`: keys, times, amounts and the features), and computing them."""
+    from labeler.services.training.derived import derived_features
+    from labeler.services.training_rows import feature_rows_read
 
     started = time.perf_counter()
-    ids, times, amounts, cards, merchants = zip(
-        *dataset.transactions.order_by("id").values_list(
-            "id", "time", "amount", "card_key", "merchant_key"
-        ),
-        strict=True,
-    )
-    _, names, _ = derived_features(
-        dataset,
-        np.asarray(ids),
-        np.asarray(times),
-        np.asarray(amounts),
-        {"card": entity_codes(list(cards)), "merchant": entity_codes(list(merchants))},
-    )
+    rows = feature_rows_read(dataset.transactions.all(), len(dataset.feature_names))
+    _, names, _ = derived_features(dataset, rows.ids, rows.times, rows.amounts, rows.entities)
     return time.perf_counter() - started, len(names)
 
 
