@@ -37,11 +37,6 @@ def _setup(url: str) -> None:
     django.setup()
 
 
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
 def _status_mib(field: str) -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -100,7 +95,7 @@ def measure(url: str, how: str) -> dict:
     feature_rows_read(dataset.transactions.filter(id__lt=first + 100), len(dataset.feature_names))
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # the high-water mark starts again from here (Linux)
-    before = _rss_mib()
+    before = _status_mib("VmRSS")
     started = time.perf_counter()
     if how == "whole":
         arrays = _whole_read(dataset)

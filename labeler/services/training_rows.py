@@ -75,8 +75,8 @@ def _fill(rows: FeatureRows, where: slice, batch: list[tuple], width: int, coder
     rows.audit_number[where] = np.asarray(columns[4], np.float64)
     rows.audit_inclusion[where] = np.nan_to_num(np.asarray(columns[5], np.float64), nan=0.0)
     rows.features[where] = np.frombuffer(b"".join(columns[6]), "<f4").reshape(-1, width)
-    for index, part in enumerate(ENTITY_FIELDS):
-        rows.entities[part][where] = coders[part].encode(list(columns[7 + index]))
+    for index, part in enumerate(ENTITY_FIELDS):  # the key columns come after FIELDS
+        rows.entities[part][where] = coders[part].encode(list(columns[len(FIELDS) + index]))
 
 
 def _resized(rows: FeatureRows, resize) -> FeatureRows:
