@@ -280,6 +280,18 @@ if TRAINING_UNLABELED_SAMPLE < 0:
         f"environment variable TRAINING_UNLABELED_SAMPLE is {TRAINING_UNLABELED_SAMPLE}: it must "
         "be 0 (every unlabeled row) or a number of rows"
     )
+# A run scores its rows in shards of this many ids (each read, scored and written on its own),
+# so what scoring holds in memory does not grow with the dataset.
+TRAINING_SCORING_SHARD_ROWS = _env(env.int, "TRAINING_SCORING_SHARD_ROWS", default=250_000)
+if TRAINING_SCORING_SHARD_ROWS < 1:
+    raise ImproperlyConfigured(
+        f"environment variable TRAINING_SCORING_SHARD_ROWS is {TRAINING_SCORING_SHARD_ROWS}: it "
+        "must be a number of rows, at least 1"
+    )
+# true: the shards are tasks on the light queue, for as many light workers as run (README);
+# false: the training worker scores them itself, one after the other (one machine).
+TRAINING_SCORING_ON_WORKERS = _env(env.bool, "TRAINING_SCORING_ON_WORKERS", default=False)
+TRAINING_SCORING_TIMEOUT = _env(env.int, "TRAINING_SCORING_TIMEOUT", default=3600)  # seconds
 # The audit frame of a new dataset: this share of its rows no model learns from (see README).
 AUDIT_FRAME_SHARE = _env(env.float, "AUDIT_FRAME_SHARE", default=0.1)
 if not 0.0 <= AUDIT_FRAME_SHARE < 0.5:

@@ -62,3 +62,34 @@ def synthesis_run(self, run_id: int) -> str:
     return synthesis_run_execute(
         run_id=run_id, worker=self.request.hostname or socket.gethostname()
     )
+
+
+@shared_task(
+    bind=True,
+    name="labeler.tasks.scoring_shard",
+    ignore_result=True,
+    max_retries=2,
+    default_retry_delay=5,
+)
+def scoring_shard(self, folder: str, first_id: int, last_id: int) -> None:
+    """Scores one shard of a training run's rows (its folder holds the run's scoring plan); a
+    shard that fails is tried again, then recorded as failed for the waiting run."""
+    from pathlib import Path
+
+    from labeler.services.training.scoring_shards import (
+        ScoringShardsFailed,
+        shard_failure_record,
+        shard_score,
+    )
+
+    if not (Path(folder) / "plan.json").exists():
+        return  # the run is over (activated or failed): nothing to score for it
+    try:
+        shard_score(Path(folder), first_id, last_id)
+    except ScoringShardsFailed:
+        return  # the run failed meanwhile
+    except Exception as error:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=error) from error
+        shard_failure_record(Path(folder), first_id, last_id, f"{type(error).__name__}: {error}")
+        raise

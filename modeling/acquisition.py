@@ -106,12 +106,15 @@ def batch_select(
     embedding: np.ndarray | None = None,
     exploit_hit_rate: float | None = None,
     entity_risk: np.ndarray | None = None,
+    disagreement: np.ndarray | None = None,
 ) -> Selection:
     """Picks `size` of the candidate rows. `proba` (n, K) is None before any fraud is labeled:
     then the anomaly score ranks (cold start). `entity_risk` (n,): the fraud rate known at each
-    row's merchant shortly before it (0: none), for `config.entity_risk_share`. Every pick
-    carries its reason; the picks come grouped by reason, each group best first, with priorities
-    that deal them into one order (`interleaved_priorities`)."""
+    row's merchant shortly before it (0: none), for `config.entity_risk_share`. `disagreement`
+    (n,): how far apart the members are on each row, when given; else the spread of the
+    `member_scores`' ranks among these rows. Every pick carries its reason; the picks come
+    grouped by reason, each group best first, with priorities that deal them into one order
+    (`interleaved_priorities`)."""
     config = config or AcquisitionConfig()
     count = len(anomaly)
     size = min(size, count)
@@ -146,11 +149,12 @@ def batch_select(
             add(_take(np.argsort(-anomaly, kind="stable"), taken, explore_count), REASON_ANOMALY)
             exploit_count += explore_count
         remaining = main_count - exploit_count
-        if member_scores and len(member_scores) > 1 and remaining:
+        if disagreement is None and member_scores and len(member_scores) > 1:
+            disagreement = committee_disagreement(member_scores)
+        if disagreement is not None and remaining:
             disagreement_count = min(remaining, round(main_count * config.disagreement_share))
-            spread = committee_disagreement(member_scores)
             add(
-                _take(np.argsort(-spread, kind="stable"), taken, disagreement_count),
+                _take(np.argsort(-disagreement, kind="stable"), taken, disagreement_count),
                 REASON_DISAGREEMENT,
             )
             remaining -= disagreement_count

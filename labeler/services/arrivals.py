@@ -27,9 +27,9 @@ from labeler.models import ImportBatch, ModelVersion, QueueEntry, TrainingPolicy
 from labeler.services.leasing import lease_available
 from labeler.services.sql_names import quoted_column, quoted_table
 from labeler.services.version_scoring import (
+    stored_rows_input,
     version_bundle,
     version_explanations,
-    version_input,
     version_scores,
 )
 from modeling.drift import DriftReference, drift_counts
@@ -50,17 +50,8 @@ class ArrivalOutcome:
 def arrival_scores(version: ModelVersion, rows: list[tuple]) -> tuple[dict, np.ndarray]:
     """The version's scores (`version_scoring.version_scores`) of stored rows (id, time,
     amount, features), and their model input."""
-    from labeler.services.training.derived import derived_rows
-
     bundle = version_bundle(version)
-    ids = np.asarray([row[0] for row in rows], np.int64)
-    x = version_input(
-        bundle,
-        features=np.stack([np.frombuffer(bytes(row[3]), dtype="<f4") for row in rows]),
-        amounts=np.asarray([row[2] for row in rows]),
-        times=np.asarray([row[1] for row in rows]),
-        derived=lambda state: derived_rows(version.dataset, ids, state),
-    )
+    x = stored_rows_input(bundle, version.dataset, rows)
     return version_scores(bundle, x), x
 
 

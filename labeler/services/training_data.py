@@ -62,6 +62,7 @@ class TrainingArrays:
     # Row positions waiting for a reviewer (an open review item): one human queue at a time, so
     # the queue's swap would drop them; a plan that picked them would serve fewer of its own.
     in_review: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    window_start: float | None = None  # rows_in_window's start: what the run read
 
     @property
     def human_labeled(self) -> np.ndarray:
@@ -123,19 +124,25 @@ def label_classes_for_training() -> tuple[list[LabelClass], int]:
     return classes, positives[0]
 
 
-def _in_window(dataset: Dataset, window_days: int):
-    """The dataset's transactions a run learns from: all of them (`window_days` 0), or those of
-    the last `window_days` days before its newest, plus every older one people labeled outside
-    the audit frame (labels are never dropped; the audit judges the window's population)."""
-    rows = dataset.transactions.all()
+def window_start(dataset: Dataset, window_days: int) -> float | None:
+    """The earliest time a run with `window_days` learns from (None: every row): that many days
+    before the dataset's newest transaction."""
     if not window_days:
-        return rows
-    newest = rows.aggregate(newest=Max("time"))["newest"]
-    if newest is None:
+        return None
+    newest = dataset.transactions.aggregate(newest=Max("time"))["newest"]
+    return None if newest is None else newest - window_days * SECONDS_PER_DAY
+
+
+def rows_in_window(dataset: Dataset, start: float | None):
+    """The dataset's transactions a run learns from: all of them (`start` None), or those from
+    `start` on, plus every older one people labeled outside the audit frame (labels are never
+    dropped; the audit judges the window's population)."""
+    rows = dataset.transactions.all()
+    if start is None:
         return rows
     labeled = Label.objects.filter(transaction=OuterRef("pk"), status=Label.Status.ACTIVE)
     return rows.filter(
-        Q(time__gte=newest - window_days * SECONDS_PER_DAY)
+        Q(time__gte=start)
         | Q(audit_number__isnull=True, pk__in=Subquery(labeled.values("transaction")))
     )
 
@@ -185,7 +192,8 @@ def training_arrays_build(*, dataset: Dataset, window_days: int = 0) -> Training
     and every one people labeled (TrainingPolicy.window_days)."""
     classes, positive_code = label_classes_for_training()
     code_of = {label_class.pk: label_class.position for label_class in classes}
-    rows = feature_rows_read(_in_window(dataset, window_days), len(dataset.feature_names))
+    start = window_start(dataset, window_days)
+    rows = feature_rows_read(rows_in_window(dataset, start), len(dataset.feature_names))
     if not len(rows.ids):
         raise TrainingDataError(f"dataset {dataset.name!r} has no transactions to train on")
     ids, times, amounts, scores = rows.ids, rows.times, rows.amounts, rows.scores
@@ -259,6 +267,7 @@ def training_arrays_build(*, dataset: Dataset, window_days: int = 0) -> Training
         positive_code=positive_code,
         last_label_id=last_label_id,
         in_review=positions(in_review),
+        window_start=start,
         counts={
             "transactions": len(ids),
             # Every settled item, training and audit alike: the labels people spent.

@@ -34,9 +34,14 @@ class FeatureRows:
 FIELDS = ("id", "time", "amount", "score", "audit_number", "audit_inclusion", "features")
 
 
-def feature_rows_read(queryset, width: int, *, chunk: int = READ_CHUNK_ROWS) -> FeatureRows:
+def feature_rows_read(
+    queryset, width: int, *, chunk: int = READ_CHUNK_ROWS, features: bool = True
+) -> FeatureRows:
     """The rows of `queryset` with an id up to the largest at the start (rows arriving while it
-    reads wait for the next run), in id order, `chunk` rows per query."""
+    reads wait for the next run), in id order, `chunk` rows per query. `features` False: the
+    feature vectors are not read (`features` then has no columns)."""
+    width = width if features else 0
+    fields = FIELDS if features else FIELDS[:-1]
     last = queryset.aggregate(last=Max("id"))["last"]
     bounded = queryset.filter(id__lte=last or 0).order_by("id")
     count = bounded.count()
@@ -54,19 +59,20 @@ def feature_rows_read(queryset, width: int, *, chunk: int = READ_CHUNK_ROWS) -> 
     filled, after = 0, 0
     while True:
         batch = list(
-            bounded.filter(id__gt=after).values_list(*FIELDS, *ENTITY_FIELDS.values())[:chunk]
+            bounded.filter(id__gt=after).values_list(*fields, *ENTITY_FIELDS.values())[:chunk]
         )
         if not batch:
             break
         if filled + len(batch) > len(rows.ids):  # rows committed since the count: room for them
             rows = _grown(rows, filled + len(batch))
-        _fill(rows, slice(filled, filled + len(batch)), batch, width, coders)
+        _fill(rows, slice(filled, filled + len(batch)), batch, len(fields), coders)
         filled += len(batch)
         after = batch[-1][0]
     return _trimmed(rows, filled)
 
 
-def _fill(rows: FeatureRows, where: slice, batch: list[tuple], width: int, coders) -> None:
+def _fill(rows: FeatureRows, where: slice, batch: list[tuple], keys_at: int, coders) -> None:
+    """`keys_at`: where the key columns start (after the feature vectors, when they are read)."""
     columns = list(zip(*batch, strict=True))
     rows.ids[where] = columns[0]
     rows.times[where] = columns[1]
@@ -74,9 +80,11 @@ def _fill(rows: FeatureRows, where: slice, batch: list[tuple], width: int, coder
     rows.scores[where] = np.asarray(columns[3], np.float64)  # None reads as NaN
     rows.audit_number[where] = np.asarray(columns[4], np.float64)
     rows.audit_inclusion[where] = np.nan_to_num(np.asarray(columns[5], np.float64), nan=0.0)
-    rows.features[where] = np.frombuffer(b"".join(columns[6]), "<f4").reshape(-1, width)
-    for index, part in enumerate(ENTITY_FIELDS):  # the key columns come after FIELDS
-        rows.entities[part][where] = coders[part].encode(list(columns[len(FIELDS) + index]))
+    if keys_at == len(FIELDS):
+        width = rows.features.shape[1]
+        rows.features[where] = np.frombuffer(b"".join(columns[6]), "<f4").reshape(-1, width)
+    for index, part in enumerate(ENTITY_FIELDS):
+        rows.entities[part][where] = coders[part].encode(list(columns[keys_at + index]))
 
 
 def _resized(rows: FeatureRows, resize) -> FeatureRows:

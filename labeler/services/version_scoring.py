@@ -42,6 +42,32 @@ def version_input(
     return bundle.scaler.transform(matrix.astype(np.float32))
 
 
+def stored_rows_input(bundle, dataset, rows: list[tuple]) -> np.ndarray:
+    """`version_input` of stored rows read as (id, time, amount, features, ...)."""
+    from labeler.services.training.derived import derived_rows
+
+    ids = np.asarray([row[0] for row in rows], np.int64)
+    return version_input(
+        bundle,
+        features=np.stack([np.frombuffer(bytes(row[3]), dtype="<f4") for row in rows]),
+        amounts=np.asarray([row[2] for row in rows]),
+        times=np.asarray([row[1] for row in rows]),
+        derived=lambda state: derived_rows(dataset, ids, state),
+    )
+
+
+def stored_input(bundle, dataset, transaction_ids: np.ndarray) -> np.ndarray:
+    """`version_input` of these stored transactions, in the given order."""
+    from labeler.models import Transaction
+
+    found = Transaction.objects.in_bulk([int(t) for t in transaction_ids])
+    rows = [
+        (row.pk, row.time, row.amount, row.features)
+        for row in (found[int(t)] for t in transaction_ids)
+    ]
+    return stored_rows_input(bundle, dataset, rows)
+
+
 def version_scores(bundle, x: np.ndarray) -> dict[str, np.ndarray | None]:
     """ "score" (the fraud probability; the anomaly rank for a cold-start version),
     "uncertainty", "suggested" (class ids) and "members" (each member's probabilities), all

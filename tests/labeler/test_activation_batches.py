@@ -124,10 +124,13 @@ def inserts_counted(monkeypatch, model) -> list[int]:
 
 
 def test_scores_staged_in_chunks_of_their_own_all_arrive(dataset, monkeypatch):
-    monkeypatch.setattr(outputs, "STAGE_CHUNK_ROWS", 400)  # 1500 rows: 4 chunks, the last short
+    monkeypatch.setattr(outputs, "STAGE_CHUNK_ROWS", 400)
     staged = inserts_counted(monkeypatch, StagedScore)
     version = run(dataset)
-    assert staged == [400, 400, 400, 300]
+    # The rows outside the audit frame (one shard), then the frame's with the audit's inclusion.
+    frame = Transaction.objects.filter(audit_number__isnull=False).count()
+    assert 0 < frame < 400
+    assert staged == [400, 400, 400, 1500 - frame - 1200, frame]
     assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}
 
 

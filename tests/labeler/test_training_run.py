@@ -20,6 +20,7 @@ from labeler.models import (
 )
 from labeler.services.demo import demo_data_import
 from labeler.services.training import run as training_service
+from labeler.services.training import scoring as scoring_service
 from labeler.services.training.evidence import share_evidence_gather
 from labeler.services.training.options import TrainingOptions
 from labeler.services.training.rescoring import transaction_scores_by_version
@@ -269,13 +270,13 @@ def test_a_model_file_that_cannot_be_read_back_is_never_activated(dataset, monke
 def test_a_run_declared_stale_while_training_cannot_activate(dataset, monkeypatch):
     run(dataset)
     before = visible_state()
-    real_stage = training_service.scores_stage
+    real_stage = scoring_service.scores_stage
 
-    def stage_then_lose_the_claim(*args):
-        real_stage(*args)
+    def stage_then_lose_the_claim(*args, **kwargs):
+        real_stage(*args, **kwargs)
         training_stale_runs_fail(worker="test")  # as if the worker had restarted meanwhile
 
-    monkeypatch.setattr(training_service, "scores_stage", stage_then_lose_the_claim)
+    monkeypatch.setattr(scoring_service, "scores_stage", stage_then_lose_the_claim)
     failed = run(dataset)
     assert failed.status == Status.FAILED and "restarted" in failed.error
     assert visible_state() == before

@@ -221,3 +221,31 @@ def derived_unstored(
 def derived_row(transaction, config_state: dict) -> np.ndarray:
     """One transaction's derived features as a version computed them (see `derived_rows`)."""
     return derived_rows(transaction.dataset, np.asarray([transaction.pk]), config_state)[0]
+
+
+def derived_for_rows(dataset: Dataset, base, rows, config_state: dict) -> np.ndarray:
+    """The derived features of `rows` (training_rows.FeatureRows, read from `base`) as a run
+    over every row of `base` computes them: from the rows of `base` over the longest window
+    (and the risk delay) before the earliest of them up to the latest, read in chunks without
+    their feature vectors. For a shard of ids, whose rows are close in time."""
+    from labeler.services.training_rows import feature_rows_read
+
+    config = _config_of(config_state)
+    reach = (max(config.windows_days) + config.risk_delay_days) * SECONDS_PER_DAY
+    history = feature_rows_read(
+        base.filter(time__gte=float(rows.times.min()) - reach, time__lte=float(rows.times.max())),
+        0,
+        features=False,
+    )
+    values, _ = entity_features(
+        times=history.times,
+        amount=history.amounts,
+        entities={part: history.entities[part] for part in config.entities},
+        fraud_known_at=fraud_known_at(dataset, history.ids) if config.risk_entities else None,
+        config=config,
+    )
+    positions = np.searchsorted(history.ids, rows.ids)
+    found = positions < len(history.ids)
+    if not np.all(found) or np.any(history.ids[positions[found]] != rows.ids[found]):
+        raise ValueError("the rows' history was read without some of the rows themselves")
+    return values[positions]

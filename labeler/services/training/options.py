@@ -22,6 +22,12 @@ class TrainingOptions:
     # At most this many unlabeled rows, drawn at random, for the scaler, the anomaly detectors
     # and the committee's unlabeled pool; every labeled and pseudo-labeled row is kept. 0: all.
     unlabeled_sample: int = 0
+    # Rows per scoring shard (training/scoring_shards.py): what one shard holds in memory.
+    scoring_shard_rows: int = 250_000
+    # Shards as tasks for the light workers (False: one after the other in the training
+    # process), and how long a run waits for them before it fails.
+    scoring_on_workers: bool = False
+    scoring_timeout: float = 3600.0
 
     @classmethod
     def from_settings(cls) -> TrainingOptions:
@@ -34,6 +40,9 @@ class TrainingOptions:
             audit_estimate=AuditEstimateConfig(seed=settings.TRAINING_SEED),
             device=settings.TRAINING_DEVICE,
             unlabeled_sample=settings.TRAINING_UNLABELED_SAMPLE,
+            scoring_shard_rows=settings.TRAINING_SCORING_SHARD_ROWS,
+            scoring_on_workers=settings.TRAINING_SCORING_ON_WORKERS,
+            scoring_timeout=settings.TRAINING_SCORING_TIMEOUT,
         )
 
 

@@ -3,7 +3,6 @@ it belongs to the new version alone until the activation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +12,7 @@ from django.utils import timezone
 
 from labeler.models import ModelVersion, PseudoLabel, StagedScore
 from labeler.services.bulk_insert import columns_insert, table_statistics_refresh
-from labeler.services.training_data import TrainingArrays
 from labeler.services.write_batches import columns_insert_batched
-from modeling.acquisition import margin, percentile_ranks
-from modeling.model_files import ModelBundle
 from modeling.pseudo import PseudoLabels
 
 
@@ -24,33 +20,6 @@ def artifact_path(version: ModelVersion) -> Path:
     folder = Path(settings.MEDIA_ROOT) / "models" / f"dataset-{version.dataset_id}"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"version-{version.pk}.pt"
-
-
-@dataclass
-class Scores:
-    proba: np.ndarray | None
-    members: dict[str, np.ndarray] | None
-    score: np.ndarray
-    uncertainty: np.ndarray | None
-    suggested: np.ndarray | None  # LabelClass ids
-    audit_inclusion: np.ndarray | None = None  # frame rows' inclusion after this design; NaN else
-
-
-def scores_compute(arrays: TrainingArrays, x, bundle: ModelBundle, anomaly) -> Scores:
-    """Every transaction's fraud probability, uncertainty and suggested class; at cold start
-    the anomaly rank stands in for the probability and nothing is suggested."""
-    if bundle.committee is None:
-        return Scores(None, None, percentile_ranks(anomaly), None, None)
-    members = bundle.committee.member_proba(x)
-    proba = bundle.committee.predict_proba(x, members)
-    class_ids = np.asarray([arrays.class_ids[c] for c in range(proba.shape[1])], np.int64)
-    return Scores(
-        proba=proba,
-        members=members,
-        score=proba[:, arrays.positive_code],
-        uncertainty=np.clip(margin(proba), 0.0, 1.0),
-        suggested=class_ids[proba.argmax(axis=1)],
-    )
 
 
 QUANTILES = 1_000
@@ -80,36 +49,47 @@ def score_quantiles(score: np.ndarray) -> list[float]:
 STAGE_CHUNK_ROWS = 25_000
 
 
-def scores_stage(version, arrays: TrainingArrays, scores: Scores) -> None:
-    """Writes the scores beside the transactions, for the activation to copy. A transaction per
+def scores_stage(
+    version,
+    *,
+    ids: np.ndarray,
+    score: np.ndarray,
+    uncertainty: np.ndarray | None,
+    suggested: np.ndarray | None,
+    audit_inclusion: np.ndarray | None = None,
+) -> None:
+    """Writes scores beside the transactions, for the activation to copy. A transaction per
     STAGE_CHUNK_ROWS rows (fewer on SQLite, where answers wait for each: see
     write_batches.py): one commit per row would sync every row on SQLite, one for all of them
     would hold SQLite's write lock, and so every annotator's answer, for seconds."""
-    uncertainty = scores.uncertainty
-    columns = {
-        "model_version": version.pk,
-        "transaction": arrays.transaction_ids,
-        "score": np.clip(scores.score, 0.0, 1.0).astype(np.float64),
-        "uncertainty": None if uncertainty is None else uncertainty.astype(np.float64),
-        "suggested_class": scores.suggested,
-        "audit_inclusion": None
-        if scores.audit_inclusion is None
-        else scores.audit_inclusion.astype(np.float64),
-    }
-    rows = len(arrays.transaction_ids)
-    StagedScore.objects.filter(model_version=version).delete()
-    columns_insert_batched(StagedScore, columns, rows=rows, batch=STAGE_CHUNK_ROWS)
-    table_statistics_refresh(StagedScore)  # the activation copies them by id, in batches
+    columns_insert_batched(
+        StagedScore,
+        {
+            "model_version": version.pk,
+            "transaction": np.asarray(ids, np.int64),
+            "score": np.clip(score, 0.0, 1.0).astype(np.float64),
+            "uncertainty": None if uncertainty is None else uncertainty.astype(np.float64),
+            "suggested_class": suggested,
+            "audit_inclusion": None
+            if audit_inclusion is None
+            else np.asarray(audit_inclusion, np.float64),
+        },
+        rows=len(ids),
+        batch=STAGE_CHUNK_ROWS,
+    )
 
 
-def pseudo_labels_write(version, arrays: TrainingArrays, chosen: PseudoLabels) -> int:
-    class_ids = np.asarray([arrays.class_ids[c] for c in range(len(arrays.class_names))], np.int64)
+def pseudo_labels_write(
+    version, *, ids: np.ndarray, chosen: PseudoLabels, class_ids: np.ndarray
+) -> int:
+    """The chosen pseudo-labels (`chosen.indices`: positions in `ids`); `class_ids`: the
+    LabelClass id of each model class."""
     with transaction.atomic():
         PseudoLabel.objects.filter(model_version=version).delete()
         columns_insert(
             PseudoLabel,
             {
-                "transaction": arrays.transaction_ids[chosen.indices],
+                "transaction": ids[chosen.indices],
                 "label_class": class_ids[chosen.classes],
                 "model_version": version.pk,
                 "probability": np.clip(chosen.probabilities, 0.0, 1.0).astype(np.float64),

@@ -10,7 +10,7 @@ import numpy as np
 
 from labeler.models import TrainingPolicy
 from labeler.services.queueing import QueuePlan
-from labeler.services.training.outputs import Scores
+from labeler.services.training.scoring_shards import ShardedScores
 from labeler.services.training_data import TrainingArrays
 from labeler.services.version_scoring import ANOMALY_REASON
 from modeling.acquisition import REASON_AUDIT, Selection, interleaved_priorities
@@ -19,25 +19,26 @@ from modeling.audit import AuditConfig, AuditRound, audit_round, audit_selected
 
 def audit_draw(
     arrays: TrainingArrays,
+    scored: ShardedScores,
     *,
-    fraud_probability: np.ndarray | None,
-    anomaly: np.ndarray,
+    committee: bool,
     policy: TrainingPolicy,
     rng: np.random.Generator,
 ) -> AuditRound:
-    """This version's design over the frame (positions in the frame): the inclusion
-    probabilities after it, and the sample rows to queue now."""
-    frame = np.flatnonzero(arrays.frame)
-    numbers, inclusion = arrays.audit_number[frame], arrays.audit_inclusion[frame]
-    answered = np.isin(frame, arrays.audit_rows) & audit_selected(numbers, inclusion)
+    """This version's design over the frame (positions in `scored.frame_ids`): the inclusion
+    probabilities after it, and the sample rows to queue now. `committee` False: the version
+    has no fraud probability (cold start)."""
+    numbers, inclusion = scored.frame_number, scored.frame_inclusion
+    audit_ids = arrays.transaction_ids[arrays.audit_rows]
+    answered = np.isin(scored.frame_ids, audit_ids) & audit_selected(numbers, inclusion)
     slots = round(policy.audit_share * policy.queue_size)
     return audit_round(
         audit_numbers=numbers,
         previous_inclusion=inclusion,
         answered=answered,
-        unavailable=arrays.human_labeled[frame],
-        fraud_probability=None if fraud_probability is None else fraud_probability[frame],
-        anomaly=anomaly[frame],
+        unavailable=np.isin(scored.frame_ids, arrays.transaction_ids[arrays.human_labeled]),
+        fraud_probability=scored.frame_score if committee else None,
+        anomaly=scored.frame_anomaly,
         # What the next round is expected to answer: the audit's share of the labels until the
         # next retraining (or of the queue, when that is shorter).
         round_answers=min(
@@ -50,30 +51,33 @@ def audit_draw(
 
 
 def queue_plan_build(
-    arrays: TrainingArrays,
+    scored: ShardedScores,
     *,
-    candidates: np.ndarray,
     selection: Selection,
     audit: AuditRound,
     audit_share: float,
-    scores: Scores,
     explain: Callable[[np.ndarray, np.ndarray], list[str | None]] | None = None,
 ) -> QueuePlan:
-    """The committee's picks (positions in `candidates`) and the audit's (positions in the
-    frame), dealt by share: whatever prefix annotators answer carries the planned mix. Each
-    item carries the suggestion it is shown with, from this version's `scores`."""
-    frame = np.flatnonzero(arrays.frame)
-    reasons = selection.reasons + [REASON_AUDIT] * len(audit.picks)
-    rows = np.concatenate([candidates[selection.indices], frame[audit.picks]]).astype(np.int64)
+    """The committee's picks (positions in `scored.kept_ids`) and the audit's (positions in
+    `scored.frame_ids`), dealt by share: whatever prefix annotators answer carries the planned
+    mix. Each item carries the suggestion it is shown with, from this version's scores."""
+    picked, drawn = selection.indices, audit.picks
+    reasons = selection.reasons + [REASON_AUDIT] * len(drawn)
+    ids = np.concatenate([scored.kept_ids[picked], scored.frame_ids[drawn]]).astype(np.int64)
     priorities = interleaved_priorities(reasons, {REASON_AUDIT: audit_share})
+    suggested = None
+    if scored.kept_suggested is not None:
+        suggested = np.concatenate([scored.kept_suggested[picked], scored.frame_suggested[drawn]])
     return QueuePlan(
-        transaction_ids=arrays.transaction_ids[rows],
+        transaction_ids=ids,
         priorities=priorities,
-        explanations=None if explain is None else explain(rows, np.asarray(priorities)),
+        explanations=None if explain is None else explain(ids, np.asarray(priorities)),
         reasons=reasons,
-        scores=np.clip(scores.score[rows], 0.0, 1.0),
-        suggested_class_ids=None if scores.suggested is None else scores.suggested[rows],
-        audit_inclusion=None if scores.audit_inclusion is None else scores.audit_inclusion[rows],
+        scores=np.clip(
+            np.concatenate([scored.kept_score[picked], scored.frame_score[drawn]]), 0.0, 1.0
+        ),
+        suggested_class_ids=suggested,
+        audit_inclusion=np.concatenate([np.full(len(picked), np.nan), audit.inclusion[drawn]]),
     )
 
 
@@ -81,24 +85,28 @@ EXPLAINED_ITEMS = 2_000  # the queue's first items: far more than annotators ans
 
 
 def plan_explanations(
-    rows: np.ndarray,
+    ids: np.ndarray,
     priorities: np.ndarray,
     *,
-    x: np.ndarray,
+    inputs: Callable[[np.ndarray], np.ndarray],
+    x_labeled: np.ndarray,
     committee,
     names: list[str],
     arrays: TrainingArrays,
 ) -> list[str | None]:
     """Each planned item's explanation as JSON text, for the EXPLAINED_ITEMS served first
     (None for the rest): its strongest reasons ({"name", "log_odds", "deviation", "anomaly"})
-    and the nearest transactions people labeled, in the model's embedding ([id, class])."""
+    and the nearest transactions people labeled, in the model's embedding ([id, class]).
+    `inputs`: the model input of transactions by id; `x_labeled`: that of `arrays.labeled`."""
     from modeling.explain import ANOMALY, nearest_labeled, occlusion_reasons
 
+    if not len(ids):
+        return []
     first = np.argsort(-priorities, kind="stable")[:EXPLAINED_ITEMS]
-    explained: list[str | None] = [None] * len(rows)
-    chosen = x[rows[first]]
+    explained: list[str | None] = [None] * len(ids)
+    chosen = inputs(ids[first])
     found = occlusion_reasons(committee, chosen, positive=arrays.positive_code)
-    near, _ = nearest_labeled(committee, chosen, x[arrays.labeled])
+    near, _ = nearest_labeled(committee, chosen, x_labeled)
     for position, reasons, neighbours in zip(first.tolist(), found, near, strict=True):
         explained[position] = json.dumps(
             {

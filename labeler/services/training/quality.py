@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from labeler.services.training.options import TrainingOptions
+from labeler.services.training.scoring_shards import ShardedScores
 from labeler.services.training_data import TrainingArrays
 from modeling.audit import audit_selected
 from modeling.audit_estimate import audit_estimate
@@ -62,17 +63,17 @@ def version_metrics(
     return metrics
 
 
-def audit_quality(arrays: TrainingArrays, scores: np.ndarray | None, options) -> dict:
+def audit_quality(arrays: TrainingArrays, scored: ShardedScores, options, *, committee) -> dict:
     """The version's figures on the audit frame, from the audit's answers alone, or what is
-    missing for them. `scores`: the version's fraud probability for every row (None at cold
-    start, when nothing is suggested: the figures wait for a committee)."""
-    frame = np.flatnonzero(arrays.frame)
-    in_sample = audit_selected(arrays.audit_number[frame], arrays.audit_inclusion[frame])
+    missing for them. `scored`: the version's scores of the frame's rows; `committee` False at
+    cold start, when nothing is suggested: the figures wait for a committee."""
+    frame = scored.frame_ids
+    in_sample = audit_selected(scored.frame_number, scored.frame_inclusion)
     # Answers on frame rows the audit drew: a frame row someone labeled outside the sample
     # (through the API, say) was not drawn with a known probability and is left out.
     drawn = arrays.audit_inclusion[arrays.audit_rows] > arrays.audit_number[arrays.audit_rows]
     rows, codes = arrays.audit_rows[drawn], arrays.audit_codes[drawn]
-    if scores is None or not len(frame):
+    if not committee or not len(frame):
         frauds = int(np.sum(codes == arrays.positive_code))
         return {
             "labels": len(rows),
@@ -82,8 +83,8 @@ def audit_quality(arrays: TrainingArrays, scores: np.ndarray | None, options) ->
         }
     known = arrays.counts["positives"] + arrays.counts["audit_positives"]
     return audit_estimate(
-        frame_scores=scores[frame],
-        answered=np.searchsorted(frame, rows),
+        frame_scores=scored.frame_score,
+        answered=np.searchsorted(frame, arrays.transaction_ids[rows]),
         labels=(codes == arrays.positive_code).astype(np.int64),
         inclusion=arrays.audit_inclusion[rows],
         selected=int(in_sample.sum()),
@@ -93,18 +94,20 @@ def audit_quality(arrays: TrainingArrays, scores: np.ndarray | None, options) ->
     )
 
 
-def class_profiles(arrays: TrainingArrays, scaler: FeatureScaler, x: np.ndarray) -> dict:
+def class_profiles(
+    arrays: TrainingArrays, scaler: FeatureScaler, x_learning: np.ndarray, to_learning
+) -> dict:
     """Each class's typical scaled feature values, for the annotator page's chart: the mean
-    over the human labels of the class (the whole dataset's for the background class when
-    nobody has labeled it yet)."""
+    over the human labels of the class (the learning rows' median for the background class
+    when nobody has labeled it yet)."""
     width = arrays.features.shape[1]
     profiles: dict[str, list[float]] = {}
     for position, name in enumerate(arrays.class_names):
-        rows = arrays.labeled[arrays.label_codes == position]
+        rows = to_learning[arrays.labeled[arrays.label_codes == position]]
         if len(rows):
-            profiles[name] = np.round(x[rows, :width].mean(axis=0), 3).tolist()
+            profiles[name] = np.round(x_learning[rows, :width].mean(axis=0), 3).tolist()
         elif position == 0:
-            profiles[name] = np.round(np.median(x[:, :width], axis=0), 3).tolist()
+            profiles[name] = np.round(np.median(x_learning[:, :width], axis=0), 3).tolist()
     return {
         "center": np.round(scaler.center[:width], 5).tolist(),
         "scale": np.round(scaler.scale[:width], 5).tolist(),

@@ -1,9 +1,10 @@
 """One training run, database to database.
 
 read the training set -> fit the scaler -> anomaly detectors -> committee (weak + SGAN + anomaly)
--> evaluate -> save and reload the model file -> score every transaction -> estimate quality on
-the audit -> plan the queue (the committee's picks and the audit's) -> pseudo-labels -> activate
-(one transaction). Models learn from rows outside the audit frame only; every row is scored.
+-> evaluate -> save and reload the model file -> score every transaction, in shards of ids
+(scoring.py) -> estimate quality on the audit -> plan the queue (the committee's picks and the
+audit's) -> pseudo-labels -> activate (one transaction). Models learn from rows outside the audit
+frame only; every row is scored.
 Everything before activation writes only rows that belong to the new, not yet active version,
 so a run that dies anywhere changes nothing annotators see.
 """
@@ -14,66 +15,33 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, replace
-from functools import partial
 
 import numpy as np
 
-from labeler.models import Label, ModelVersion, TrainingPolicy
+from labeler.models import ModelVersion, TrainingPolicy
 from labeler.services.activation import model_version_activate
-from labeler.services.queueing import queue_plan_stage
 from labeler.services.training.evidence import share_evidence_gather
 from labeler.services.training.options import TrainingOptions
-from labeler.services.training.outputs import (
-    artifact_path,
-    drift_record,
-    pseudo_labels_write,
-    score_quantiles,
-    scores_compute,
-    scores_stage,
-)
-from labeler.services.training.planning import audit_draw, plan_explanations, queue_plan_build
-from labeler.services.training.quality import (
-    anomaly_record,
-    audit_quality,
-    class_profiles,
-    version_metrics,
-)
+from labeler.services.training.outputs import artifact_path
+from labeler.services.training.quality import anomaly_record, class_profiles, version_metrics
+from labeler.services.training.scoring import Fitted, version_score_and_plan
 from labeler.services.training.stages import StageClock
-from labeler.services.training_data import (
-    learning_sample,
-    model_input,
-    model_input_names,
-    training_arrays_build,
-)
+from labeler.services.training_data import learning_sample, model_input, training_arrays_build
 from labeler.services.training_runs import (
     ProgressRecorder,
     training_next_start,
     training_run_claim,
     training_run_fail,
 )
-from modeling.acquisition import batch_select
 from modeling.anomaly.ensemble import anomaly_ensemble_fit
 from modeling.audit import AuditConfig
-from modeling.committee import committee_pseudo_labels, committee_train
+from modeling.committee import committee_train
 from modeling.device import resolve_device
 from modeling.features import FeatureScaler
 from modeling.model_files import ModelBundle, bundle_load, bundle_save
 from modeling.pseudo import PseudoLabels
 
 logger = logging.getLogger(__name__)
-
-
-def _exploit_hit_rate(version: ModelVersion | None) -> float | None:
-    """Share of fraud among labels given to the active version's likely-fraud picks."""
-    if version is None:
-        return None
-    labels = Label.objects.filter(
-        suggested_by=version, queue_reason="likely_fraud", status=Label.Status.ACTIVE
-    )
-    answered = labels.count()
-    if answered < 5:
-        return None
-    return labels.filter(label_class__is_positive=True).count() / answered
 
 
 def training_run(
@@ -90,15 +58,14 @@ def training_run(
 
     with stages.stage("reading"):
         arrays = training_arrays_build(dataset=dataset, window_days=policy.window_days)
-        matrix = model_input(arrays)
         # Outside the audit frame: every labeled row, and the unlabeled ones or a sample of them.
         learning = learning_sample(arrays, unlabeled=options.unlabeled_sample, seed=options.seed)
-        scaler = FeatureScaler.fit(matrix[learning] if len(learning) else matrix)
-        x = scaler.transform(matrix)
+        matrix = model_input(arrays, learning if len(learning) else slice(None))
+        scaler = FeatureScaler.fit(matrix)
+        x_learning = scaler.transform(matrix)[: len(learning)]
         del matrix
-        x_learning = x[learning]
         # Row positions as positions among the learning rows.
-        to_learning = np.full(len(x), -1, np.int64)
+        to_learning = np.full(len(arrays.transaction_ids), -1, np.int64)
         to_learning[learning] = np.arange(len(learning))
     num_classes = len(arrays.class_names)
 
@@ -107,8 +74,6 @@ def training_run(
         detectors = anomaly_ensemble_fit(
             x_learning, anomaly_config, on_progress=lambda done: stages.report("anomaly", done)
         )
-        # The detectors' combined rank of every row: what the cold start picks by.
-        anomaly = detectors.anomaly_score(x)
         stages.durations.update(
             {f"anomaly:{name}": seconds for name, seconds in detectors.fit_seconds.items()}
         )
@@ -152,7 +117,7 @@ def training_run(
     with stages.stage("evaluating"):
         metrics = version_metrics(arrays, x_learning, to_learning, options, committee)
         metrics["anomaly"] = anomaly_record(detectors)
-        metrics["profiles"] = class_profiles(arrays, scaler, x)
+        metrics["profiles"] = class_profiles(arrays, scaler, x_learning, to_learning)
 
     with stages.stage("saving"):
         path = artifact_path(version)
@@ -178,83 +143,14 @@ def training_run(
         # file that cannot be read fails the run here (ModelFileError) instead of later.
         bundle = bundle_load(path, device=str(device))
 
-    with stages.stage("scoring"):
-        staged = scores_compute(arrays, x, bundle, anomaly)
-        if staged.proba is not None:
-            metrics["score_quantiles"] = score_quantiles(staged.score)
-        # What arrivals are compared with: the score and each input on the rows it trained on.
-        metrics["drift"] = drift_record(
-            staged.score, x, model_input_names(dataset.feature_names, arrays), seed=options.seed
-        )
-    with stages.stage("audit"):
-        # The new version judged on the audit's answers, all drawn before it trained; then its
-        # own design for the next picks.
-        fraud_probability = staged.score if committee is not None else None
-        metrics["quality"] = audit_quality(arrays, fraud_probability, options)
-        audit = audit_draw(
-            arrays,
-            fraud_probability=fraud_probability,
-            anomaly=anomaly,
-            policy=policy,
-            rng=np.random.default_rng([options.seed, version.pk, 1]),
-        )
-        staged.audit_inclusion = np.full(len(arrays.transaction_ids), np.nan)
-        staged.audit_inclusion[arrays.frame] = audit.inclusion
-    with stages.stage("score_write"):
-        scores_stage(version, arrays, staged)
-
-    with stages.stage("queueing"):
-        candidates = arrays.queue_candidates
-        selection = batch_select(
-            size=max(0, policy.queue_size - len(audit.picks)),
-            proba=None if staged.proba is None else staged.proba[candidates],
-            anomaly=anomaly[candidates],
-            rng=np.random.default_rng(options.seed + version.pk),
-            member_scores=None  # the anomaly rank is one of the members
-            if staged.members is None
-            else [m[candidates, arrays.positive_code] for m in staged.members.values()],
-            embedding=bundle.committee.sgan.embed(x[candidates])
-            if bundle.committee is not None and bundle.committee.sgan is not None
-            else None,
-            exploit_hit_rate=_exploit_hit_rate(previous),
-        )
-        plan = queue_plan_build(
-            arrays,
-            candidates=candidates,
-            selection=selection,
-            audit=audit,
-            audit_share=policy.audit_share,
-            scores=staged,
-            explain=None
-            if bundle.committee is None
-            else partial(
-                plan_explanations,
-                x=x,
-                committee=bundle.committee,
-                names=model_input_names(dataset.feature_names, arrays),
-                arrays=arrays,
-            ),
-        )
-        queue_plan_stage(version=version, plan=plan)
-
-    pseudo_count, pseudo_by_class = 0, {}
-    with stages.stage("pseudo_labels"):
-        if bundle.committee is not None:
-            # Never what people will see: a queued item gets a human label soon, and the
-            # spot check of its pseudo-label would take it out of the annotation queue (one
-            # human queue at a time), leaving the plan short of its likely frauds.
-            unavailable = arrays.human_labeled | arrays.frame
-            unavailable[np.searchsorted(arrays.transaction_ids, plan.transaction_ids)] = True
-            unavailable[arrays.in_review] = True
-            chosen = committee_pseudo_labels(
-                bundle.committee, staged.proba, human_labeled=unavailable
-            )
-            pseudo_count = pseudo_labels_write(version, arrays, chosen)
-            pseudo_by_class = {
-                name: int(np.sum(chosen.classes == code))
-                for code, name in enumerate(arrays.class_names)
-            }
-
+    counts = version_score_and_plan(
+        Fitted(version, arrays, bundle, path, x_learning, to_learning),
+        options=options,
+        policy=policy,
+        previous=previous,
+        stages=stages,
+        metrics=metrics,
+    )
     version.kind = kind
     version.hyperparameters = {
         "committee": _jsonable(asdict(committee_config)),
@@ -269,11 +165,7 @@ def training_run(
         **arrays.counts,
         "last_label_id": arrays.last_label_id,
         "fitted_on": len(learning),  # the learning rows, or the sample of them
-        "pseudo_labels_out": pseudo_count,
-        "pseudo_labels_by_class": pseudo_by_class,
-        "queue_planned": len(plan.reasons),
-        "audit_selected": audit.selected,
-        "audit_queued": len(audit.picks),
+        **counts,
     }
     version.metrics = metrics
     version.artifact_path = str(path)
@@ -299,7 +191,6 @@ def training_run(
         "switch": outcome["switch_seconds"],  # the part of "activating" that annotators share
     }
     ModelVersion.objects.filter(pk=version.pk).update(durations=version.durations)
-    del staged
     return outcome
 
 

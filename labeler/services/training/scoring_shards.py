@@ -1,0 +1,364 @@
+"""A new version's scores, in shards of ids.
+
+Each shard reads its own rows from the database, scores them with the version's model file as
+saved, stages the scores of its rows outside the audit frame, and writes to a file of its own
+what the run's plan needs of them: the audit frame's rows with their scores, the rows that rank
+near the top by each of the orders the queue and the pseudo-labels pick by, and seeded samples
+for the score quantiles and the drift reference. No shard reads another's rows or results, so
+shards run in any order, in one process or on several workers, and again after a crash (a
+shard replaces its staged rows and writes its file whole). Each ranking keeps enough rows per
+shard that the plan built from the merged files is the one a single pass over every row would
+build (`shards_merge`, and the test that compares them).
+
+Orders that compare a row with the others are made per row for this: the disagreement between
+members compares each member's rank among the run's training rows (`ScoringPlan.member_ranks`),
+and a cold-start score is the anomaly score's rank among them, as for arrivals.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from labeler.errors import FraudloopError
+from labeler.models import ModelVersion, StagedScore
+from labeler.services.training.derived import derived_for_rows
+from labeler.services.training.outputs import DRIFT_SAMPLE, scores_stage
+from labeler.services.training_data import rows_in_window
+from labeler.services.training_rows import feature_rows_read
+
+LIGHT_QUEUE = "celery"  # the queue every worker takes (settings.CELERY_TASK_ROUTES)
+QUANTILE_SAMPLE = 200_000  # rows the score quantiles are taken over, at most (in expectation)
+
+
+@dataclass
+class ScoringPlan:
+    """What every shard of a run needs, written once beside the model file (JSON)."""
+
+    version_id: int
+    model_file: str
+    window_start: float | None  # rows_in_window's start: the rows the run read
+    last_id: int  # rows with larger ids arrived after the run began: the next run's
+    rows: int  # rows the run read, for the samples' rates
+    seed: int
+    picks: int  # rows each ranking keeps per shard
+    pseudo_picks: dict[int, int]  # rows per shard for each class's pseudo-labels
+    positive_code: int
+    class_ids: list[int]  # LabelClass id per model class
+    # Each member's fraud probability at each thousandth of the training rows: the ranks the
+    # members' disagreement compares. None at cold start.
+    member_ranks: dict[str, list[float]] | None = None
+    # Rows that are never queued nor pseudo-labeled: human-labeled, disputed, waiting for review.
+    excluded: list[int] = field(default_factory=list)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        _replace(folder / "plan.json", json.dumps(asdict(self)).encode())
+
+    @classmethod
+    def load(cls, folder: Path) -> ScoringPlan:
+        state = json.loads((folder / "plan.json").read_text())
+        state["pseudo_picks"] = {int(k): v for k, v in state["pseudo_picks"].items()}
+        return cls(**state)
+
+
+def _replace(path: Path, content: bytes) -> None:
+    """Writes the file whole or not at all."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)
+
+
+def scoring_folder(model_file: Path) -> Path:
+    return model_file.with_name(model_file.stem + "-scoring")
+
+
+def scoring_ranges(ids: np.ndarray, shard_rows: int) -> list[tuple[int, int]]:
+    """(first id, last id) per shard of about `shard_rows` of the given ascending ids."""
+    if not len(ids):
+        return []
+    starts = list(range(0, len(ids), max(1, shard_rows)))
+    ends = [*starts[1:], len(ids)]
+    return [(int(ids[s]), int(ids[e - 1])) for s, e in zip(starts, ends, strict=True)]
+
+
+@contextmanager
+def scoring_files(model_file: Path):
+    """The folder of a run's scoring plan and shard files, removed when the run is done with
+    it, whether it activated or failed."""
+    folder = scoring_folder(model_file)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def shards_score_here(
+    folder: Path, ranges: list[tuple[int, int]], on_progress: Callable[[float], None]
+) -> list[Path]:
+    """Every shard, one after the other in this process (one worker: a laptop)."""
+    files = []
+    for done, (first_id, last_id) in enumerate(ranges):
+        files.append(shard_score(folder, first_id, last_id))
+        on_progress((done + 1) / len(ranges))
+    return files
+
+
+class ScoringShardsFailed(FraudloopError):
+    """A shard failed on its worker, or the shards did not all finish in time."""
+
+
+SHARD_TASK = "labeler.tasks.scoring_shard"
+POLL_SECONDS = 0.5
+
+
+def shards_score_on_workers(
+    folder: Path,
+    ranges: list[tuple[int, int]],
+    on_progress: Callable[[float], None],
+    *,
+    timeout: float,
+) -> list[Path]:
+    """Every shard as a task of its own on the light queue (any number of workers take them),
+    waited for by their files: a shard whose worker dies is delivered again (late
+    acknowledgement) and replaces what it staged. Raises ScoringShardsFailed when a shard
+    failed or when they are not all done within `timeout` seconds (the run then fails and
+    nothing annotators see changes)."""
+    for first_id, last_id in ranges:
+        shard_send(folder, first_id, last_id)
+    files = [shard_file(folder, first_id, last_id) for first_id, last_id in ranges]
+    deadline = time.monotonic() + timeout
+    while True:
+        failed = sorted(folder.glob("*.failed"))
+        if failed:
+            raise ScoringShardsFailed(f"scoring shard failed: {failed[0].read_text()}")
+        done = sum(path.exists() for path in files)
+        on_progress(done / len(files))  # also the run's heartbeat while it waits
+        if done == len(files):
+            return files
+        if time.monotonic() > deadline:
+            raise ScoringShardsFailed(
+                f"{len(files) - done} of {len(files)} scoring shards did not finish within "
+                f"{timeout:g} s: are light workers (the '{LIGHT_QUEUE}' queue) running?"
+            )
+        time.sleep(POLL_SECONDS)
+
+
+def shard_send(folder: Path, first_id: int, last_id: int) -> None:
+    from celery import current_app
+
+    current_app.send_task(SHARD_TASK, args=[str(folder), first_id, last_id])
+
+
+def shard_failure_record(folder: Path, first_id: int, last_id: int, error: str) -> None:
+    """What the waiting run reads when a shard gave up (`shards_score_on_workers`)."""
+    if folder.exists():
+        _replace(folder / f"shard-{first_id}-{last_id}.failed", error.encode())
+
+
+MEMBER_RANK_ROWS = 50_000
+
+
+def member_ranks_fit(committee, x: np.ndarray, *, positive: int, seed: int) -> dict | None:
+    """Each member's fraud probability at RANK_LEVELS over (a seeded sample of) the training
+    rows `x`, for `ScoringPlan.member_ranks`; None with fewer than two members."""
+    from modeling.anomaly.base import ScoreRanks
+
+    rows = np.random.default_rng(seed).permutation(len(x))[:MEMBER_RANK_ROWS]
+    members = committee.member_proba(x[np.sort(rows)])
+    if len(members) < 2:
+        return None
+    return {name: ScoreRanks.fit(p[:, positive]).quantiles.tolist() for name, p in members.items()}
+
+
+def shard_file(folder: Path, first_id: int, last_id: int) -> Path:
+    return folder / f"shard-{first_id}-{last_id}.npz"
+
+
+def shard_score(folder: Path, first_id: int, last_id: int) -> Path:
+    """Scores the plan's rows with ids `first_id`..`last_id`, stages their scores and writes the
+    shard's file (see the module's text). Returns the file. A shard of a run that is not
+    training any more (failed meanwhile) raises ScoringShardsFailed and writes nothing."""
+    from labeler.services.training.rescoring import bundle_cached
+    from modeling.acquisition import margin
+
+    plan = ScoringPlan.load(folder)
+    version = ModelVersion.objects.select_related("dataset").get(pk=plan.version_id)
+    if version.status != ModelVersion.Status.TRAINING:
+        raise ScoringShardsFailed(f"v{version.pk} is {version.status}: its shards are moot")
+    dataset = version.dataset
+    bundle = bundle_cached(plan.model_file, Path(plan.model_file).stat().st_mtime)
+    base = rows_in_window(dataset, plan.window_start).filter(id__lte=plan.last_id)
+    rows = feature_rows_read(
+        base.filter(id__gte=first_id, id__lte=last_id), len(dataset.feature_names)
+    )
+    x = _model_input(bundle, dataset, base, rows)
+    anomaly = bundle.anomaly.anomaly_score(x)
+    committee = bundle.committee
+    proba = members = None
+    if committee is None:
+        score = bundle.anomaly.ranks.rank(anomaly)
+        uncertainty = suggested = None
+    else:
+        members = committee.member_proba(x)
+        proba = committee.predict_proba(x, members)
+        score = proba[:, plan.positive_code]
+        uncertainty = np.clip(margin(proba), 0.0, 1.0)
+        suggested = np.asarray(plan.class_ids, np.int64)[proba.argmax(axis=1)]
+    frame = ~np.isnan(rows.audit_number)
+    _stage(version, first_id, last_id, rows.ids, ~frame, score, uncertainty, suggested)
+    candidates = ~frame & ~np.isin(rows.ids, np.asarray(plan.excluded, np.int64))
+    disagreement = _disagreement(members, plan)
+    kept = _kept(candidates, plan, proba=proba, anomaly=anomaly, disagreement=disagreement)
+    rng = np.random.default_rng([plan.seed, first_id])
+    quantile_sample = rng.random(len(rows.ids)) < QUANTILE_SAMPLE / max(plan.rows, 1)
+    drift_sample = rng.random(len(rows.ids)) < DRIFT_SAMPLE / max(plan.rows, 1)
+    arrays = {
+        "frame_ids": rows.ids[frame],
+        "frame_number": rows.audit_number[frame],
+        "frame_inclusion": rows.audit_inclusion[frame],
+        "frame_score": score[frame],
+        "frame_anomaly": anomaly[frame],
+        "kept_ids": rows.ids[kept],
+        "kept_score": score[kept],
+        "kept_anomaly": anomaly[kept],
+        "quantile_scores": score[quantile_sample],
+        "drift_scores": score[drift_sample],
+        "drift_x": x[drift_sample],
+    }
+    if committee is not None:
+        arrays |= {
+            "frame_uncertainty": uncertainty[frame],
+            "frame_suggested": suggested[frame],
+            "kept_proba": proba[kept],
+            "kept_suggested": suggested[kept],
+        }
+        if disagreement is not None:
+            arrays["kept_disagreement"] = disagreement[kept]
+        if committee.sgan is not None:
+            arrays["kept_embedding"] = committee.sgan.embed(x[kept])
+    path = shard_file(folder, first_id, last_id)
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez(partial, **arrays)
+    os.replace(partial, path)
+    return path
+
+
+def _model_input(bundle, dataset, base, rows) -> np.ndarray:
+    from labeler.services.version_scoring import version_input
+
+    return version_input(
+        bundle,
+        features=rows.features,
+        amounts=rows.amounts,
+        times=rows.times,
+        derived=lambda state: (
+            derived_for_rows(dataset, base, rows, state)
+            if len(rows.ids)
+            else np.zeros((0, len(bundle.metadata.get("derived_names") or [])))
+        ),
+    )
+
+
+def _disagreement(members: dict[str, np.ndarray] | None, plan: ScoringPlan) -> np.ndarray | None:
+    """The spread of the members' ranks among the training rows, per row (None: one member)."""
+    from modeling.anomaly.base import ScoreRanks
+
+    if members is None or not plan.member_ranks or len(members) < 2:
+        return None
+    ranks = [
+        ScoreRanks(np.asarray(plan.member_ranks[name])).rank(p[:, plan.positive_code])
+        for name, p in members.items()
+    ]
+    return np.stack(ranks).std(axis=0)
+
+
+def _kept(
+    candidates: np.ndarray,
+    plan: ScoringPlan,
+    *,
+    proba: np.ndarray | None,
+    anomaly: np.ndarray,
+    disagreement: np.ndarray | None,
+) -> np.ndarray:
+    """Positions of the candidate rows near the top of any order the plan picks by: the anomaly
+    score, and with a committee the fraud probability, the disagreement, the uncertainty and
+    each class's pseudo-label confidence; in position (id) order."""
+    from modeling.acquisition import margin
+
+    rows = np.flatnonzero(candidates)
+    orders = [anomaly[rows]]
+    if proba is not None:
+        orders += [proba[rows, plan.positive_code], margin(proba[rows])]
+        if disagreement is not None:
+            orders.append(disagreement[rows])
+    kept = [rows[np.argsort(-order, kind="stable")[: plan.picks]] for order in orders]
+    if proba is not None:
+        predicted, confidence = proba[rows].argmax(axis=1), proba[rows].max(axis=1)
+        for code, count in plan.pseudo_picks.items():
+            of_class = np.flatnonzero(predicted == code)
+            best = of_class[np.argsort(-confidence[of_class], kind="stable")[:count]]
+            kept.append(rows[best])
+    return np.unique(np.concatenate(kept)) if kept else np.zeros(0, np.int64)
+
+
+def _stage(version, first_id, last_id, ids, rows, score, uncertainty, suggested) -> None:
+    """The shard's staged scores (`rows` of it: the frame's are staged with the audit's
+    inclusion, after the merge), replacing any an earlier try of the shard wrote."""
+    StagedScore.objects.filter(
+        model_version=version, transaction_id__gte=first_id, transaction_id__lte=last_id
+    ).delete()
+    scores_stage(
+        version,
+        ids=ids[rows],
+        score=score[rows],
+        uncertainty=None if uncertainty is None else uncertainty[rows],
+        suggested=None if suggested is None else suggested[rows],
+    )
+
+
+@dataclass
+class ShardedScores:
+    """The shards' files, merged: `frame_*` over every audit frame row, `kept_*` over the rows
+    kept for the plan, both in id order. The class probabilities, uncertainty and suggestions
+    are None for a version without a committee; the disagreement without a second member; the
+    embedding without an SGAN."""
+
+    frame_ids: np.ndarray
+    frame_number: np.ndarray
+    frame_inclusion: np.ndarray
+    frame_score: np.ndarray
+    frame_anomaly: np.ndarray
+    kept_ids: np.ndarray
+    kept_score: np.ndarray
+    kept_anomaly: np.ndarray
+    quantile_scores: np.ndarray
+    drift_scores: np.ndarray
+    drift_x: np.ndarray
+    frame_uncertainty: np.ndarray | None = None
+    frame_suggested: np.ndarray | None = None
+    kept_proba: np.ndarray | None = None
+    kept_suggested: np.ndarray | None = None
+    kept_disagreement: np.ndarray | None = None
+    kept_embedding: np.ndarray | None = None
+
+
+def shards_merge(files: list[Path]) -> ShardedScores:
+    """The shards' files (in id order) as one set of arrays."""
+    parts = [dict(np.load(path)) for path in files]
+    return ShardedScores(
+        **{
+            name.name: np.concatenate([part[name.name] for part in parts])
+            if parts and all(name.name in part for part in parts)
+            else None
+            for name in fields(ShardedScores)
+        }
+    )
