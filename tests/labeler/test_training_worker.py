@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 import redis
@@ -138,6 +139,40 @@ def test_demo_data_to_an_active_version_through_a_real_worker(
     assert version.training_counts["human_labels"] == 120
     assert QueueEntry.objects.filter(model_version=version).count() > 0
     assert PseudoLabel.objects.filter(model_version=version).exists()
+
+
+def test_scoring_shards_go_to_the_light_workers_while_the_trainer_waits(
+    broker, client, environment, bob, django_capture_on_commit_callbacks
+):
+    """The trainer takes only the training queue: the run activates only if the two light
+    workers score its shards."""
+    dataset = demo_data_import(rows=3000, features=8, fraud_rate=0.02, seed=5).dataset
+    sharded = {
+        **environment,
+        "TRAINING_SCORING_ON_WORKERS": "true",
+        "TRAINING_SCORING_SHARD_ROWS": "500",
+        "TRAINING_SCORING_TIMEOUT": "180",
+    }
+    workers = [
+        worker_start("trainer@%h", broker[0], broker[1], sharded, queues="training"),
+        worker_start("light1@%h", broker[0], broker[1], sharded, queues="celery"),
+        worker_start("light2@%h", broker[0], broker[1], sharded, queues="celery"),
+    ]
+    try:
+        cold = request_and_wait(client, dataset, django_capture_on_commit_callbacks)
+        label_queue(dataset, bob, 120)
+        version = request_and_wait(client, dataset, django_capture_on_commit_callbacks)
+    finally:
+        for worker in workers:
+            worker_stop(worker)
+    for run_version in (cold, version):
+        assert run_version.status == Status.ACTIVE
+        assert run_version.training_counts["scoring_shards"] == 6
+    assert version.kind == ModelVersion.Kind.SGAN
+    assert Transaction.objects.exclude(scored_by=version).count() == 0
+    assert QueueEntry.objects.filter(model_version=version).count() > 0
+    assert PseudoLabel.objects.filter(model_version=version).exists()
+    assert not list(Path(version.artifact_path).parent.glob("*-scoring"))
 
 
 def test_a_worker_killed_mid_training_changes_nothing_and_the_next_run_succeeds(
