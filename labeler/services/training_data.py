@@ -25,9 +25,10 @@ from labeler.models import (
     Review,
     ReviewItem,
 )
-from labeler.services.training.derived import derived_features
 from labeler.services.training_rows import feature_rows_read
 from modeling.entity_features import SECONDS_PER_DAY
+
+INPUT_CHUNK_ROWS = 250_000  # ids per range the inputs are read in
 
 
 class TrainingDataError(FraudloopError):
@@ -36,13 +37,10 @@ class TrainingDataError(FraudloopError):
 
 @dataclass
 class TrainingArrays:
-    transaction_ids: np.ndarray  # (n,) in id order; every other array follows this order
-    features: np.ndarray  # (n, f) float32, as imported
-    derived: np.ndarray | None  # (n, d) per-card and per-merchant features; None: no entities
-    derived_names: list[str]
-    derived_config: dict | None  # how they were computed, kept with the model
-    amount: np.ndarray  # (n,)
-    time: np.ndarray  # (n,)
+    """Every row's id, marks and labels; the inputs (features, amount, time, derived) of the
+    `read` rows only: the rows models learn from (`learning`), or every row when none is."""
+
+    transaction_ids: np.ndarray  # (n,) in id order; every other per-row array follows it
     previous_scores: np.ndarray | None  # (n,) the active version's scores; None before one
     labeled: np.ndarray  # (m,) row positions with a trusted human class, outside the frame
     label_codes: np.ndarray  # (m,) model class indices (LabelClass.position)
@@ -63,6 +61,24 @@ class TrainingArrays:
     # the queue's swap would drop them; a plan that picked them would serve fewer of its own.
     in_review: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     window_start: float | None = None  # rows_in_window's start: what the run read
+    learning: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # positions
+    read: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # positions
+    features: np.ndarray | None = None  # (r, f) float32 as imported, for the `read` rows
+    derived: np.ndarray | None = None  # (r, d) per-card and per-merchant; None: no entities
+    derived_names: list[str] = field(default_factory=list)
+    derived_config: dict | None = None  # how they were computed, kept with the model
+    amount: np.ndarray | None = None  # (r,)
+    time: np.ndarray | None = None  # (r,)
+
+    def read_positions(self, rows: np.ndarray) -> np.ndarray:
+        """Positions among the `read` rows of these row positions (each must be read)."""
+        rows = np.asarray(rows, np.int64)
+        at = np.searchsorted(self.read, rows)
+        if np.any(at >= len(self.read)) or np.any(
+            self.read[np.minimum(at, len(self.read) - 1)] != rows
+        ):
+            raise ValueError("rows whose inputs were not read")
+        return at
 
     @property
     def human_labeled(self) -> np.ndarray:
@@ -187,20 +203,27 @@ def human_classes_settled(dataset: Dataset) -> tuple[dict[int, int], set[int], i
     return settled, disputed, last_label_id
 
 
-def training_arrays_build(*, dataset: Dataset, window_days: int = 0) -> TrainingArrays:
+def training_arrays_build(
+    *,
+    dataset: Dataset,
+    window_days: int = 0,
+    unlabeled_sample: int = 0,
+    seed: int = 0,
+    chunk_rows: int = INPUT_CHUNK_ROWS,
+) -> TrainingArrays:
     """What a run learns from: every transaction, or with `window_days` only the last days'
-    and every one people labeled (TrainingPolicy.window_days)."""
+    and every one people labeled (TrainingPolicy.window_days). Every row's marks are read;
+    the inputs only of the learning rows (`learning_sample`: the labeled ones and at most
+    `unlabeled_sample` others, 0: all), `chunk_rows` ids at a time."""
     classes, positive_code = label_classes_for_training()
     code_of = {label_class.pk: label_class.position for label_class in classes}
     start = window_start(dataset, window_days)
-    rows = feature_rows_read(rows_in_window(dataset, start), len(dataset.feature_names))
+    rows = feature_rows_read(rows_in_window(dataset, start), 0, features=False)
     if not len(rows.ids):
         raise TrainingDataError(f"dataset {dataset.name!r} has no transactions to train on")
-    ids, times, amounts, scores = rows.ids, rows.times, rows.amounts, rows.scores
-    audit_number, audit_inclusion, features = rows.audit_number, rows.audit_inclusion, rows.features
-    derived, derived_names, derived_settings = derived_features(
-        dataset, ids, times, amounts, rows.entities
-    )
+    ids, scores = rows.ids, rows.scores
+    audit_number, audit_inclusion = rows.audit_number, rows.audit_inclusion
+    del rows  # times, amounts and keys are read again for the learning rows alone
     settled, disputed, last_label_id = human_classes_settled(dataset)
     if window_days:  # audit answers outside the window leave with their frame rows
         read = set(ids.tolist())
@@ -243,14 +266,8 @@ def training_arrays_build(*, dataset: Dataset, window_days: int = 0) -> Training
         )
         if read is None or t in read
     )
-    return TrainingArrays(
+    arrays = TrainingArrays(
         transaction_ids=ids,
-        features=features,
-        derived=derived,
-        derived_names=derived_names,
-        derived_config=derived_settings,
-        amount=amounts,
-        time=times,
         previous_scores=None if np.isnan(scores).all() else np.nan_to_num(scores, nan=0.0),
         labeled=labeled,
         label_codes=label_codes,
@@ -283,6 +300,46 @@ def training_arrays_build(*, dataset: Dataset, window_days: int = 0) -> Training
             "window_days": window_days,
         },
     )
+    arrays.learning = learning_sample(arrays, unlabeled=unlabeled_sample, seed=seed)
+    arrays.read = arrays.learning if len(arrays.learning) else np.arange(len(ids))
+    arrays.counts["read"] = len(arrays.read)
+    _inputs_read(arrays, dataset, rows_in_window(dataset, start), chunk_rows)
+    return arrays
+
+
+def _inputs_read(arrays: TrainingArrays, dataset: Dataset, base, chunk_rows: int) -> None:
+    """The `read` rows' features, amounts, times and derived features, a range of ids at a
+    time: what is held at once is one range's rows, and the read rows' inputs."""
+    from dataclasses import asdict
+
+    from labeler.services.training.derived import derived_config, derived_for_rows
+    from labeler.services.training.scoring_shards import scoring_ranges
+
+    ids = arrays.transaction_ids
+    base = base.filter(id__lte=int(ids[-1]))
+    config = derived_config(dataset)
+    state = None if config is None else asdict(config)
+    wanted = ids[arrays.read]
+    features, amounts, times, derived, names = [], [], [], [], []
+    for first_id, last_id in scoring_ranges(ids, chunk_rows):
+        part = feature_rows_read(
+            base.filter(id__gte=first_id, id__lte=last_id), len(dataset.feature_names)
+        )
+        keep = np.isin(part.ids, wanted)
+        features.append(part.features[keep])
+        amounts.append(part.amounts[keep])
+        times.append(part.times[keep])
+        if state is not None and keep.any():
+            values, names = derived_for_rows(dataset, base, part, state)
+            derived.append(values[keep])
+    arrays.features = np.concatenate(features)
+    arrays.amount, arrays.time = np.concatenate(amounts), np.concatenate(times)
+    if len(arrays.features) != len(wanted):
+        raise TrainingDataError("transactions were deleted while the training set was read")
+    if state is not None:
+        arrays.derived = np.concatenate(derived)
+        arrays.derived_names = names
+        arrays.derived_config = state
 
 
 def model_input_names(feature_names: list[str], arrays: TrainingArrays) -> list[str]:
@@ -290,11 +347,13 @@ def model_input_names(feature_names: list[str], arrays: TrainingArrays) -> list[
     return [*feature_names, "amount", "hour of day", "hour of day", *arrays.derived_names]
 
 
-def model_input(arrays: TrainingArrays, rows=slice(None)) -> np.ndarray:
-    """The rows' raw model input: features, log amount, time of day, then the derived ones."""
+def model_input(arrays: TrainingArrays, rows: np.ndarray | None = None) -> np.ndarray:
+    """The raw model input (features, log amount, time of day, then the derived ones) of these
+    row positions, or of every `read` row (None)."""
     from modeling.features import feature_matrix
 
-    matrix = feature_matrix(arrays.features[rows], arrays.amount[rows], arrays.time[rows])
+    at = slice(None) if rows is None else arrays.read_positions(rows)
+    matrix = feature_matrix(arrays.features[at], arrays.amount[at], arrays.time[at])
     if arrays.derived is None:
         return matrix
-    return np.hstack([matrix, arrays.derived[rows]]).astype(np.float32)
+    return np.hstack([matrix, arrays.derived[at]]).astype(np.float32)

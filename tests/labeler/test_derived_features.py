@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from labeler.models import Label, Transaction
+from labeler.models import Label
 from labeler.services.training.derived import derived_row, fraud_known_at
 from labeler.services.training_data import model_input, training_arrays_build
 from modeling.model_files import bundle_load
@@ -50,8 +50,10 @@ def test_one_transaction_gets_the_values_the_whole_dataset_gives_it(raw_dataset,
     arrays = training_arrays_build(dataset=raw_dataset)
     assert arrays.derived is not None and "merchant_risk_7d" in arrays.derived_names
     assert arrays.derived[:, arrays.derived_names.index("merchant_risk_7d")].max() > 0
-    late = Transaction.objects.filter(dataset=raw_dataset).order_by("-time").first()
-    position = int(np.flatnonzero(arrays.transaction_ids == late.pk)[0])
+    # The latest row models learn from (the audit frame's are scored, never read for training).
+    late = raw_dataset.transactions.filter(audit_number__isnull=True).order_by("-time").first()
+    row = np.flatnonzero(arrays.transaction_ids == late.pk)
+    position = int(arrays.read_positions(row)[0])
     np.testing.assert_allclose(
         derived_row(late, arrays.derived_config), arrays.derived[position], rtol=1e-6
     )

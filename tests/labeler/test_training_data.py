@@ -9,6 +9,7 @@ from labeler.services.review import transaction_review
 from labeler.services.training_data import (
     TrainingDataError,
     learning_sample,
+    model_input,
     training_arrays_build,
 )
 from tests.factories import (
@@ -217,3 +218,22 @@ def test_a_sample_keeps_every_labeled_and_pseudo_labeled_row_and_draws_the_rest(
         others += set(sample) - {1, 4}
     assert drawn[0] == learning_sample(arrays, unlabeled=1, seed=0).tolist()  # seeded
     assert set(others) <= {2, 3, 5} and len(set(others)) > 1  # drawn at random from the rest
+
+
+def test_only_the_sampled_rows_inputs_are_read_a_range_of_ids_at_a_time(rows, bob):
+    active = ModelVersionFactory(dataset=rows[0].dataset, status=ModelVersion.Status.ACTIVE)
+    PseudoLabelFactory(transaction=rows[4], model_version=active)
+    LabelFactory(transaction=rows[1], annotator=bob, label_class=label_class("fraud"))
+    rows[0].audit_number, rows[0].audit_inclusion = 0.3, 0.5
+    rows[0].save()
+    arrays = training_arrays_build(dataset=rows[0].dataset, unlabeled_sample=1, chunk_rows=2)
+    # Every row's marks; the inputs of the labeled, the pseudo-labeled and one drawn row only.
+    assert len(arrays.transaction_ids) == 6 and arrays.frame.tolist()[0]
+    assert arrays.read.tolist() == arrays.learning.tolist() and len(arrays.read) == 3
+    assert {1, 4} <= set(arrays.read.tolist()) and 0 not in arrays.read
+    assert arrays.features.tolist() == [[i, -i, 2 * i] for i in arrays.read.tolist()]
+    assert arrays.amount.tolist() == [float(i) for i in arrays.read.tolist()]
+    assert arrays.counts["read"] == 3
+    assert model_input(arrays, arrays.labeled).shape == (1, 3 + 3)
+    with pytest.raises(ValueError, match="not read"):
+        model_input(arrays, np.asarray([0]))  # the frame row: scored in shards, never read here

@@ -223,11 +223,13 @@ def derived_row(transaction, config_state: dict) -> np.ndarray:
     return derived_rows(transaction.dataset, np.asarray([transaction.pk]), config_state)[0]
 
 
-def derived_for_rows(dataset: Dataset, base, rows, config_state: dict) -> np.ndarray:
-    """The derived features of `rows` (training_rows.FeatureRows, read from `base`) as a run
-    over every row of `base` computes them: from the rows of `base` over the longest window
-    (and the risk delay) before the earliest of them up to the latest, read in chunks without
-    their feature vectors. For a shard of ids, whose rows are close in time."""
+def derived_for_rows(
+    dataset: Dataset, base, rows, config_state: dict
+) -> tuple[np.ndarray, list[str]]:
+    """The derived features of `rows` (training_rows.FeatureRows, read from `base`) and their
+    names, as a run over every row of `base` computes them: from the rows of `base` over the
+    longest window (and the risk delay) before the earliest of them up to the latest, read in
+    chunks without their feature vectors. For a range of ids, whose rows are close in time."""
     from labeler.services.training_rows import feature_rows_read
 
     config = _config_of(config_state)
@@ -237,7 +239,7 @@ def derived_for_rows(dataset: Dataset, base, rows, config_state: dict) -> np.nda
         0,
         features=False,
     )
-    values, _ = entity_features(
+    values, names = entity_features(
         times=history.times,
         amount=history.amounts,
         entities={part: history.entities[part] for part in config.entities},
@@ -248,4 +250,4 @@ def derived_for_rows(dataset: Dataset, base, rows, config_state: dict) -> np.nda
     found = positions < len(history.ids)
     if not np.all(found) or np.any(history.ids[positions[found]] != rows.ids[found]):
         raise ValueError("the rows' history was read without some of the rows themselves")
-    return values[positions]
+    return values[positions], names

@@ -26,7 +26,7 @@ from labeler.services.training.outputs import artifact_path
 from labeler.services.training.quality import anomaly_record, class_profiles, version_metrics
 from labeler.services.training.scoring import Fitted, version_score_and_plan
 from labeler.services.training.stages import StageClock
-from labeler.services.training_data import learning_sample, model_input, training_arrays_build
+from labeler.services.training_data import model_input, training_arrays_build
 from labeler.services.training_runs import (
     ProgressRecorder,
     training_next_start,
@@ -57,10 +57,17 @@ def training_run(
     policy = TrainingPolicy.current()
 
     with stages.stage("reading"):
-        arrays = training_arrays_build(dataset=dataset, window_days=policy.window_days)
-        # Outside the audit frame: every labeled row, and the unlabeled ones or a sample of them.
-        learning = learning_sample(arrays, unlabeled=options.unlabeled_sample, seed=options.seed)
-        matrix = model_input(arrays, learning if len(learning) else slice(None))
+        # Every row's marks; the inputs of the rows models learn from: outside the audit frame,
+        # every labeled row and the unlabeled ones or a sample of them.
+        arrays = training_arrays_build(
+            dataset=dataset,
+            window_days=policy.window_days,
+            unlabeled_sample=options.unlabeled_sample,
+            seed=options.seed,
+            chunk_rows=options.scoring_shard_rows,
+        )
+        learning = arrays.learning
+        matrix = model_input(arrays)  # the learning rows (every row when there are none)
         scaler = FeatureScaler.fit(matrix)
         x_learning = scaler.transform(matrix)[: len(learning)]
         del matrix

@@ -261,7 +261,7 @@ def _model_input(bundle, dataset, base, rows) -> np.ndarray:
         amounts=rows.amounts,
         times=rows.times,
         derived=lambda state: (
-            derived_for_rows(dataset, base, rows, state)
+            derived_for_rows(dataset, base, rows, state)[0]
             if len(rows.ids)
             else np.zeros((0, len(bundle.metadata.get("derived_names") or [])))
         ),
