@@ -1,0 +1,186 @@
+"""Scale: a full training cycle on PostgreSQL at growing sizes, its scoring shared out among
+light worker processes.
+
+    python benchmarks/scale.py                                   # 1M rows; 0, 1, 2 workers
+    python benchmarks/scale.py --rows 1000000 --rows 10000000 --workers 0 --workers 2 --workers 4
+
+Per case (rows, workers), in a process of its own on a fresh PostgreSQL database: generated data
+(the reference file's shape) imported (timed), a cold-start cycle, a simulated annotator's 200
+labels, then the timed committee cycle, this process being the training worker. `workers` 0
+scores the shards in the training process (TRAINING_SCORING_ON_WORKERS=false, the laptop);
+N > 0 starts N light Celery workers (solo pool, one process each, Redis broker) that take the
+shards while the training process waits. Prints the import time, each stage's seconds, scoring
+rows/s (rows / the scoring stage), peak resident memory of the training process and of the
+largest light worker, the scoring throughput against 0 workers of the same size (the baseline,
+run in the same invocation), and per-row cost growth from the smallest size to the largest.
+Targets (issue 20): 10M rows cycle <= 10 min, peak RSS per worker <= 2 GB, cost per row flat
+from 1M to 10M, scoring with 2 workers >= 1.6x one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(PROJECT / "benchmarks"))
+
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/fraudloop_scale"
+BROKER_URL = "redis://127.0.0.1:6379/12"
+SHOWN_STAGES = ["reading", "anomaly", "weak", "sgan", "trees", "scoring", "queueing", "activating"]
+
+
+def peak_mib(pid: int | str = "self") -> float:
+    """A process's peak resident memory (VmHWM), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_case(rows: int, workers: int, workdir: Path) -> dict:
+    from import_speed import fresh_postgres_database, generated_file
+
+    fresh_postgres_database(POSTGRES_URL)
+    os.environ.update(
+        DATABASE_URL=POSTGRES_URL,
+        MEDIA_ROOT=str(workdir / "media"),
+        CELERY_BROKER_URL=BROKER_URL,
+        TRAINING_SCORING_ON_WORKERS="true" if workers else "false",
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labeler.settings")
+    os.environ.setdefault("DEBUG", "true")
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+    from retrain_cycle import _annotator, _label_queue
+
+    from labeler.models import Dataset, TrainingPolicy
+    from labeler.services.importing import transactions_import
+    from labeler.services.training import training_run_execute
+    from labeler.services.training_runs import training_request
+
+    call_command("migrate", verbosity=0)
+    path = generated_file(workdir, rows)
+    started = time.perf_counter()
+    transactions_import(path=path, dataset_name="scale", label_mode="reference")
+    import_seconds = time.perf_counter() - started
+    Path("/proc/self/clear_refs").write_text("5")  # the peak from here on: training's, not import's
+    dataset = Dataset.objects.get(name="scale")
+    policy = TrainingPolicy.current()
+    policy.queue_size = 200
+    policy.save()
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    pool = [_light_worker(index, dict(os.environ)) for index in range(workers)]
+    try:
+        _cycle(dataset, training_request, training_run_execute)
+        _label_queue(dataset, _annotator(), 200)
+        version, wall = _cycle(dataset, training_request, training_run_execute)
+        worker_peaks = [peak_mib(worker.pid) for worker in pool]
+    finally:
+        for worker in pool:
+            worker.terminate()
+            worker.wait(timeout=60)
+    return {
+        "rows": rows,
+        "workers": workers,
+        "import": import_seconds,
+        "durations": version.durations,
+        "wall": wall,
+        "shards": version.training_counts.get("scoring_shards"),
+        "trainer_peak_mib": peak_mib(),
+        "worker_peak_mib": max(worker_peaks, default=float("nan")),
+    }
+
+
+def _cycle(dataset, training_request, training_run_execute):
+    version = training_request(dataset=dataset, trigger="command", enqueue=False).version
+    started = time.perf_counter()
+    outcome = training_run_execute(version_id=version.pk, worker="scale")
+    version.refresh_from_db()
+    if outcome != "activated":
+        raise SystemExit(f"cycle {outcome}: {version.error}")
+    return version, time.perf_counter() - started
+
+
+def _light_worker(index: int, environment: dict) -> subprocess.Popen:
+    """One light worker process (solo pool: its tasks run in the process we measure)."""
+    command = [sys.executable, "-m", "celery", "-A", "labeler", "worker", "--pool=solo"]
+    command += ["--queues=celery", f"--hostname=light{index}@%h", "--loglevel=WARNING"]
+    command += ["--without-gossip", "--without-mingle"]
+    return subprocess.Popen(command, cwd=PROJECT, env=environment)
+
+
+def report(results: list[dict]) -> None:
+    print(
+        f"\n{'rows':>11}{'workers':>8}{'shards':>7}{'import':>8}"
+        + "".join(f"{stage[:9]:>10}" for stage in SHOWN_STAGES)
+        + f"{'cycle':>8}{'rows/s scored':>15}{'x 0 workers':>12}{'trainer MiB':>12}"
+        + f"{'worker MiB':>11}"
+    )
+    single = {r["rows"]: r["durations"]["scoring"] for r in results if r["workers"] == 0}
+    for r in results:
+        durations, scoring = r["durations"], r["durations"]["scoring"]
+        ratio = single[r["rows"]] / scoring if r["rows"] in single else float("nan")
+        print(
+            f"{r['rows']:>11,}{r['workers']:>8}{r['shards']:>7}{r['import']:>8.1f}"
+            + "".join(f"{durations.get(stage, 0.0):>10.1f}" for stage in SHOWN_STAGES)
+            + f"{durations['total']:>8.1f}{r['rows'] / scoring:>15,.0f}{ratio:>12.2f}"
+            + f"{r['trainer_peak_mib']:>12,.0f}{r['worker_peak_mib']:>11,.0f}"
+        )
+    sizes = sorted({r["rows"] for r in results})
+    if len(sizes) > 1:
+        print("\ncost per 100k rows (seconds), smallest size to largest:")
+        for workers in sorted({r["workers"] for r in results}):
+            same = sorted((r for r in results if r["workers"] == workers), key=lambda r: r["rows"])
+            costs = [r["durations"]["total"] / r["rows"] * 100_000 for r in same]
+            shown = ", ".join(f"{r['rows']:,}: {c:.2f}" for r, c in zip(same, costs, strict=True))
+            print(f"  {workers} workers: {shown} (growth x{costs[-1] / costs[0]:.2f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, action="append", help="rows per case; repeatable")
+    parser.add_argument("--workers", type=int, action="append", help="light worker processes")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        rows, workers = (int(part) for part in args.child.split(":"))
+        workdir = Path(tempfile.mkdtemp(prefix="fraudloop-scale-"))
+        print(json.dumps(run_case(rows, workers, workdir)))
+        return
+    results = []
+    for rows in args.rows or [1_000_000]:
+        for workers in args.workers or [0, 1, 2]:
+            started = time.perf_counter()
+            # One process per case: Django binds its database at start-up.
+            output = subprocess.run(
+                [sys.executable, __file__, "--child", f"{rows}:{workers}"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if output.returncode != 0:
+                print(f"{rows} rows, {workers} workers: failed\n{output.stderr[-3000:]}")
+                continue
+            results.append(json.loads(output.stdout.strip().splitlines()[-1]))
+            print(
+                f"{rows:,} rows, {workers} workers: cycle "
+                f"{results[-1]['durations']['total']:.1f} s "
+                f"({time.perf_counter() - started:.0f} s for the whole case)",
+                flush=True,
+            )
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
