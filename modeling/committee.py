@@ -87,16 +87,23 @@ class Committee:
     def shares(self) -> Shares:
         return Shares(self.sgan_share, self.anomaly_share, self.trees_share)
 
-    def member_proba(self, x: np.ndarray) -> dict[str, np.ndarray]:
+    def member_proba(
+        self, x: np.ndarray, anomaly_score: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Each member's class probabilities of `x`; `anomaly_score`: the anomaly detectors'
+        combined score of `x`, when already computed (the isolation forest's is not cheap)."""
         members = {"weak": self.weak.predict_proba(x)}
         if self.sgan is not None:
             members["sgan"] = self.sgan.predict_proba(x)
         if self.trees is not None:
             members["trees"] = self.trees.predict_proba(x)
         if self.anomaly is not None and self.anomaly.ranks is not None:
-            members["anomaly"] = anomaly_proba(
-                self.anomaly.anomaly_rank(x), self.weak.num_classes, self.config
+            rank = (
+                self.anomaly.anomaly_rank(x)
+                if anomaly_score is None
+                else self.anomaly.ranks.rank(anomaly_score)
             )
+            members["anomaly"] = anomaly_proba(rank, self.weak.num_classes, self.config)
         return members
 
     def predict_proba(

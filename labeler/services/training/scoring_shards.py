@@ -208,7 +208,7 @@ def shard_score(folder: Path, first_id: int, last_id: int) -> Path:
         score = bundle.anomaly.ranks.rank(anomaly)
         uncertainty = suggested = None
     else:
-        members = committee.member_proba(x)
+        members = committee.member_proba(x, anomaly)  # the detectors' score, computed once
         proba = committee.predict_proba(x, members)
         score = proba[:, plan.positive_code]
         uncertainty = np.clip(margin(proba), 0.0, 1.0)
