@@ -82,9 +82,7 @@ def run_case(case: str, workdir: Path) -> dict:
         TrainingPolicy,
     )
     from labeler.services.importing import transactions_import
-    from labeler.services.training import training_run_execute
     from labeler.services.training_data import training_arrays_build
-    from labeler.services.training_runs import training_request
     from modeling.features import FeatureScaler
     from modeling.weak import WeakClassifier
 
@@ -97,14 +95,7 @@ def run_case(case: str, workdir: Path) -> dict:
     annotator = _annotator()
 
     def cycle() -> ModelVersion:
-        version = training_request(dataset=dataset, trigger="command", enqueue=False).version
-        started = time.perf_counter()
-        outcome = training_run_execute(version_id=version.pk, worker="bench")
-        version.refresh_from_db()
-        if outcome != "activated":
-            raise SystemExit(f"{case}: cycle {outcome}: {version.error}")
-        version.wall = time.perf_counter() - started
-        return version
+        return timed_cycle(dataset, case)
 
     policy = TrainingPolicy.current()
     policy.queue_size = 500  # the simulated annotator answers 500 items in one go
@@ -139,6 +130,21 @@ def run_case(case: str, workdir: Path) -> dict:
         "wall": steady.wall,
         "baseline": baseline_seconds,
     }
+
+
+def timed_cycle(dataset, label: str):
+    """One training run in this process, activated (or the benchmark stops); `wall`: seconds."""
+    from labeler.services.training import training_run_execute
+    from labeler.services.training_runs import training_request
+
+    version = training_request(dataset=dataset, trigger="command", enqueue=False).version
+    started = time.perf_counter()
+    outcome = training_run_execute(version_id=version.pk, worker="bench")
+    version.refresh_from_db()
+    if outcome != "activated":
+        raise SystemExit(f"{label}: cycle {outcome}: {version.error}")
+    version.wall = time.perf_counter() - started
+    return version
 
 
 def _annotator():
@@ -243,6 +249,22 @@ def report(results: list[dict]) -> None:
     )
 
 
+def case_in_child(script: str, case: str, label: str, environment=None) -> dict | None:
+    """`script --child case` in a process of its own (Django binds its database at start-up):
+    the JSON its last line prints, or None (the failure printed)."""
+    output = subprocess.run(
+        [sys.executable, script, "--child", case],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+    )
+    if output.returncode != 0:
+        print(f"{label}: failed\n{output.stderr[-3000:]}")
+        return None
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", action="append", help="database:source[:rows]; repeatable")
@@ -260,18 +282,9 @@ def main() -> None:
     for case, device in runs:
         started = time.perf_counter()
         environment = dict(os.environ, **({"TRAINING_DEVICE": device} if device else {}))
-        # One process per case: Django binds its database at start-up.
-        output = subprocess.run(
-            [sys.executable, __file__, "--child", case],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=environment,
-        )
-        if output.returncode != 0:
-            print(f"{case} {device}: failed\n{output.stderr[-3000:]}")
+        result = case_in_child(__file__, case, f"{case} {device}", environment)
+        if result is None:
             continue
-        result = json.loads(output.stdout.strip().splitlines()[-1])
         results.append(result)
         print(
             f"{case} on {result['device']}: steady-state cycle "

@@ -62,12 +62,10 @@ def run_case(rows: int, workers: int, workdir: Path) -> dict:
     django.setup()
     import redis
     from django.core.management import call_command
-    from retrain_cycle import _annotator, _label_queue
+    from retrain_cycle import _annotator, _label_queue, timed_cycle
 
     from labeler.models import Dataset, TrainingPolicy
     from labeler.services.importing import transactions_import
-    from labeler.services.training import training_run_execute
-    from labeler.services.training_runs import training_request
 
     call_command("migrate", verbosity=0)
     path = generated_file(workdir, rows)
@@ -82,9 +80,9 @@ def run_case(rows: int, workers: int, workdir: Path) -> dict:
     redis.Redis.from_url(BROKER_URL).flushdb()
     pool = [_light_worker(index, dict(os.environ)) for index in range(workers)]
     try:
-        _cycle(dataset, training_request, training_run_execute)
+        timed_cycle(dataset, f"{rows} rows")
         _label_queue(dataset, _annotator(), 200)
-        version, wall = _cycle(dataset, training_request, training_run_execute)
+        version = timed_cycle(dataset, f"{rows} rows")
         worker_peaks = [peak_mib(worker.pid) for worker in pool]
     finally:
         for worker in pool:
@@ -95,21 +93,11 @@ def run_case(rows: int, workers: int, workdir: Path) -> dict:
         "workers": workers,
         "import": import_seconds,
         "durations": version.durations,
-        "wall": wall,
+        "wall": version.wall,
         "shards": version.training_counts.get("scoring_shards"),
         "trainer_peak_mib": peak_mib(),
         "worker_peak_mib": max(worker_peaks, default=float("nan")),
     }
-
-
-def _cycle(dataset, training_request, training_run_execute):
-    version = training_request(dataset=dataset, trigger="command", enqueue=False).version
-    started = time.perf_counter()
-    outcome = training_run_execute(version_id=version.pk, worker="scale")
-    version.refresh_from_db()
-    if outcome != "activated":
-        raise SystemExit(f"cycle {outcome}: {version.error}")
-    return version, time.perf_counter() - started
 
 
 def _light_worker(index: int, environment: dict) -> subprocess.Popen:
@@ -153,6 +141,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, action="append", help="light worker processes")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    from retrain_cycle import case_in_child
+
     if args.child:
         rows, workers = (int(part) for part in args.child.split(":"))
         workdir = Path(tempfile.mkdtemp(prefix="fraudloop-scale-"))
@@ -162,17 +152,10 @@ def main() -> None:
     for rows in args.rows or [1_000_000]:
         for workers in args.workers or [0, 1, 2]:
             started = time.perf_counter()
-            # One process per case: Django binds its database at start-up.
-            output = subprocess.run(
-                [sys.executable, __file__, "--child", f"{rows}:{workers}"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if output.returncode != 0:
-                print(f"{rows} rows, {workers} workers: failed\n{output.stderr[-3000:]}")
+            result = case_in_child(__file__, f"{rows}:{workers}", f"{rows} rows, {workers} workers")
+            if result is None:
                 continue
-            results.append(json.loads(output.stdout.strip().splitlines()[-1]))
+            results.append(result)
             print(
                 f"{rows:,} rows, {workers} workers: cycle "
                 f"{results[-1]['durations']['total']:.1f} s "
