@@ -110,7 +110,7 @@ def _light_worker(index: int, environment: dict) -> subprocess.Popen:
 
 def report(results: list[dict]) -> None:
     print(
-        f"\n{'rows':>11}{'workers':>8}{'shards':>7}{'import':>8}"
+        f"\n{'rows':>11}{'workers':>8}{'threads':>8}{'shards':>7}{'import':>8}"
         + "".join(f"{stage[:9]:>10}" for stage in SHOWN_STAGES)
         + f"{'cycle':>8}{'rows/s scored':>15}{'x 0 workers':>12}{'trainer MiB':>12}"
         + f"{'worker MiB':>11}"
@@ -120,7 +120,8 @@ def report(results: list[dict]) -> None:
         durations, scoring = r["durations"], r["durations"]["scoring"]
         ratio = single[r["rows"]] / scoring if r["rows"] in single else float("nan")
         print(
-            f"{r['rows']:>11,}{r['workers']:>8}{r['shards']:>7}{r['import']:>8.1f}"
+            f"{r['rows']:>11,}{r['workers']:>8}{r['threads'] or '-':>8}{r['shards']:>7}"
+            + f"{r['import']:>8.1f}"
             + "".join(f"{durations.get(stage, 0.0):>10.1f}" for stage in SHOWN_STAGES)
             + f"{durations['total']:>8.1f}{r['rows'] / scoring:>15,.0f}{ratio:>12.2f}"
             + f"{r['trainer_peak_mib']:>12,.0f}{r['worker_peak_mib']:>11,.0f}"
@@ -128,17 +129,29 @@ def report(results: list[dict]) -> None:
     sizes = sorted({r["rows"] for r in results})
     if len(sizes) > 1:
         print("\ncost per 100k rows (seconds), smallest size to largest:")
-        for workers in sorted({r["workers"] for r in results}):
-            same = sorted((r for r in results if r["workers"] == workers), key=lambda r: r["rows"])
+        for workers, threads in sorted({(r["workers"], r["threads"]) for r in results}):
+            same = sorted(
+                (r for r in results if (r["workers"], r["threads"]) == (workers, threads)),
+                key=lambda r: r["rows"],
+            )
             costs = [r["durations"]["total"] / r["rows"] * 100_000 for r in same]
             shown = ", ".join(f"{r['rows']:,}: {c:.2f}" for r, c in zip(same, costs, strict=True))
-            print(f"  {workers} workers: {shown} (growth x{costs[-1] / costs[0]:.2f})")
+            print(
+                f"  {workers} workers, threads {threads or 'default'}: {shown} "
+                f"(growth x{costs[-1] / costs[0]:.2f})"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, action="append", help="rows per case; repeatable")
     parser.add_argument("--workers", type=int, action="append", help="light worker processes")
+    parser.add_argument(
+        "--shard-rows", type=int, help="TRAINING_SCORING_SHARD_ROWS (default: the setting's)"
+    )
+    parser.add_argument(
+        "--threads", type=int, action="append", help="TRAINING_SCORING_THREADS; repeatable"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     from retrain_cycle import case_in_child
@@ -149,19 +162,30 @@ def main() -> None:
         print(json.dumps(run_case(rows, workers, workdir)))
         return
     results = []
-    for rows in args.rows or [1_000_000]:
-        for workers in args.workers or [0, 1, 2]:
-            started = time.perf_counter()
-            result = case_in_child(__file__, f"{rows}:{workers}", f"{rows} rows, {workers} workers")
-            if result is None:
-                continue
-            results.append(result)
-            print(
-                f"{rows:,} rows, {workers} workers: cycle "
-                f"{results[-1]['durations']['total']:.1f} s "
-                f"({time.perf_counter() - started:.0f} s for the whole case)",
-                flush=True,
-            )
+    cases = [
+        (rows, workers, threads)
+        for rows in args.rows or [1_000_000]
+        for workers in args.workers or [0, 1, 2]
+        # The thread limit is the light workers': in-process scoring runs once.
+        for threads in (args.threads or [None] if workers else [None])
+    ]
+    for rows, workers, threads in cases:
+        started = time.perf_counter()
+        environment = dict(os.environ)
+        if args.shard_rows:
+            environment["TRAINING_SCORING_SHARD_ROWS"] = str(args.shard_rows)
+        if threads is not None:
+            environment["TRAINING_SCORING_THREADS"] = str(threads)
+        label = f"{rows} rows, {workers} workers, threads {threads or 'default'}"
+        result = case_in_child(__file__, f"{rows}:{workers}", label, environment)
+        if result is None:
+            continue
+        results.append({**result, "threads": threads or 0})
+        print(
+            f"{label}: cycle {result['durations']['total']:.1f} s "
+            f"({time.perf_counter() - started:.0f} s for the whole case)",
+            flush=True,
+        )
     report(results)
 
 

@@ -292,6 +292,8 @@ if TRAINING_SCORING_SHARD_ROWS < 1:
 # false: the training worker scores them itself, one after the other (one machine).
 TRAINING_SCORING_ON_WORKERS = _env(env.bool, "TRAINING_SCORING_ON_WORKERS", default=False)
 TRAINING_SCORING_TIMEOUT = _env(env.int, "TRAINING_SCORING_TIMEOUT", default=3600)  # seconds
+# PyTorch threads of a light worker scoring a shard (0: one per core).
+TRAINING_SCORING_THREADS = _env(env.int, "TRAINING_SCORING_THREADS", default=0)
 # The audit frame of a new dataset: this share of its rows no model learns from (see README).
 AUDIT_FRAME_SHARE = _env(env.float, "AUDIT_FRAME_SHARE", default=0.1)
 if not 0.0 <= AUDIT_FRAME_SHARE < 0.5:

@@ -78,12 +78,14 @@ def scoring_shard(self, folder: str, first_id: int, last_id: int) -> None:
 
     from labeler.services.training.scoring_shards import (
         ScoringShardsFailed,
+        scoring_threads_limit,
         shard_failure_record,
         shard_score,
     )
 
     if not (Path(folder) / "plan.json").exists():
         return  # the run is over (activated or failed): nothing to score for it
+    scoring_threads_limit()
     try:
         shard_score(Path(folder), first_id, last_id)
     except ScoringShardsFailed:

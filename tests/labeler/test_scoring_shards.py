@@ -258,3 +258,19 @@ def test_a_run_whose_shards_never_finish_fails_and_late_shards_write_nothing(sha
     for folder, first_id, last_id in shards_sent:
         scoring_shard.apply(args=[folder, first_id, last_id])
     assert not StagedScore.objects.filter(model_version=failed).exists()
+
+
+def test_a_light_worker_scores_with_the_threads_the_setting_gives(settings):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        settings.TRAINING_SCORING_THREADS = 1
+        scoring_shards.scoring_threads_limit()
+        assert torch.get_num_threads() == 1
+        settings.TRAINING_SCORING_THREADS = 0  # PyTorch's own choice: left as it is
+        torch.set_num_threads(before)
+        scoring_shards.scoring_threads_limit()
+        assert torch.get_num_threads() == before
+    finally:
+        torch.set_num_threads(before)

@@ -152,6 +152,19 @@ def shards_score_on_workers(
         time.sleep(POLL_SECONDS)
 
 
+def scoring_threads_limit() -> None:
+    """A light worker's PyTorch threads while it scores shards (TRAINING_SCORING_THREADS; 0:
+    PyTorch's own choice, a thread per core). Several worker processes on a machine, each
+    with a thread per core, run more threads than there are cores."""
+    from django.conf import settings
+
+    threads = settings.TRAINING_SCORING_THREADS
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def shard_send(folder: Path, first_id: int, last_id: int) -> None:
     from celery import current_app
 
