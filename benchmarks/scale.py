@@ -11,8 +11,9 @@ scores the shards in the training process (TRAINING_SCORING_ON_WORKERS=false, th
 N > 0 starts N light Celery workers (solo pool, one process each, Redis broker) that take the
 shards while the training process waits. Prints the import time, each stage's seconds, scoring
 rows/s (rows / the scoring stage), peak resident memory of the training process and of the
-largest light worker, the scoring throughput against 0 workers of the same size (the baseline,
-run in the same invocation), and per-row cost growth from the smallest size to the largest.
+largest light worker, the scoring throughput against 1 worker of the same size and thread limit
+(the baseline, run in the same invocation), the shards' wall clock and CPU seconds per part,
+and per-row cost growth from the smallest size to the largest.
 Targets (issue 20): 10M rows cycle <= 10 min, peak RSS per worker <= 2 GB, cost per row flat
 from 1M to 10M, scoring with 2 workers >= 1.6x one.
 """
@@ -95,6 +96,7 @@ def run_case(rows: int, workers: int, workdir: Path) -> dict:
         "durations": version.durations,
         "wall": version.wall,
         "shards": version.training_counts.get("scoring_shards"),
+        "parts": version.metrics.get("scoring_parts", {}),
         "trainer_peak_mib": peak_mib(),
         "worker_peak_mib": max(worker_peaks, default=float("nan")),
     }
@@ -112,20 +114,24 @@ def report(results: list[dict]) -> None:
     print(
         f"\n{'rows':>11}{'workers':>8}{'threads':>8}{'shards':>7}{'import':>8}"
         + "".join(f"{stage[:9]:>10}" for stage in SHOWN_STAGES)
-        + f"{'cycle':>8}{'rows/s scored':>15}{'x 0 workers':>12}{'trainer MiB':>12}"
+        + f"{'cycle':>8}{'rows/s scored':>15}{'x 1 worker':>11}{'trainer MiB':>12}"
         + f"{'worker MiB':>11}"
     )
-    single = {r["rows"]: r["durations"]["scoring"] for r in results if r["workers"] == 0}
+    # The baseline: one light worker, same size and thread limit.
+    single = {
+        (r["rows"], r["threads"]): r["durations"]["scoring"] for r in results if r["workers"] == 1
+    }
     for r in results:
         durations, scoring = r["durations"], r["durations"]["scoring"]
-        ratio = single[r["rows"]] / scoring if r["rows"] in single else float("nan")
+        ratio = single.get((r["rows"], r["threads"]), float("nan")) / scoring
         print(
             f"{r['rows']:>11,}{r['workers']:>8}{r['threads'] or '-':>8}{r['shards']:>7}"
             + f"{r['import']:>8.1f}"
             + "".join(f"{durations.get(stage, 0.0):>10.1f}" for stage in SHOWN_STAGES)
-            + f"{durations['total']:>8.1f}{r['rows'] / scoring:>15,.0f}{ratio:>12.2f}"
+            + f"{durations['total']:>8.1f}{r['rows'] / scoring:>15,.0f}{ratio:>11.2f}"
             + f"{r['trainer_peak_mib']:>12,.0f}{r['worker_peak_mib']:>11,.0f}"
         )
+    parts_report(results)
     sizes = sorted({r["rows"] for r in results})
     if len(sizes) > 1:
         print("\ncost per 100k rows (seconds), smallest size to largest:")
@@ -140,6 +146,24 @@ def report(results: list[dict]) -> None:
                 f"  {workers} workers, threads {threads or 'default'}: {shown} "
                 f"(growth x{costs[-1] / costs[0]:.2f})"
             )
+
+
+def parts_report(results: list[dict]) -> None:
+    """Where the shards' time went, summed over a case's shards: wall clock / CPU seconds of
+    the scoring process(es) per part (CPU well below wall: waiting for the database or for a
+    core)."""
+    parts = ["read", "derived", "model", "stage", "select"]
+    print(
+        f"\nshards' seconds, wall / cpu\n{'rows':>11}{'workers':>8}{'threads':>8}"
+        + "".join(f"{part:>14}" for part in parts)
+    )
+    for r in results:
+        wall = [r["parts"].get(f"seconds_{part}", 0.0) for part in parts]
+        cpu = [r["parts"].get(f"cpu_{part}", 0.0) for part in parts]
+        print(
+            f"{r['rows']:>11,}{r['workers']:>8}{r['threads'] or '-':>8}"
+            + "".join(f"{w:>7.1f}/{c:<6.1f}" for w, c in zip(wall, cpu, strict=True))
+        )
 
 
 def main() -> None:

@@ -188,6 +188,20 @@ def test_the_shard_files_are_removed_after_the_run(bob, tmp_path):
     assert [p.name for p in model_file.parent.iterdir()] == [model_file.name]
 
 
+def test_a_version_records_where_its_shards_spent_their_time(bob):
+    dataset = demo_data_import(rows=1500, features=6, fraud_rate=0.02, seed=3).dataset
+    version = run(dataset, replace(small_options(), scoring_shard_rows=400))
+    parts = version.metrics["scoring_parts"]
+    assert set(parts) == {
+        f"{kind}_{part}"
+        for kind in ("seconds", "cpu")
+        for part in ("read", "derived", "model", "stage", "select")
+    }
+    assert all(seconds >= 0 for seconds in parts.values())
+    # Four shards' model parts: more than nothing, less than the whole scoring stage.
+    assert 0 < parts["seconds_model"] < version.durations["scoring"]
+
+
 @pytest.fixture
 def shards_sent(monkeypatch):
     """Shard tasks sent to the light queue, as (folder, first id, last id); none runs."""

@@ -121,6 +121,8 @@ def version_score_and_plan(
                 else shards_score_here(folder, ranges, report)
             )
             scored = shards_merge(files)
+        # Where the shards spent their time, summed over them (wall clock and CPU).
+        metrics["scoring_parts"] = scored.seconds
         if committee is not None:
             metrics["score_quantiles"] = score_quantiles(scored.quantile_scores)
         # What arrivals are compared with: the score and each input, on a sample of the rows.

@@ -196,13 +196,44 @@ def shard_file(folder: Path, first_id: int, last_id: int) -> Path:
     return folder / f"shard-{first_id}-{last_id}.npz"
 
 
+class ShardClock:
+    """Seconds a shard spends on each part, wall clock and this process's CPU time, written
+    into its file: what the run records of where its scoring time went (CPU time well below
+    the wall clock is time spent waiting: on the database, or on cores other processes
+    hold)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def part(self, name: str):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.seconds[f"seconds_{name}"] = time.perf_counter() - wall
+            self.seconds[f"cpu_{name}"] = time.process_time() - cpu
+
+
+@dataclass
+class ShardScores:
+    """A shard's rows as the version scores them (see ShardedScores for the Nones)."""
+
+    anomaly: np.ndarray
+    score: np.ndarray
+    proba: np.ndarray | None = None
+    uncertainty: np.ndarray | None = None
+    suggested: np.ndarray | None = None
+    disagreement: np.ndarray | None = None
+
+
 def shard_score(folder: Path, first_id: int, last_id: int) -> Path:
     """Scores the plan's rows with ids `first_id`..`last_id`, stages their scores and writes the
     shard's file (see the module's text). Returns the file. A shard of a run that is not
     training any more (failed meanwhile) raises ScoringShardsFailed and writes nothing."""
     from labeler.services.training.rescoring import bundle_cached
-    from modeling.acquisition import margin
 
+    clock = ShardClock()
     plan = ScoringPlan.load(folder)
     version = ModelVersion.objects.select_related("dataset").get(pk=plan.version_id)
     if version.status != ModelVersion.Status.TRAINING:
@@ -210,59 +241,86 @@ def shard_score(folder: Path, first_id: int, last_id: int) -> Path:
     dataset = version.dataset
     bundle = bundle_cached(plan.model_file, Path(plan.model_file).stat().st_mtime)
     base = rows_in_window(dataset, plan.window_start).filter(id__lte=plan.last_id)
-    rows = feature_rows_read(
-        base.filter(id__gte=first_id, id__lte=last_id), len(dataset.feature_names)
-    )
-    x = _model_input(bundle, dataset, base, rows)
+    with clock.part("read"):
+        rows = feature_rows_read(
+            base.filter(id__gte=first_id, id__lte=last_id), len(dataset.feature_names)
+        )
+    with clock.part("derived"):
+        x = _model_input(bundle, dataset, base, rows)
+    with clock.part("model"):
+        scores = _shard_scores(bundle, x, plan)
+    frame = ~np.isnan(rows.audit_number)
+    with clock.part("stage"):
+        _stage(version, first_id, last_id, rows.ids, ~frame, scores)
+    with clock.part("select"):
+        arrays = _shard_arrays(plan, first_id, rows, x, frame, scores, bundle.committee)
+    path = shard_file(folder, first_id, last_id)
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez(partial, **arrays, **clock.seconds)
+    os.replace(partial, path)
+    return path
+
+
+def _shard_scores(bundle, x: np.ndarray, plan: ScoringPlan) -> ShardScores:
+    from modeling.acquisition import margin
+
     anomaly = bundle.anomaly.anomaly_score(x)
     committee = bundle.committee
-    proba = members = None
     if committee is None:
-        score = bundle.anomaly.ranks.rank(anomaly)
-        uncertainty = suggested = None
-    else:
-        members = committee.member_proba(x, anomaly)  # the detectors' score, computed once
-        proba = committee.predict_proba(x, members)
-        score = proba[:, plan.positive_code]
-        uncertainty = np.clip(margin(proba), 0.0, 1.0)
-        suggested = np.asarray(plan.class_ids, np.int64)[proba.argmax(axis=1)]
-    frame = ~np.isnan(rows.audit_number)
-    _stage(version, first_id, last_id, rows.ids, ~frame, score, uncertainty, suggested)
+        return ShardScores(anomaly=anomaly, score=bundle.anomaly.ranks.rank(anomaly))
+    members = committee.member_proba(x, anomaly)  # the detectors' score, computed once
+    proba = committee.predict_proba(x, members)
+    return ShardScores(
+        anomaly=anomaly,
+        score=proba[:, plan.positive_code],
+        proba=proba,
+        uncertainty=np.clip(margin(proba), 0.0, 1.0),
+        suggested=np.asarray(plan.class_ids, np.int64)[proba.argmax(axis=1)],
+        disagreement=_disagreement(members, plan),
+    )
+
+
+def _shard_arrays(
+    plan, first_id, rows, x, frame, scores: ShardScores, committee
+) -> dict[str, np.ndarray]:
+    """What the shard's file holds of its rows (see ShardedScores)."""
     candidates = ~frame & ~np.isin(rows.ids, np.asarray(plan.excluded, np.int64))
-    disagreement = _disagreement(members, plan)
-    kept = _kept(candidates, plan, proba=proba, anomaly=anomaly, disagreement=disagreement)
+    kept = _kept(
+        candidates,
+        plan,
+        proba=scores.proba,
+        anomaly=scores.anomaly,
+        disagreement=scores.disagreement,
+    )
     rng = np.random.default_rng([plan.seed, first_id])
     quantile_sample = rng.random(len(rows.ids)) < QUANTILE_SAMPLE / max(plan.rows, 1)
     drift_sample = rng.random(len(rows.ids)) < DRIFT_SAMPLE / max(plan.rows, 1)
+    score = scores.score
     arrays = {
         "frame_ids": rows.ids[frame],
         "frame_number": rows.audit_number[frame],
         "frame_inclusion": rows.audit_inclusion[frame],
         "frame_score": score[frame],
-        "frame_anomaly": anomaly[frame],
+        "frame_anomaly": scores.anomaly[frame],
         "kept_ids": rows.ids[kept],
         "kept_score": score[kept],
-        "kept_anomaly": anomaly[kept],
+        "kept_anomaly": scores.anomaly[kept],
         "quantile_scores": score[quantile_sample],
         "drift_scores": score[drift_sample],
         "drift_x": x[drift_sample],
     }
-    if committee is not None:
+    if scores.proba is not None:
         arrays |= {
-            "frame_uncertainty": uncertainty[frame],
-            "frame_suggested": suggested[frame],
-            "kept_proba": proba[kept],
-            "kept_suggested": suggested[kept],
+            "frame_uncertainty": scores.uncertainty[frame],
+            "frame_suggested": scores.suggested[frame],
+            "kept_proba": scores.proba[kept],
+            "kept_suggested": scores.suggested[kept],
         }
-        if disagreement is not None:
-            arrays["kept_disagreement"] = disagreement[kept]
+        if scores.disagreement is not None:
+            arrays["kept_disagreement"] = scores.disagreement[kept]
         if committee.sgan is not None:
             arrays["kept_embedding"] = committee.sgan.embed(x[kept])
-    path = shard_file(folder, first_id, last_id)
-    partial = path.with_name(path.name + ".partial.npz")
-    np.savez(partial, **arrays)
-    os.replace(partial, path)
-    return path
+    return arrays
 
 
 def _model_input(bundle, dataset, base, rows) -> np.ndarray:
@@ -323,7 +381,7 @@ def _kept(
     return np.unique(np.concatenate(kept)) if kept else np.zeros(0, np.int64)
 
 
-def _stage(version, first_id, last_id, ids, rows, score, uncertainty, suggested) -> None:
+def _stage(version, first_id, last_id, ids, rows, scores: ShardScores) -> None:
     """The shard's staged scores (`rows` of it: the frame's are staged with the audit's
     inclusion, after the merge), replacing any an earlier try of the shard wrote."""
     StagedScore.objects.filter(
@@ -332,9 +390,9 @@ def _stage(version, first_id, last_id, ids, rows, score, uncertainty, suggested)
     scores_stage(
         version,
         ids=ids[rows],
-        score=score[rows],
-        uncertainty=None if uncertainty is None else uncertainty[rows],
-        suggested=None if suggested is None else suggested[rows],
+        score=scores.score[rows],
+        uncertainty=None if scores.uncertainty is None else scores.uncertainty[rows],
+        suggested=None if scores.suggested is None else scores.suggested[rows],
     )
 
 
@@ -362,16 +420,23 @@ class ShardedScores:
     kept_suggested: np.ndarray | None = None
     kept_disagreement: np.ndarray | None = None
     kept_embedding: np.ndarray | None = None
+    # Each part's seconds over every shard (ShardClock): "seconds_read", "cpu_read", ...
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def shards_merge(files: list[Path]) -> ShardedScores:
     """The shards' files (in id order) as one set of arrays."""
     parts = [dict(np.load(path)) for path in files]
+    timed = {key for part in parts for key in part if key.startswith(("seconds_", "cpu_"))}
     return ShardedScores(
         **{
             name.name: np.concatenate([part[name.name] for part in parts])
             if parts and all(name.name in part for part in parts)
             else None
             for name in fields(ShardedScores)
-        }
+            if name.name != "seconds"
+        },
+        seconds={
+            key: round(float(sum(part.get(key, 0.0) for part in parts)), 3) for key in sorted(timed)
+        },
     )
