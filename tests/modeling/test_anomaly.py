@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 
@@ -88,6 +89,21 @@ def test_the_forest_scores_as_scikit_learn_does(small_data):
     detector = fitted("isolation_forest", x, trees=25, seed=3)
     forest = IsolationForest(n_estimators=25, max_samples=256, random_state=3).fit(x)
     np.testing.assert_allclose(detector.score(x), -forest.score_samples(x), rtol=1e-9)
+
+
+def test_the_forest_compares_float32_rows_as_with_its_float64_thresholds():
+    """Each threshold rounded down to a float32: a float32 value is above it exactly when it is
+    above the float64 threshold, rows on a threshold included."""
+    from modeling.anomaly.isolation_forest import _float32_below
+
+    exact = np.random.default_rng(0).normal(size=10_000) * 10.0 ** np.arange(-3, 7).repeat(1000)
+    below = _float32_below(torch.as_tensor(exact)).numpy()
+    assert below.dtype == np.float32
+    assert np.all(below.astype(np.float64) <= exact)
+    assert np.all(np.nextafter(below, np.float32(np.inf)).astype(np.float64) > exact)
+    on_them = np.concatenate([below, np.nextafter(below, np.float32(np.inf))])
+    thresholds = np.concatenate([exact, exact])
+    np.testing.assert_array_equal(on_them > np.concatenate([below, below]), on_them > thresholds)
 
 
 def test_ranks_resolve_the_top_of_the_training_rows():
