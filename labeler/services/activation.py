@@ -66,7 +66,7 @@ def activation_scores_copy(*, version: ModelVersion, batch_rows: int = COPY_BATC
     """Copies the active version's remaining staged scores in batches, each in its own short
     transaction; stops if the version stops being the active one (its stage is then dropped).
     Safe to run twice or after a crash: what was copied is no longer staged."""
-    copied = 0
+    copied, done_to = 0, None
     while True:
         with transaction.atomic():
             active = ModelVersion.objects.filter(
@@ -75,17 +75,20 @@ def activation_scores_copy(*, version: ModelVersion, batch_rows: int = COPY_BATC
             if not active:
                 StagedScore.objects.filter(model_version=version).delete()
                 return copied
-            staged = (
-                StagedScore.objects.filter(model_version=version)
-                .order_by("transaction_id")
-                .values_list("transaction_id", flat=True)
-            )
+            staged = StagedScore.objects.filter(model_version=version)
+            if done_to is not None:
+                # Past the batches copied so far: their deleted rows stay in the index until
+                # a vacuum, and the search for the first staged row would walk them all again
+                # (batches took 84 ms each at 1M rows, 150 ms at 10M).
+                staged = staged.filter(transaction_id__gt=done_to)
+            staged = staged.order_by("transaction_id").values_list("transaction_id", flat=True)
             first_id = staged.first()
             if first_id is None:
                 return copied
             # The batch ends at the batch_rows-th staged row, or at the last one.
             last_id = next(iter(staged[batch_rows - 1 : batch_rows]), None) or staged.last()
             copied += _staged_range_apply(version, first_id, last_id)
+            done_to = last_id
         writers_let_in()
 
 

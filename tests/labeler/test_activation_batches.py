@@ -185,3 +185,28 @@ def test_a_write_waiting_during_the_score_copy_gets_its_turn(dataset, monkeypatc
         copier.join(timeout=120)
     assert outcome["copied"] == 1500
     assert written < outcome["ended"], "the write waited for the whole copy"
+
+
+def test_each_batch_searches_for_its_first_row_past_the_batches_copied(dataset):
+    """A batch's rows are deleted from the stage once copied, but stay in its index until a
+    vacuum: a search from the start would walk every earlier batch's rows again."""
+    from django.test.utils import CaptureQueriesContext
+
+    version = killed_before_the_copy(dataset)
+    with CaptureQueriesContext(connection) as queries:
+        assert activation.activation_scores_copy(version=version, batch_rows=200) == 1500
+    searches = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and StagedScore._meta.db_table in q["sql"]
+        and "ORDER BY" in q["sql"]
+        and "LIMIT 1" in q["sql"]
+        and "OFFSET" not in q["sql"]
+        and "DESC" not in q["sql"]  # the last batch's end
+    ]
+    # Per batch (8 of them), its first staged row; then the search that finds none left.
+    assert len(searches) == 8 + 1
+    assert '"transaction_id" >' not in searches[0]
+    assert all('"transaction_id" >' in search for search in searches[1:])
+    assert set(Transaction.objects.values_list("scored_by", flat=True)) == {version.pk}
