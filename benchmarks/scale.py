@@ -5,15 +5,16 @@ light worker processes.
     python benchmarks/scale.py --rows 1000000 --rows 10000000 --workers 0 --workers 2 --workers 4
 
 Per case (rows, workers), in a process of its own on a fresh PostgreSQL database: generated data
-(the reference file's shape, written once per size into DATA_CACHE) imported (timed), a cold-start cycle, a simulated annotator's 200
-labels, then the timed committee cycle, this process being the training worker. `workers` 0
-scores the shards in the training process (TRAINING_SCORING_ON_WORKERS=false, the laptop);
-N > 0 starts N light Celery workers (solo pool, one process each, Redis broker) that take the
-shards while the training process waits. Prints the import time, each stage's seconds, scoring
-rows/s (rows / the scoring stage), peak resident memory of the training process and of the
-largest light worker, the scoring throughput against 1 worker of the same size and thread limit
-(the baseline, run in the same invocation), the shards' wall clock and CPU seconds per part,
-and per-row cost growth from the smallest size to the largest.
+(the reference file's shape, written once per size into DATA_CACHE) imported (timed), a
+cold-start cycle, a simulated annotator's 200 labels, then the timed committee cycle, this
+process being the training worker. `workers` 0 scores the shards in the training process
+(TRAINING_SCORING_ON_WORKERS=false, the laptop); N > 0 starts N light Celery workers (solo pool,
+one process each, Redis broker) that take the shards while the training process waits. Prints
+the import time, each stage's seconds, scoring rows/s (rows / the scoring stage), peak resident
+memory of the training process and of the largest light worker, the scoring throughput against 1
+worker of the same size and thread limit (the baseline, run in the same invocation), the shards'
+wall clock and CPU seconds per part, and per-row cost growth from the smallest size to the
+largest.
 Targets (issue 20): 10M rows cycle <= 10 min, peak RSS per worker <= 2 GB, cost per row flat
 from 1M to 10M, scoring with 2 workers >= 1.6x one.
 """
