@@ -77,11 +77,11 @@ def scoring_shard(self, folder: str, first_id: int, last_id: int) -> None:
     from pathlib import Path
 
     from labeler.services.training.scoring_shards import (
-        ScoringShardsFailed,
         scoring_threads_limit,
         shard_failure_record,
-        shard_score,
+        shard_score,  # through scoring_shards, the one place tests replace it
     )
+    from labeler.services.training.shard_scoring import ScoringShardsFailed
 
     if not (Path(folder) / "plan.json").exists():
         return  # the run is over (activated or failed): nothing to score for it

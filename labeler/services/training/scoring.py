@@ -23,7 +23,6 @@ from labeler.services.training.outputs import (
 from labeler.services.training.planning import audit_draw, plan_explanations, queue_plan_build
 from labeler.services.training.quality import audit_quality
 from labeler.services.training.scoring_shards import (
-    ScoringPlan,
     member_ranks_fit,
     scoring_files,
     scoring_ranges,
@@ -31,6 +30,7 @@ from labeler.services.training.scoring_shards import (
     shards_score_here,
     shards_score_on_workers,
 )
+from labeler.services.training.shard_scoring import ScoringPlan
 from labeler.services.training.stages import StageClock
 from labeler.services.training_data import TrainingArrays, model_input_names
 from labeler.services.version_scoring import stored_input
