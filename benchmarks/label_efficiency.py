@@ -15,6 +15,7 @@ fraudloop keeps an audit frame (10% of the pool) that it never learns from and s
 audit share of the labels there; each version's audit estimate is printed beside its test AP.
 
 --augment N adds fraudloop with N generated frauds per training (issue 21), beside the default.
+--sgan-members N adds fraudloop with an ensemble of N SGANs as its SGAN member (issue 20).
 
 --product also drives the real services as an annotator would (efficiency_product.py): import,
 training runs, queue_next_item, label_submit, the queue and retrain policy as shipped; its
@@ -144,6 +145,13 @@ def main() -> None:
         "(modeling/synthesis/augment.py, at their low weight) beside the default without",
     )
     parser.add_argument(
+        "--sgan-members",
+        type=int,
+        default=0,
+        help="also fraudloop with an ensemble of this many SGANs as the SGAN member "
+        "(modeling/sgan_ensemble.py) beside the default one",
+    )
+    parser.add_argument(
         "--share-resamples",
         type=int,
         default=0,
@@ -192,6 +200,12 @@ def main() -> None:
         augmented = replace(CommitteeConfig(), augment=AugmentConfig(rows=args.augment))
         curves[f"fraudloop + {args.augment} generated frauds"] = [
             fraudloop_curve(split, seed=s, config=augmented, **settings) for s in seeds
+        ]
+    if args.sgan_members:
+        base = CommitteeConfig()
+        ensemble = replace(base, sgan=replace(base.sgan, members=args.sgan_members))
+        curves[f"fraudloop, {args.sgan_members} SGANs"] = [
+            fraudloop_curve(split, seed=s, config=ensemble, **settings) for s in seeds
         ]
     if args.share_resamples:
         config = CommitteeConfig(share_resamples=args.share_resamples)

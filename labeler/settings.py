@@ -220,6 +220,17 @@ ANNOTATION_LEASE_SECONDS = _env(env.int, "ANNOTATION_LEASE_SECONDS", default=300
 # Training. The defaults are the tuned ones (see README, Models); tests and demos shrink them.
 TRAINING_DEVICE = _env(env.str, "TRAINING_DEVICE", default="auto")  # auto: CUDA when present
 TRAINING_SGAN_STEPS = _env(env.int, "TRAINING_SGAN_STEPS", default=800)
+# SGANs trained at once as one batched network, their mean the SGAN member (0: by device, 8 on
+# CUDA, where they cost about one's time, and 1 on a CPU, where each costs its own), and the
+# rows of each member's batches.
+TRAINING_SGAN_MEMBERS = _env(env.int, "TRAINING_SGAN_MEMBERS", default=0)
+TRAINING_SGAN_BATCH = _env(env.int, "TRAINING_SGAN_BATCH", default=256)
+if TRAINING_SGAN_MEMBERS < 0 or TRAINING_SGAN_BATCH < 2:
+    raise ImproperlyConfigured(
+        f"environment variables TRAINING_SGAN_MEMBERS ({TRAINING_SGAN_MEMBERS}) and "
+        f"TRAINING_SGAN_BATCH ({TRAINING_SGAN_BATCH}): members must be 0 (by device) or more, "
+        "and a batch at least 2 rows"
+    )
 # Boosted trees as a third classifier of the committee (modeling/trees.py).
 TRAINING_TREES = _env(env.bool, "TRAINING_TREES", default=True)
 # The cold start's anomaly detectors (modeling/anomaly), the weight of each in the mean of

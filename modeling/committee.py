@@ -20,6 +20,7 @@ from modeling.committee_shares import (
 )
 from modeling.pseudo import PseudoLabelConfig, PseudoLabels, pseudo_labels_select
 from modeling.sgan import SGAN, SGANConfig, sgan_train
+from modeling.sgan_ensemble import SGANEnsemble, sgan_ensemble_train
 from modeling.synthesis.augment import AugmentConfig, frauds_generate
 from modeling.trees import TreesClassifier, TreesConfig
 from modeling.weak import WeakClassifier, WeakConfig
@@ -73,7 +74,7 @@ class CommitteeConfig:
 @dataclass
 class Committee:
     weak: WeakClassifier
-    sgan: SGAN | None
+    sgan: SGAN | SGANEnsemble | None
     config: CommitteeConfig
     anomaly: AnomalyEnsemble | None = None  # the anomaly member, when fitted with its ranks
     train_seconds: dict[str, float] = field(default_factory=dict)  # by member, as trained
@@ -201,7 +202,7 @@ def committee_train(
         if on_progress is not None:
             on_progress("sgan", 0.0)
         started = time.perf_counter()
-        sgan = sgan_train(
+        sgan = (sgan_ensemble_train if config.sgan.members > 1 else sgan_train)(
             x_labeled,
             y_labeled,
             unlabeled,

@@ -16,6 +16,7 @@ from modeling.committee_shares import ShareEvidence
 from modeling.features import FeatureScaler
 from modeling.pseudo import PseudoLabelConfig
 from modeling.sgan import SGAN, Discriminator, Generator, SGANConfig
+from modeling.sgan_ensemble import SGANEnsemble, StackedDiscriminator
 from modeling.synthesis.augment import AugmentConfig
 from modeling.trees import TreesClassifier, TreesConfig
 from modeling.weak import WeakClassifier, WeakConfig
@@ -97,15 +98,7 @@ def bundle_save(bundle: ModelBundle, path: str | Path) -> Path:
                 "labels": torch.as_tensor(evidence.labels),
             }
         if committee.sgan is not None:
-            sgan = committee.sgan
-            payload["committee"]["sgan"] = {
-                "input_size": sgan.discriminator.body[0].in_features,
-                "num_classes": sgan.num_classes,
-                "config": asdict(sgan.config),
-                "discriminator": {k: v.cpu() for k, v in sgan.discriminator.state_dict().items()},
-                "generator": {k: v.cpu() for k, v in sgan.generator.state_dict().items()},
-                "best_step": sgan.best_step,
-            }
+            payload["committee"]["sgan"] = _sgan_state(committee.sgan)
     if bundle.anomaly is not None:
         payload["anomaly"] = bundle.anomaly.to_state()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +106,45 @@ def bundle_save(bundle: ModelBundle, path: str | Path) -> Path:
     torch.save(payload, temporary)
     temporary.replace(path)  # a crash mid-write never leaves a half file under the real name
     return path
+
+
+def _sgan_state(sgan: SGAN | SGANEnsemble) -> dict:
+    """The discriminator(s) that score; one SGAN's generator too (an ensemble's generators
+    only trained)."""
+    state = {
+        "input_size": sgan.input_size,
+        "num_classes": sgan.num_classes,
+        "config": asdict(sgan.config),
+        "discriminator": {k: v.cpu() for k, v in sgan.discriminator.state_dict().items()},
+        "best_step": sgan.best_step,
+    }
+    if isinstance(sgan, SGANEnsemble):
+        state["best_steps"] = list(sgan.best_steps)
+    else:
+        state["generator"] = {k: v.cpu() for k, v in sgan.generator.state_dict().items()}
+    return state
+
+
+def _sgan_from_state(state: dict, device: str) -> SGAN | SGANEnsemble:
+    config = SGANConfig(**state["config"])
+    size, classes = state["input_size"], state["num_classes"]
+    if config.members > 1:
+        discriminator = StackedDiscriminator(config.members, size, classes, config)
+        discriminator.load_state_dict(state["discriminator"])
+        return SGANEnsemble(
+            discriminator.to(device).eval(), classes, config, best_steps=state["best_steps"]
+        )
+    discriminator = Discriminator(size, classes, config)
+    generator = Generator(size, config)
+    discriminator.load_state_dict(state["discriminator"])
+    generator.load_state_dict(state["generator"])
+    return SGAN(
+        discriminator.to(device).eval(),
+        generator.to(device).eval(),
+        classes,
+        config,
+        best_step=state["best_step"],
+    )
 
 
 def _read(path: Path) -> dict:
@@ -152,23 +184,7 @@ def bundle_load(path: str | Path, *, device: str = "cpu") -> ModelBundle:
         if "committee" in payload:
             state = payload["committee"]
             config = _committee_config(state["config"])
-            sgan = None
-            if "sgan" in state:
-                sgan_state = state["sgan"]
-                sgan_config = SGANConfig(**sgan_state["config"])
-                discriminator = Discriminator(
-                    sgan_state["input_size"], sgan_state["num_classes"], sgan_config
-                )
-                generator = Generator(sgan_state["input_size"], sgan_config)
-                discriminator.load_state_dict(sgan_state["discriminator"])
-                generator.load_state_dict(sgan_state["generator"])
-                sgan = SGAN(
-                    discriminator.to(device).eval(),
-                    generator.to(device).eval(),
-                    sgan_state["num_classes"],
-                    sgan_config,
-                    best_step=sgan_state["best_step"],
-                )
+            sgan = _sgan_from_state(state["sgan"], device) if "sgan" in state else None
             evidence = state.get("share_evidence")
             bundle.committee = Committee(
                 WeakClassifier.from_state(state["weak"]),

@@ -30,6 +30,9 @@ class SGANConfig:
     dropout: float = 0.2
     steps: int = 800
     batch_size: int = 256
+    # SGANs trained at once as one batched network (modeling/sgan_ensemble.py), their mean
+    # probability the member; 1: the one SGAN below. More pays on a GPU, not on a CPU.
+    members: int = 1
     discriminator_lr: float = 1e-3
     generator_lr: float = 1e-3
     unsupervised_weight: float = 1.0
@@ -86,7 +89,7 @@ class Generator(nn.Module):
 
 def real_logit(logits: torch.Tensor) -> torch.Tensor:
     """log p(real) - log p(generated), from the same K+1 logits the classes come from."""
-    return torch.logsumexp(logits[:, :-1], dim=1) - logits[:, -1]
+    return torch.logsumexp(logits[..., :-1], dim=-1) - logits[..., -1]
 
 
 def weights_init(module: nn.Module) -> None:
@@ -104,6 +107,14 @@ class SGAN:
     history: list[dict] = field(default_factory=list)  # step, validation AP, losses
     best_step: int = 0
     validation_indices: np.ndarray | None = None  # labeled rows held out to pick the checkpoint
+
+    @property
+    def input_size(self) -> int:
+        return self.discriminator.body[0].in_features
+
+    def record(self) -> dict:
+        """What a version keeps of its training: the checkpoint chosen and the validation AP."""
+        return {"members": 1, "best_step": self.best_step, "history": self.history}
 
     @torch.no_grad()
     def _forward_in_chunks(self, x: np.ndarray, batch_size: int):

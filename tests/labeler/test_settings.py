@@ -114,6 +114,28 @@ def test_anomaly_detector_settings_are_checked_at_start():
     assert chosen.stdout.strip() == "('vae', 'isolation_forest') {'vae': 2.0} median 3"
 
 
+def test_sgan_ensemble_settings_are_checked_and_reach_the_training_options():
+    refused = start_django(DEBUG="true", TRAINING_SGAN_MEMBERS="-1")
+    assert refused.returncode != 0
+    assert "TRAINING_SGAN_MEMBERS (-1)" in refused.stderr
+    chosen = start_django(
+        "from labeler.services.training.options import TrainingOptions as T; "
+        "o = T.from_settings(); print(o.sgan_members, o.committee.sgan.batch_size)",
+        DEBUG="true",
+        TRAINING_SGAN_MEMBERS="8",
+        TRAINING_SGAN_BATCH="1024",
+    )
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.strip() == "8 1024"
+    by_device = start_django(
+        "from labeler.services.training.options import TrainingOptions as T; "
+        "from modeling.sgan_ensemble import members_for_device as m; "
+        "print(T.from_settings().sgan_members, m('cuda'), m('cpu'))",
+        DEBUG="true",
+    )
+    assert by_device.stdout.strip() == "0 8 1", by_device.stderr
+
+
 def test_the_settings_know_every_detector_by_name():
     from modeling.anomaly import DETECTORS
     from modeling.anomaly.ensemble import COMBINATIONS

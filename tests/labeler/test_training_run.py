@@ -29,6 +29,7 @@ from labeler.services.training_runs import training_stale_runs_fail
 from modeling.committee_shares import shares_learn
 from modeling.features import feature_matrix
 from modeling.model_files import bundle_load
+from modeling.sgan_ensemble import SGANEnsemble
 from modeling.trees import TreesConfig
 from tests.labeler.training_helpers import label_queue, run, runs_in_this_process, small_options
 
@@ -361,3 +362,26 @@ def test_a_run_with_the_tree_member_records_it_and_scores_with_it(dataset, bob, 
     )
     assert bundle.committee.predict_proba(x)[0, 1] == pytest.approx(row.score, abs=1e-5)
     assert without.predict_proba(x)[0, 1] != pytest.approx(row.score, abs=1e-5)
+
+
+def test_a_run_with_an_sgan_ensemble_records_it_and_scores_with_its_mean(dataset, bob):
+    run(dataset)
+    label_queue(dataset, bob, 120)
+    single = run(dataset)  # on a CPU, with members left to the device: one SGAN
+    assert single.metrics["sgan"]["members"] == 1
+    assert single.hyperparameters["committee"]["sgan"]["members"] == 1
+    version = run(dataset, options=replace(small_options(), sgan_members=3))
+    assert version.status == Status.ACTIVE and version.kind == ModelVersion.Kind.SGAN
+    record = version.metrics["sgan"]
+    assert record["members"] == 3 and len(record["best_steps"]) == 3
+    assert len(record["history"][0]["member_validation_ap"]) == 3
+    assert version.hyperparameters["committee"]["sgan"]["members"] == 3
+    bundle = bundle_load(version.artifact_path)
+    assert isinstance(bundle.committee.sgan, SGANEnsemble)
+    row = Transaction.objects.filter(labels__isnull=True).first()
+    x = bundle.scaler.transform(
+        feature_matrix(
+            row.feature_vector[None, :], np.asarray([row.amount]), np.asarray([row.time])
+        )
+    )
+    assert bundle.committee.predict_proba(x)[0, 1] == pytest.approx(row.score, abs=1e-5)

@@ -28,11 +28,17 @@ class TrainingOptions:
     # process), and how long a run waits for them before it fails.
     scoring_on_workers: bool = False
     scoring_timeout: float = 3600.0
+    # SGANs in the ensemble (modeling/sgan_ensemble.py); 0: by the device the run gets.
+    sgan_members: int = 0
 
     @classmethod
     def from_settings(cls) -> TrainingOptions:
         committee = CommitteeConfig(use_trees=settings.TRAINING_TREES)
-        committee.sgan = replace(committee.sgan, steps=settings.TRAINING_SGAN_STEPS)
+        committee.sgan = replace(
+            committee.sgan,
+            steps=settings.TRAINING_SGAN_STEPS,
+            batch_size=settings.TRAINING_SGAN_BATCH,
+        )
         return cls(
             seed=settings.TRAINING_SEED,
             committee=committee,
@@ -43,6 +49,7 @@ class TrainingOptions:
             scoring_shard_rows=settings.TRAINING_SCORING_SHARD_ROWS,
             scoring_on_workers=settings.TRAINING_SCORING_ON_WORKERS,
             scoring_timeout=settings.TRAINING_SCORING_TIMEOUT,
+            sgan_members=settings.TRAINING_SGAN_MEMBERS,
         )
 
 

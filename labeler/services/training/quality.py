@@ -30,7 +30,7 @@ def version_metrics(
         "positives": arrays.counts["positives"],
     }
     if committee is not None and committee.sgan is not None:
-        metrics["sgan"] = {"best_step": committee.sgan.best_step, "history": committee.sgan.history}
+        metrics["sgan"] = committee.sgan.record()
     if committee is not None:
         evidence = committee.share_evidence
         metrics["committee"] = {  # the members' weights, and the record they were learned from

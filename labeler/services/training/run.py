@@ -40,6 +40,7 @@ from modeling.device import resolve_device
 from modeling.features import FeatureScaler
 from modeling.model_files import ModelBundle, bundle_load, bundle_save
 from modeling.pseudo import PseudoLabels
+from modeling.sgan_ensemble import members_for_device
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +87,10 @@ def training_run(
         )
 
     committee = None
+    sgan_members = options.sgan_members or members_for_device(device.type)
     committee_config = _with(
-        options.committee, sgan=_with(options.committee.sgan, device=str(device))
+        options.committee,
+        sgan=_with(options.committee.sgan, device=str(device), members=sgan_members),
     )
     if arrays.counts["positives"] > 0:
         pseudo = PseudoLabels(
