@@ -3,6 +3,7 @@ light worker processes.
 
     python benchmarks/scale.py                                   # 1M rows; 0, 1, 2 workers
     python benchmarks/scale.py --rows 1000000 --rows 10000000 --workers 0 --workers 2 --workers 4
+    python benchmarks/scale.py --rows 10000000 --workers 2 --probe    # + answers' seconds
 
 Per case (rows, workers), in a process of its own on a fresh PostgreSQL database: generated data
 (the reference file's shape, written once per size into DATA_CACHE) imported (timed), a
@@ -14,7 +15,9 @@ the import time, each stage's seconds, scoring rows/s (rows / the scoring stage)
 memory of the training process and of the largest light worker, the scoring throughput against 1
 worker of the same size and thread limit (the baseline, run in the same invocation), the shards'
 wall clock and CPU seconds per part, and per-row cost growth from the smallest size to the
-largest.
+largest. --probe: an annotator (answer_probe.py) answers the queue from scoring's end to the
+switch of the timed cycle, and each answer's seconds are printed by the stage it overlapped (the
+queue holds 1,000 items then, not 200).
 Targets (issue 20): 10M rows cycle <= 10 min, peak RSS per worker <= 2 GB, cost per row flat
 from 1M to 10M, scoring with 2 workers >= 1.6x one.
 """
@@ -63,7 +66,7 @@ def cached_file(rows: int) -> Path:
     return path
 
 
-def run_case(rows: int, workers: int, workdir: Path) -> dict:
+def run_case(rows: int, workers: int, workdir: Path, probe: bool = False) -> dict:
     from import_speed import fresh_postgres_database
 
     fresh_postgres_database(POSTGRES_URL)
@@ -94,19 +97,24 @@ def run_case(rows: int, workers: int, workdir: Path) -> dict:
     Path("/proc/self/clear_refs").write_text("5")  # the peak from here on: training's, not import's
     dataset = Dataset.objects.get(name="scale")
     policy = TrainingPolicy.current()
-    policy.queue_size = 200
+    # With the probe, items left for it to answer once the 200 are labeled.
+    policy.queue_size = 1000 if probe else 200
     policy.save()
     redis.Redis.from_url(BROKER_URL).flushdb()
     pool = [_light_worker(index, dict(os.environ)) for index in range(workers)]
     try:
         timed_cycle(dataset, f"{rows} rows")
         _label_queue(dataset, _annotator(), 200)
+        if probe:
+            pool.append(_answer_probe(workdir))
         version = timed_cycle(dataset, f"{rows} rows")
-        worker_peaks = [peak_mib(worker.pid) for worker in pool]
+        worker_peaks = [peak_mib(worker.pid) for worker in pool[:workers]]
     finally:
-        for worker in pool:
+        (workdir / "stop").touch()  # the probe writes its answers and ends
+        for worker in pool[:workers]:
             worker.terminate()
-            worker.wait(timeout=60)
+        for process in pool:
+            process.wait(timeout=60)
     return {
         "rows": rows,
         "workers": workers,
@@ -117,7 +125,17 @@ def run_case(rows: int, workers: int, workdir: Path) -> dict:
         "parts": version.metrics.get("scoring_parts", {}),
         "trainer_peak_mib": peak_mib(),
         "worker_peak_mib": max(worker_peaks, default=float("nan")),
+        "answers": json.loads((workdir / "answers.json").read_text()) if probe else [],
     }
+
+
+PROBE = str(PROJECT / "benchmarks" / "answer_probe.py")
+
+
+def _answer_probe(workdir: Path) -> subprocess.Popen:
+    """answer_probe.py: an annotator answering from scoring's end to the switch."""
+    command = [sys.executable, PROBE, str(workdir / "stop"), str(workdir / "answers.json")]
+    return subprocess.Popen(command, cwd=PROJECT, env=dict(os.environ))
 
 
 def _light_worker(index: int, environment: dict) -> subprocess.Popen:
@@ -150,6 +168,7 @@ def report(results: list[dict]) -> None:
             + f"{r['trainer_peak_mib']:>12,.0f}{r['worker_peak_mib']:>11,.0f}"
         )
     parts_report(results)
+    answers_report(results)
     sizes = sorted({r["rows"] for r in results})
     if len(sizes) > 1:
         print("\ncost per 100k rows (seconds), smallest size to largest:")
@@ -184,6 +203,20 @@ def parts_report(results: list[dict]) -> None:
         )
 
 
+def answers_report(results: list[dict]) -> None:
+    """The probe's answers by the stage they overlapped: count, median and longest seconds."""
+    if not any(r["answers"] for r in results):
+        return
+    print(f"\nanswers during the cycle (--probe), seconds\n{'rows':>11}{'workers':>8}  stage")
+    for r in results:
+        for stage in sorted({s for answer in r["answers"] for s in answer["stages"]}):
+            seconds = sorted(a["seconds"] for a in r["answers"] if stage in a["stages"])
+            print(
+                f"{r['rows']:>11,}{r['workers']:>8}  {stage}: {len(seconds)} answers, "
+                f"median {seconds[len(seconds) // 2]:.3f}, longest {seconds[-1]:.3f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, action="append", help="rows per case; repeatable")
@@ -194,14 +227,20 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, action="append", help="TRAINING_SCORING_THREADS; repeatable"
     )
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="an annotator answers from scoring's end to the switch (answer_probe.py); its "
+        "answers' seconds by stage are printed",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     from retrain_cycle import case_in_child
 
     if args.child:
-        rows, workers = (int(part) for part in args.child.split(":"))
+        rows, workers, probe = (int(part) for part in args.child.split(":"))
         with tempfile.TemporaryDirectory(prefix="fraudloop-scale-") as workdir:
-            print(json.dumps(run_case(rows, workers, Path(workdir))))
+            print(json.dumps(run_case(rows, workers, Path(workdir), probe=bool(probe))))
         return
     results = []
     cases = [
@@ -219,7 +258,8 @@ def main() -> None:
         if threads is not None:
             environment["TRAINING_SCORING_THREADS"] = str(threads)
         label = f"{rows} rows, {workers} workers, threads {threads or 'default'}"
-        result = case_in_child(__file__, f"{rows}:{workers}", label, environment)
+        child = f"{rows}:{workers}:{int(args.probe)}"
+        result = case_in_child(__file__, child, label, environment)
         if result is None:
             continue
         results.append({**result, "threads": threads or 0})

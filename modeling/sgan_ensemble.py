@@ -38,6 +38,14 @@ MEMBER_SEED_STEP = 7919  # member e starts from seed config.seed + e * this
 MEMBERS_BY_DEVICE = {"cuda": 8, "cpu": 1}
 
 
+# Training stops once this share of the members has not improved for `patience` evaluations
+# (the others keep their best checkpoint so far). On the reference file (300 and 100 labels, 3
+# seeds each, 8 members), waiting for every member took 753 steps on average, half of them 327,
+# and the ensemble's test AP was the same (0.668 against 0.669; stopping at the first member
+# stalled, 247 steps, 0.670, but then one early member decides for all).
+STOP_QUORUM = 0.5
+
+
 def members_for_device(device_type: str) -> int:
     return MEMBERS_BY_DEVICE.get(device_type, 1)
 
@@ -221,7 +229,6 @@ class _BalancedDraws:
     uniformly among those in the member's training rows, then a row of that class by weight."""
 
     def __init__(self, y: torch.Tensor, weights: torch.Tensor, train: torch.Tensor, classes):
-        self.classes = classes
         per_class = [train & (y == c) for c in classes]  # each (E, n)
         self.present = torch.stack([mask.any(1) for mask in per_class], 1).float()  # (E, C)
         self.row_weights = [
@@ -270,7 +277,7 @@ def sgan_ensemble_train(
 ) -> SGANEnsemble:
     """modeling.sgan.sgan_train for `config.members` SGANs at once (same losses, same
     arguments); each member keeps its best checkpoint on its own validation rows, and training
-    stops once no member has improved for `config.patience` evaluations."""
+    stops once STOP_QUORUM of the members have not improved for `config.patience` evaluations."""
     set_seed(config.seed)
     device = resolve_device(config.device)
     members, batch = config.members, config.batch_size
@@ -374,7 +381,7 @@ def sgan_ensemble_train(
                     best_state[name][chosen] = value[chosen]
                 for e in np.flatnonzero(improved):
                     model.best_steps[e] = step
-            if (stale >= config.patience).all():
+            if (stale >= config.patience).mean() >= STOP_QUORUM:
                 break
     if validation is not None:
         discriminator.load_state_dict(best_state)
