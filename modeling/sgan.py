@@ -92,6 +92,17 @@ def real_logit(logits: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(logits[..., :-1], dim=-1) - logits[..., -1]
 
 
+def adam(module: nn.Module, lr: float) -> torch.optim.Adam:
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=(0.5, 0.999))
+
+
+def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimizer step on `loss`."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
 def weights_init(module: nn.Module) -> None:
     if isinstance(module, nn.Linear):
         nn.init.kaiming_normal_(module.weight, a=0.2, nonlinearity="leaky_relu")
@@ -217,12 +228,8 @@ def sgan_train(
     discriminator = Discriminator(input_size, num_classes, config).to(device)
     generator = Generator(input_size, config).to(device)
     discriminator.apply(weights_init)
-    d_optimizer = torch.optim.Adam(
-        discriminator.parameters(), lr=config.discriminator_lr, betas=(0.5, 0.999)
-    )
-    g_optimizer = torch.optim.Adam(
-        generator.parameters(), lr=config.generator_lr, betas=(0.5, 0.999)
-    )
+    d_optimizer = adam(discriminator, config.discriminator_lr)
+    g_optimizer = adam(generator, config.generator_lr)
     model = SGAN(discriminator, generator, num_classes, config)
     model.validation_indices = np.flatnonzero(validation) if validation is not None else None
 
@@ -251,17 +258,13 @@ def sgan_train(
             + F.softplus(real_logit(logits_generated)).mean()
         )
         d_loss = supervised + config.unsupervised_weight * unsupervised
-        d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        d_optimizer.step()
+        descend(d_optimizer, d_loss)
 
         # Feature matching: the generator matches the mean of the discriminator's features.
         _, real_features = discriminator(pool[unlabeled_idx])
         _, fake_features = discriminator(generator(torch.randn_like(noise)))
         g_loss = F.mse_loss(fake_features.mean(0), real_features.detach().mean(0))
-        g_optimizer.zero_grad(set_to_none=True)
-        g_loss.backward()
-        g_optimizer.step()
+        descend(g_optimizer, g_loss)
 
         if on_progress is not None and step % config.evaluate_every == 0:
             on_progress(step / config.steps)

@@ -28,6 +28,8 @@ from modeling.sgan import (
     Generator,
     SGANConfig,
     _validation_split,
+    adam,
+    descend,
     real_logit,
     weights_init,
 )
@@ -302,12 +304,8 @@ def sgan_ensemble_train(
 
     discriminator, generator = stacked_from_members(x_labeled.shape[1], num_classes, config)
     discriminator, generator = discriminator.to(device), generator.to(device)
-    d_optimizer = torch.optim.Adam(
-        discriminator.parameters(), lr=config.discriminator_lr, betas=(0.5, 0.999)
-    )
-    g_optimizer = torch.optim.Adam(
-        generator.parameters(), lr=config.generator_lr, betas=(0.5, 0.999)
-    )
+    d_optimizer = adam(discriminator, config.discriminator_lr)
+    g_optimizer = adam(generator, config.generator_lr)
     model = SGANEnsemble(
         discriminator, num_classes, config, best_steps=[0] * members, validation=validation
     )
@@ -340,16 +338,12 @@ def sgan_ensemble_train(
             real_logit(logits_generated)
         ).mean(1)
         d_loss = (supervised + config.unsupervised_weight * unsupervised).sum()
-        d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        d_optimizer.step()
+        descend(d_optimizer, d_loss)
 
         _, real_features = discriminator(pool[unlabeled_idx])
         _, fake_features = discriminator(generator(torch.randn_like(noise)))
         g_loss = (fake_features.mean(1) - real_features.detach().mean(1)).pow(2).mean(1).sum()
-        g_optimizer.zero_grad(set_to_none=True)
-        g_loss.backward()
-        g_optimizer.step()
+        descend(g_optimizer, g_loss)
 
         if on_progress is not None and step % config.evaluate_every == 0:
             on_progress(step / config.steps)
