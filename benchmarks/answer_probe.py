@@ -2,13 +2,14 @@
 
     python benchmarks/answer_probe.py STOP_FILE OUT_FILE     # started by scale.py --probe
 
-Runs with the environment of the benchmark's training process (same database). While a run is
-in one of ANSWER_STAGES (from scoring's end to the switch, where the run writes what annotators
-read), it answers the next queue item with its reference class every PACE seconds, through the
-services the annotate page calls (`queue_next_item`, `label_submit`): each answer is timed from
-asking for the item to the label written, which is what an annotator waits for. The stage is read
-before and after each answer; an answer counts in every stage it overlapped. When STOP_FILE
-appears it writes [{"stages": [...], "seconds": s}, ...] to OUT_FILE.
+Runs with the environment of the benchmark's training process (same database). While a run is in
+one of ANSWER_STAGES (from scoring's end to the switch, and the batched copy of scores after it:
+where the run writes what annotators read), it answers the next queue item with its reference
+class every PACE seconds, through the services the annotate page calls (`queue_next_item`,
+`label_submit`): each answer is timed from asking for the item to the label written, which is
+what an annotator waits for. The stage is read before and after each answer; an answer counts in
+every stage it overlapped. When STOP_FILE appears it writes [{"stages": [...], "seconds": s},
+...] to OUT_FILE.
 """
 
 from __future__ import annotations
@@ -23,20 +24,25 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-ANSWER_STAGES = ("audit", "score_write", "queueing", "pseudo_labels", "activating")
+ANSWER_STAGES = ("audit", "score_write", "queueing", "pseudo_labels", "activating", "copying")
 PACE = 0.2  # seconds between answers: 5 a second at most
 
 
 def running_stage() -> str:
-    from labeler.models import ModelVersion
+    """The newest version's stage while it trains; "copying" once it is active and its scores
+    are still being copied in batches (the rest of the "activating" duration); else ""."""
+    from labeler.models import ModelVersion, StagedScore
 
-    stage = (
-        ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING)
-        .order_by("-pk")
-        .values_list("stage", flat=True)
-        .first()
-    )
-    return stage or ""
+    newest = ModelVersion.objects.order_by("-pk").values_list("pk", "status", "stage").first()
+    if newest is None:
+        return ""
+    pk, status, stage = newest
+    if status == ModelVersion.Status.TRAINING:
+        return stage
+    copying = StagedScore.objects.filter(model_version=pk).exists()
+    if status == ModelVersion.Status.ACTIVE and copying:
+        return "copying"
+    return ""
 
 
 def answers(stop: Path) -> list[dict]:
