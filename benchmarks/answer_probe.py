@@ -29,20 +29,24 @@ PACE = 0.2  # seconds between answers: 5 a second at most
 
 
 def running_stage() -> str:
-    """The newest version's stage while it trains; "copying" once it is active and its scores
-    are still being copied in batches (the rest of the "activating" duration); else ""."""
+    """The stage of the newest version training or active (the probe's own labels queue the
+    next run, which waits): its stage while it trains; "copying" once it is active and its
+    scores are still being copied in batches (the rest of the "activating" duration)."""
     from labeler.models import ModelVersion, StagedScore
 
-    newest = ModelVersion.objects.order_by("-pk").values_list("pk", "status", "stage").first()
+    Status = ModelVersion.Status
+    newest = (
+        ModelVersion.objects.filter(status__in=[Status.TRAINING, Status.ACTIVE])
+        .order_by("-pk")
+        .values_list("pk", "status", "stage")
+        .first()
+    )
     if newest is None:
         return ""
     pk, status, stage = newest
-    if status == ModelVersion.Status.TRAINING:
+    if status == Status.TRAINING:
         return stage
-    copying = StagedScore.objects.filter(model_version=pk).exists()
-    if status == ModelVersion.Status.ACTIVE and copying:
-        return "copying"
-    return ""
+    return "copying" if StagedScore.objects.filter(model_version=pk).exists() else ""
 
 
 def answers(stop: Path) -> list[dict]:
