@@ -31,7 +31,7 @@ class SGANConfig:
     steps: int = 800
     batch_size: int = 256
     # SGANs trained at once as one batched network (modeling/sgan_ensemble.py), their mean
-    # probability the member; 1: the one SGAN below. More pays on a GPU, not on a CPU.
+    # probability the member; 1: the one SGAN below (the CPU's default: see MEMBERS_BY_DEVICE).
     members: int = 1
     discriminator_lr: float = 1e-3
     generator_lr: float = 1e-3
