@@ -154,6 +154,15 @@ class SGAN:
         return np.concatenate(parts)
 
 
+def too_few_to_validate(
+    y: np.ndarray, config: SGANConfig, never_validate: np.ndarray | None = None
+) -> bool:
+    """Too few positives (outside `never_validate`) to hold some out and judge a checkpoint."""
+    eligible = np.ones(len(y), bool) if never_validate is None else ~never_validate
+    positives = int(np.sum((y == config.positive_class) & eligible))
+    return positives * config.validation_share < config.min_validation_positives
+
+
 def _validation_split(
     y: np.ndarray,
     config: SGANConfig,
@@ -162,10 +171,9 @@ def _validation_split(
 ):
     """Stratified split of the labels (never the rows in `never_validate`); None when too few
     positives to judge a checkpoint."""
-    eligible = np.ones(len(y), bool) if never_validate is None else ~never_validate
-    positives = np.flatnonzero((y == config.positive_class) & eligible)
-    if len(positives) * config.validation_share < config.min_validation_positives:
+    if too_few_to_validate(y, config, never_validate):
         return None
+    eligible = np.ones(len(y), bool) if never_validate is None else ~never_validate
     validation = []
     for label in np.unique(y[eligible]):
         members = rng.permutation(np.flatnonzero((y == label) & eligible))

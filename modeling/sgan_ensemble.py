@@ -29,10 +29,10 @@ from modeling.sgan import (
     Discriminator,
     Generator,
     SGANConfig,
-    _validation_split,
     adam,
     descend,
     real_logit,
+    too_few_to_validate,
     weights_init,
 )
 
@@ -255,7 +255,7 @@ def _validation_masks(y, config, never_validate) -> np.ndarray | None:
     into round(1 / validation_share) folds; member e holds out fold e of them (a fresh shuffle
     for each further round of members), so between them the members learn from every label.
     None with too few positives to judge a checkpoint, as for one SGAN."""
-    if _validation_split(y, config, np.random.default_rng(0), never_validate) is None:
+    if too_few_to_validate(y, config, never_validate):
         return None
     eligible = np.ones(len(y), bool) if never_validate is None else ~never_validate
     folds = max(2, round(1 / config.validation_share))
