@@ -16,7 +16,8 @@ from modeling.committee_shares import ShareEvidence
 from modeling.features import FeatureScaler
 from modeling.pseudo import PseudoLabelConfig
 from modeling.sgan import SGAN, Discriminator, Generator, SGANConfig
-from modeling.sgan_ensemble import SGANEnsemble, StackedDiscriminator
+from modeling.sgan_ensemble import SGANEnsemble
+from modeling.sgan_stacked import StackedDiscriminator
 from modeling.synthesis.augment import AugmentConfig
 from modeling.trees import TreesClassifier, TreesConfig
 from modeling.weak import WeakClassifier, WeakConfig

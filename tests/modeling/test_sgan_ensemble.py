@@ -12,13 +12,8 @@ from modeling.device import modules_seeded
 from modeling.features import FeatureScaler
 from modeling.model_files import ModelBundle, ModelFileError, bundle_load, bundle_save
 from modeling.sgan import Discriminator, Generator, SGANConfig, weights_init
-from modeling.sgan_ensemble import (
-    MEMBER_SEED_STEP,
-    SGANEnsemble,
-    StackedBatchNorm,
-    sgan_ensemble_train,
-    stacked_from_members,
-)
+from modeling.sgan_ensemble import SGANEnsemble, sgan_ensemble_train
+from modeling.sgan_stacked import MEMBER_SEED_STEP, StackedBatchNorm, stacked_from_members
 
 
 def split(data):
