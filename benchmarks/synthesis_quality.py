@@ -2,6 +2,7 @@
 generator on the reference file (or generated data without it), and how fast rows come out.
 
     python benchmarks/synthesis_quality.py [--epochs 30] [--rows 200000] [--generated]
+    python benchmarks/synthesis_quality.py --candidates kernel [--seed 1]   # the kernel alone
     python benchmarks/synthesis_quality.py --candidates cvae --positive-share 0.05
 
 The generators learn from the earlier 80% of the rows by time (with the file's own classes, as
@@ -27,7 +28,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from modeling.synthesis.pipeline import SynthesisRequest, synthesis_run  # noqa: E402
-from modeling.synthesis.synthesizer import GENERATORS  # noqa: E402
+from modeling.synthesis.synthesizer import generator_config  # noqa: E402
 from modeling.synthetic import transactions_synthesize  # noqa: E402
 
 REFERENCE_FILE = PROJECT.parent / "shared" / "data" / "creditcard-public.csv.gz"
@@ -52,7 +53,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--positive-share", type=float, help="default: the real share")
-    parser.add_argument("--candidates", default="cvae,cgan")
+    parser.add_argument("--candidates", default="kernel,cvae,cgan")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
@@ -63,7 +64,7 @@ def main() -> None:
     print(f"data: {source}; {len(table):,} rows, {classes.sum():,} frauds ({real_share:.3%})")
     candidates = [name.strip() for name in args.candidates.split(",") if name.strip()]
     configs = {
-        name: GENERATORS[name][1](epochs=args.epochs, seed=args.seed, device=args.device)
+        name: generator_config(name, epochs=args.epochs, seed=args.seed, device=args.device)
         for name in candidates
     }
     started = time.perf_counter()

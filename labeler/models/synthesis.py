@@ -16,7 +16,8 @@ class SynthesisRun(models.Model):
         FAILED = "failed"
 
     class Generator(models.TextChoices):
-        AUTO = "auto", "the better of the two on fidelity"
+        AUTO = "auto", "the best on fidelity of those that pass privacy"
+        KERNEL = "kernel", "local kernel density"
         CVAE = "cvae", "conditional VAE"
         CGAN = "cgan", "conditional WGAN-GP"
 

@@ -235,7 +235,7 @@ def _generate(run: SynthesisRun, source: SourceTable, progress) -> dict:
     import torch  # only here: the web and the commands that do not synthesize stay light
 
     from modeling.synthesis.pipeline import SynthesisRequest, synthesis_run
-    from modeling.synthesis.synthesizer import GENERATORS, Synthesizer
+    from modeling.synthesis.synthesizer import GENERATORS, Synthesizer, generator_config
 
     signature = _signature(run.dataset, run)
     earlier = (
@@ -261,7 +261,7 @@ def _generate(run: SynthesisRun, source: SourceTable, progress) -> dict:
         positive_class=source.positive,
         candidates=candidates,
         configs={
-            kind: GENERATORS[kind][1](epochs=run.epochs, seed=run.seed) for kind in candidates
+            kind: generator_config(kind, epochs=run.epochs, seed=run.seed) for kind in candidates
         },
         time_column=layout.time_column,
         utility_exclude=[layout.time_column],

@@ -1,8 +1,9 @@
-"""What every conditional generator offers: fit on an encoded table with each row's class, draw
-rows for the classes asked for, and a state for the model file. Training draws its batches with
-the rare classes over-represented (`class_balance`), as CTGAN's training-by-sampling does, so a
-class of 0.2% of the rows is still learned; the class is the condition, so the share asked for
-at sampling time is the share written."""
+"""What every generator offers (`RowGenerator`): fit on an encoded table with each row's class,
+draw rows for the classes asked for, and a state for the model file. The networks
+(`ConditionalGenerator`) draw their training batches with the rare classes over-represented
+(`class_balance`), as CTGAN's training-by-sampling does, so a class of 0.2% of the rows is still
+learned; the class is the condition, so the share asked for at sampling time is the share
+written."""
 
 from __future__ import annotations
 
@@ -16,6 +17,35 @@ import torch
 from modeling.device import modules_seeded, resolve_device, set_seed
 
 ProgressCallback = Callable[[float], None] | None
+
+
+class SynthesisError(ValueError):
+    """A request the generator cannot honour; the message says why."""
+
+
+class RowGenerator(ABC):
+    """Encoded rows given a class. `name` is the generator's kind in the model file,
+    `config_class` its settings' dataclass."""
+
+    name: str = ""
+    config_class: type = object
+
+    @abstractmethod
+    def fit(
+        self, matrix: np.ndarray, classes: np.ndarray, *, on_progress: ProgressCallback = None
+    ) -> RowGenerator: ...
+
+    @abstractmethod
+    def sample(self, classes: np.ndarray, *, seed: int) -> np.ndarray:
+        """One encoded row per class asked for, the same for the same seed; categorical blocks
+        hold probabilities (or one-hot rows)."""
+
+    @abstractmethod
+    def to_state(self) -> dict: ...
+
+    @classmethod
+    @abstractmethod
+    def from_state(cls, state: dict, *, device: str = "cpu") -> RowGenerator: ...
 
 
 @dataclass
@@ -33,11 +63,10 @@ class GeneratorConfig:
     device: str = "auto"
 
 
-class ConditionalGenerator(ABC):
-    """A generator of encoded rows given a class. Subclasses set `name` and `config_class`, and
-    implement `_build`, `_optimizers`, `_step` and `_generate`."""
+class ConditionalGenerator(RowGenerator):
+    """A network that generates encoded rows given a class. Subclasses set `name` and
+    `config_class`, and implement `_build`, `_optimizers`, `_step` and `_generate`."""
 
-    name: str = ""
     config_class: type = GeneratorConfig
 
     def __init__(self, layout: list[tuple[str, int]], num_classes: int, config):
@@ -111,7 +140,6 @@ class ConditionalGenerator(ABC):
 
     @torch.no_grad()
     def sample(self, classes: np.ndarray, *, seed: int) -> np.ndarray:
-        """One encoded row per class asked for, the same for the same seed."""
         if not self.fitted:
             raise RuntimeError(f"the {self.name} generator is not fitted")
         for module in self.modules.values():

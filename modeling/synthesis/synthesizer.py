@@ -5,32 +5,40 @@ and never returns a row that copies one it was trained on."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
-from modeling.synthesis.base import ConditionalGenerator, GeneratorConfig, ProgressCallback
+from modeling.synthesis.base import ProgressCallback, RowGenerator, SynthesisError
 from modeling.synthesis.cgan import CGANConfig, ConditionalGAN
 from modeling.synthesis.cvae import ConditionalVAE, CVAEConfig
+from modeling.synthesis.kernel import KernelConfig, LocalKernel
 from modeling.synthesis.privacy import row_fingerprints
 from modeling.synthesis.table import TableEncoder
 
-GENERATORS: dict[str, tuple[type[ConditionalGenerator], type[GeneratorConfig]]] = {
+GENERATORS: dict[str, tuple[type[RowGenerator], type]] = {
+    "kernel": (LocalKernel, KernelConfig),
     "cvae": (ConditionalVAE, CVAEConfig),
     "cgan": (ConditionalGAN, CGANConfig),
 }
 FORMAT_VERSION = 1
+__all__ = ["GENERATORS", "SynthesisError", "Synthesizer", "generator_config"]
 
 
-class SynthesisError(ValueError):
-    """A request the generator cannot honour; the message says why."""
+def generator_config(kind: str, **values):
+    """`kind`'s config with the values it has a setting for (a kernel has no epochs)."""
+    if kind not in GENERATORS:
+        raise SynthesisError(f"unknown generator {kind!r}: one of {', '.join(GENERATORS)}")
+    config_class = GENERATORS[kind][1]
+    known = {item.name for item in fields(config_class)}
+    return config_class(**{name: value for name, value in values.items() if name in known})
 
 
 @dataclass
 class Synthesizer:
     encoder: TableEncoder
-    model: ConditionalGenerator
+    model: RowGenerator
     class_names: list[str]
     training_fingerprints: np.ndarray  # of the rows it was fitted on, to refuse copies
     class_rows: np.ndarray  # rows of each class it was fitted on
@@ -44,7 +52,7 @@ class Synthesizer:
         class_names: Sequence[str],
         categorical: Sequence[str] = (),
         kind: str = "cvae",
-        config: GeneratorConfig | None = None,
+        config=None,
         on_progress: ProgressCallback = None,
     ) -> Synthesizer:
         if kind not in GENERATORS:

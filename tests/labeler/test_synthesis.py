@@ -104,6 +104,19 @@ def test_a_second_run_on_the_same_rows_reuses_the_generator(tmp_path):
     assert third.reused_from_id is None and third.generator_path != first.generator_path
 
 
+def test_auto_weighs_every_generator_and_keeps_one_whose_rows_pass_privacy(tmp_path):
+    dataset = trusted_dataset(tmp_path, rows=2000)
+    run = run_here(dataset=dataset, rows=600, fraud_share=0.1, generator="auto", epochs=2)
+    assert run.status == SynthesisRun.Status.DONE, run.error
+    notes = "\n".join(run.report["notes"])
+    for kind in ("kernel", "cvae", "cgan"):
+        assert f"{kind}: real-vs-synthetic ROC AUC" in notes
+    # two epochs leave the networks far from the data; the kernel follows it from the start
+    assert run.chosen_generator == "kernel"
+    assert "chosen: kernel (the lowest AUC of those that pass the privacy test)" in notes
+    assert run.report["privacy"]["passed"] and run.report["privacy"]["copies"] == 0
+
+
 def test_a_run_runs_once(tmp_path):
     dataset = trusted_dataset(tmp_path, rows=600)
     run = run_here(dataset=dataset, rows=100, fraud_share=0.1)
@@ -118,7 +131,8 @@ def test_no_known_fraud_fails_with_what_to_do(tmp_path):
     assert not run.output_path
 
 
-def test_raw_layout_gets_made_up_ids_real_categories_and_dates(tmp_path, bob):
+@pytest.mark.parametrize("generator", ["cvae", "kernel"])
+def test_raw_layout_gets_made_up_ids_real_categories_and_dates(tmp_path, bob, generator):
     dataset = raw_demo_import(customers=40, terminals=60, days=30, seed=3).dataset
     rows = Transaction.objects.filter(dataset=dataset).order_by("id")
     # Layout, not realism: the largest amounts are called fraud, 200 others legit.
@@ -130,7 +144,7 @@ def test_raw_layout_gets_made_up_ids_real_categories_and_dates(tmp_path, bob):
             annotator=bob,
             label_class=label_class("fraud" if transaction in frauds else "legit"),
         )
-    run = run_here(dataset=dataset, rows=800, fraud_share=0.05, epochs=2)
+    run = run_here(dataset=dataset, rows=800, fraud_share=0.05, epochs=2, generator=generator)
     layout = ImportBatch.objects.get(dataset=dataset).column_mapping
     if run.status == SynthesisRun.Status.FAILED:
         pytest.fail(run.error)

@@ -1,6 +1,6 @@
-"""Both conditional generators and the synthesizer around them: shapes, the class asked for is
-the class the rows look like, seeded determinism, a state round trip, and the refusal to hand
-out rows that copy the training data."""
+"""The generators (kernel, conditional VAE, conditional GAN) and the synthesizer around them:
+shapes, the class asked for is the class the rows look like, seeded determinism, a state round
+trip, and the refusal to hand out rows that copy the training data."""
 
 import numpy as np
 import pandas as pd
@@ -8,13 +8,18 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from modeling.synthesis.base import ConditionalGenerator
-from modeling.synthesis.synthesizer import GENERATORS, SynthesisError, Synthesizer
+from modeling.synthesis.synthesizer import (
+    GENERATORS,
+    SynthesisError,
+    Synthesizer,
+    generator_config,
+)
 
 QUICK = {"hidden": 32, "latent": 4, "batch_size": 128, "learning_rate": 3e-3, "device": "cpu"}
 
 
 def quick_config(kind: str, **changes):
-    return GENERATORS[kind][1](**{**QUICK, **changes})
+    return generator_config(kind, **{**QUICK, **changes})
 
 
 def one_epoch(table, classes, kind: str) -> Synthesizer:
@@ -85,8 +90,9 @@ def test_rows_look_like_the_class_asked_for(planted, fitted, kind):
     assert (judged_fraud == classes).mean() > 0.95
 
 
-def test_cvae_keeps_the_category_with_its_class(fitted):
-    table, classes = fitted["cvae"].sample(4000, shares={1: 0.5}, seed=6)
+@pytest.mark.parametrize("kind", ["cvae", "kernel"])
+def test_the_category_follows_its_class(fitted, kind):
+    table, classes = fitted[kind].sample(4000, shares={1: 0.5}, seed=6)
     assert (table["mode"][classes == 0] == "chip").mean() > 0.97
     assert (table["mode"][classes == 1] == "online").mean() == pytest.approx(0.9, abs=0.06)
 
@@ -165,6 +171,8 @@ def test_unknown_generator_and_bad_classes_are_refused(planted):
     table, classes = planted
     with pytest.raises(SynthesisError, match="unknown generator 'vqgan'"):
         Synthesizer.fit(table, classes, class_names=["legit", "fraud"], kind="vqgan")
+    with pytest.raises(SynthesisError, match="unknown generator 'vqgan'"):
+        generator_config("vqgan", epochs=3)
     with pytest.raises(SynthesisError, match=r"classes must lie in 0\.\.1"):
         Synthesizer.fit(table, classes + 1, class_names=["legit", "fraud"], kind="cvae")
 

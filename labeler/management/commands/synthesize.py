@@ -29,7 +29,12 @@ class Command(BaseCommand):
         parser.add_argument("--fraud-share", type=float, required=True, help="0 to 1")
         parser.add_argument("--out", help="copy the file here too (.csv or .parquet)")
         parser.add_argument("--generator", choices=SynthesisRun.Generator.values, default="auto")
-        parser.add_argument("--epochs", type=int, default=30)
+        parser.add_argument(
+            "--epochs",
+            type=int,
+            default=30,
+            help="for the networks (cvae, cgan); the kernel has none",
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--queue", action="store_true", help="run on a worker and follow")
 
