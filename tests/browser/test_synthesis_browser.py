@@ -36,13 +36,13 @@ def test_make_a_copy_then_read_its_verdicts(
 
     card.get_by_label("Rows").fill("500")
     card.get_by_label("Fraud share (%)").fill("10")
-    card.get_by_label("Generator").select_option("cvae")
+    card.get_by_label("Generator").select_option("kernel")
     card.get_by_label("Epochs").fill("2")
     card.get_by_role("button", name="Make a copy").click()
     expect(card).to_contain_text("queued, waiting for a worker")
     expect(card.get_by_role("button", name="Make a copy")).to_be_disabled()
     run = SynthesisRun.objects.get()
-    assert (run.rows, run.fraud_share, run.generator, run.epochs) == (500, 0.1, "cvae", 2)
+    assert (run.rows, run.fraud_share, run.generator, run.epochs) == (500, 0.1, "kernel", 2)
     assert run.requested_by == alice
 
     assert synthesis_run_execute(run_id=run.pk, worker="test") == "done"
@@ -50,6 +50,7 @@ def test_make_a_copy_then_read_its_verdicts(
     row = card.locator(f"tr[data-run='{run.pk}']")
     expect(row).to_contain_text("ROC AUC")
     expect(row).to_contain_text("copies")
+    expect(row).to_contain_text("kernel")
     expect(row.get_by_role("link", name="csv")).to_be_visible()
     expect(card.get_by_role("button", name="Make a copy")).to_be_enabled()
     assert page.evaluate("window.__same_page") is True
