@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from modeling.synthesis.base import GeneratorConfig, ProgressCallback
+from modeling.synthesis.base import ProgressCallback
 from modeling.synthesis.privacy import privacy_figures, row_fingerprints
 from modeling.synthesis.report import SynthesisReport, fidelity_figures, utility_figures
 from modeling.synthesis.synthesizer import SynthesisError, Synthesizer
@@ -25,7 +25,7 @@ class SynthesisRequest:
     positive_share: float  # the share of `positive_class` among the rows written
     positive_class: int = 1
     candidates: Sequence[str] = ("kernel", "cvae", "cgan")
-    configs: dict[str, GeneratorConfig] = field(default_factory=dict)
+    configs: dict[str, object] = field(default_factory=dict)  # by kind (generator_config)
     time_column: str | None = None  # splits train from test; row order when None
     utility_exclude: Sequence[str] = ()  # columns the utility models leave out (ids, times)
     test_share: float = 0.2
