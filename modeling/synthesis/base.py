@@ -30,6 +30,29 @@ class RowGenerator(ABC):
     name: str = ""
     config_class: type = object
 
+    def __init__(self, layout: list[tuple[str, int]], num_classes: int, config):
+        """`layout`: each column's kind ("numeric" or "categorical") and encoded width."""
+        self.layout = [(kind, int(width)) for kind, width in layout]
+        self.width = sum(width for _, width in self.layout)
+        self.num_classes = num_classes
+        self.config = config
+        self.fitted = False
+
+    def _state_header(self) -> dict:
+        """What every generator's state starts with: its kind, columns, classes and config."""
+        return {
+            "name": self.name,
+            "layout": [list(column) for column in self.layout],
+            "num_classes": self.num_classes,
+            "config": asdict(self.config),
+        }
+
+    @classmethod
+    def _unfitted(cls, state: dict, device: str):
+        """A generator of the state's columns, classes and config, on `device`."""
+        config = cls.config_class(**{**state["config"], "device": device})
+        return cls([tuple(column) for column in state["layout"]], state["num_classes"], config)
+
     @abstractmethod
     def fit(
         self, matrix: np.ndarray, classes: np.ndarray, *, on_progress: ProgressCallback = None
@@ -70,13 +93,8 @@ class ConditionalGenerator(RowGenerator):
     config_class: type = GeneratorConfig
 
     def __init__(self, layout: list[tuple[str, int]], num_classes: int, config):
-        """`layout`: each column's kind ("numeric" or "categorical") and encoded width."""
-        self.layout = [(kind, int(width)) for kind, width in layout]
-        self.width = sum(width for _, width in self.layout)
-        self.num_classes = num_classes
+        super().__init__(layout, num_classes, config)
         self.numeric_positions, self.categorical_blocks = column_blocks(self.layout)
-        self.config = config
-        self.fitted = False
         self.modules: dict[str, torch.nn.Module] = modules_seeded(config.seed, self._build)
 
     @abstractmethod
@@ -157,10 +175,7 @@ class ConditionalGenerator(RowGenerator):
 
     def to_state(self) -> dict:
         return {
-            "name": self.name,
-            "layout": [list(column) for column in self.layout],
-            "num_classes": self.num_classes,
-            "config": asdict(self.config),
+            **self._state_header(),
             "weights": {
                 name: {key: value.cpu() for key, value in module.state_dict().items()}
                 for name, module in self.modules.items()
@@ -169,8 +184,7 @@ class ConditionalGenerator(RowGenerator):
 
     @classmethod
     def from_state(cls, state: dict, *, device: str = "cpu") -> ConditionalGenerator:
-        config = cls.config_class(**{**state["config"], "device": device})
-        model = cls([tuple(column) for column in state["layout"]], state["num_classes"], config)
+        model = cls._unfitted(state, device)
         for name, module in model.modules.items():
             module.load_state_dict(state["weights"][name])
             module.to(resolve_device(device)).eval()

@@ -14,7 +14,7 @@ holds the encoded rows it learned from: like the data, it stays where the data i
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -44,10 +44,7 @@ class LocalKernel(RowGenerator):
     config_class = KernelConfig
 
     def __init__(self, layout: list[tuple[str, int]], num_classes: int, config: KernelConfig):
-        self.layout = [(kind, int(width)) for kind, width in layout]
-        self.width = sum(width for _, width in self.layout)
-        self.num_classes = num_classes
-        self.config = config
+        super().__init__(layout, num_classes, config)
         numeric_positions, _ = column_blocks(self.layout)
         self.numeric_mask = np.zeros(self.width, np.float32)
         self.numeric_mask[numeric_positions] = 1.0
@@ -56,7 +53,6 @@ class LocalKernel(RowGenerator):
         self.neighbours = np.zeros((0, 0), np.int64)
         self.fallback = np.zeros(0, np.float32)  # isotropic scale where the scatter is nil
         self.floor = 0.0
-        self.fitted = False
 
     def fit(
         self, matrix: np.ndarray, classes: np.ndarray, *, on_progress: ProgressCallback = None
@@ -170,10 +166,7 @@ class LocalKernel(RowGenerator):
 
     def to_state(self) -> dict:
         return {
-            "name": self.name,
-            "layout": [list(column) for column in self.layout],
-            "num_classes": self.num_classes,
-            "config": asdict(self.config),
+            **self._state_header(),
             "rows": self.rows,
             "classes": self.classes,
             "neighbours": self.neighbours.astype(np.int32),
@@ -183,8 +176,7 @@ class LocalKernel(RowGenerator):
 
     @classmethod
     def from_state(cls, state: dict, *, device: str = "cpu") -> LocalKernel:
-        config = KernelConfig(**{**state["config"], "device": device})
-        model = cls([tuple(column) for column in state["layout"]], state["num_classes"], config)
+        model = cls._unfitted(state, device)
         model.rows = np.asarray(state["rows"], np.float32)
         model.classes = np.asarray(state["classes"], np.int64)
         model.neighbours = np.asarray(state["neighbours"], np.int64)
