@@ -14,7 +14,8 @@ table, areas under the curves and the target ratios; writes CSV and PNG to bench
 fraudloop keeps an audit frame (10% of the pool) that it never learns from and spends its
 audit share of the labels there; each version's audit estimate is printed beside its test AP.
 
---augment N adds fraudloop with N generated frauds per training (issue 21), beside the default.
+--augment N adds fraudloop with N generated frauds per training (issue 21), beside the default;
+--augment-generator kernel draws them from the local kernel instead of a conditional VAE.
 --sgan-members N adds fraudloop with an ensemble of N SGANs as its SGAN member (issue 20).
 
 --product also drives the real services as an annotator would (efficiency_product.py): import,
@@ -145,6 +146,12 @@ def main() -> None:
         "(modeling/synthesis/augment.py, at their low weight) beside the default without",
     )
     parser.add_argument(
+        "--augment-generator",
+        choices=["cvae", "kernel"],
+        default="cvae",
+        help="what draws the generated frauds for --augment",
+    )
+    parser.add_argument(
         "--sgan-members",
         type=int,
         default=0,
@@ -197,8 +204,9 @@ def main() -> None:
         name = "fraudloop" if index == 0 else f"fraudloop on {device}"
         curves[name] = [fraudloop_curve(split, seed=s, config=config, **settings) for s in seeds]
     if args.augment:
-        augmented = replace(CommitteeConfig(), augment=AugmentConfig(rows=args.augment))
-        curves[f"fraudloop + {args.augment} generated frauds"] = [
+        augment = AugmentConfig(rows=args.augment, kind=args.augment_generator)
+        augmented = replace(CommitteeConfig(), augment=augment)
+        curves[f"fraudloop + {args.augment} {args.augment_generator} frauds"] = [
             fraudloop_curve(split, seed=s, config=augmented, **settings) for s in seeds
         ]
     if args.sgan_members:

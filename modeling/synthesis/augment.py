@@ -1,7 +1,8 @@
-"""Generated frauds to train on: a conditional VAE learns the labeled rows (and a sample of the
-unlabeled pool as the background class) in the model's own input space and draws extra rows of
-the rare class, which the committee's members then learn from at a low weight. Off by default
-(`CommitteeConfig.augment`) until the label-efficiency benchmark shows it helps."""
+"""Generated frauds to train on: a conditional VAE (or the local kernel, `kind`) learns the
+labeled rows (and a sample of the unlabeled pool as the background class) in the model's own
+input space and draws extra rows of the rare class, which the committee's members then learn
+from at a low weight. Off by default (`CommitteeConfig.augment`) until the label-efficiency
+benchmark shows it helps."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from modeling.synthesis.cvae import ConditionalVAE, CVAEConfig
+from modeling.synthesis.kernel import KernelConfig, LocalKernel
+
+KINDS = ("cvae", "kernel")
 
 
 @dataclass
@@ -21,6 +25,13 @@ class AugmentConfig:
     generator: CVAEConfig = field(
         default_factory=lambda: CVAEConfig(hidden=64, latent=8, epochs=40, batch_size=128)
     )
+    # "cvae" trains `generator`; "kernel" draws each fraud from the Gaussian of a labeled fraud
+    # and its nearest labeled frauds (modeling/synthesis/kernel.py), with no training
+    kind: str = "cvae"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"augmentation generator {self.kind!r}: one of {', '.join(KINDS)}")
 
     @classmethod
     def from_state(cls, state: dict | None) -> AugmentConfig:
@@ -52,6 +63,10 @@ def frauds_generate(
     parts = [x_labeled] if background is None else [x_labeled, background]
     rows = np.vstack(parts).astype(np.float32)
     classes = np.concatenate([positive.astype(np.int64), np.zeros(take, np.int64)])
-    model = ConditionalVAE([("numeric", 1)] * width, 2, replace(config.generator, seed=seed))
+    layout = [("numeric", 1)] * width
+    if config.kind == "kernel":
+        model = LocalKernel(layout, 2, KernelConfig(seed=seed, device=config.generator.device))
+    else:
+        model = ConditionalVAE(layout, 2, replace(config.generator, seed=seed))
     model.fit(rows, classes)
     return model.sample(np.ones(config.rows, np.int64), seed=seed).astype(np.float32)

@@ -37,9 +37,11 @@ def test_off_by_default_and_below_the_positives_needed(small_data, labeled):
     assert len(few) == 0
 
 
-def test_generated_rows_look_like_the_labeled_frauds(small_data, labeled):
+@pytest.mark.parametrize("kind", ["cvae", "kernel"])
+def test_generated_rows_look_like_the_labeled_frauds(small_data, labeled, kind):
     x, y = small_data
-    generated = frauds_generate(x[labeled], y[labeled], x, positive_class=1, config=ON, seed=3)
+    config = replace(ON, kind=kind)
+    generated = frauds_generate(x[labeled], y[labeled], x, positive_class=1, config=config, seed=3)
     assert generated.shape == (300, x.shape[1]) and generated.dtype == np.float32
     judge = LogisticRegression(max_iter=1000).fit(x, y)  # every label: a fair judge
 
@@ -49,7 +51,7 @@ def test_generated_rows_look_like_the_labeled_frauds(small_data, labeled):
     # as fraud-like as the real frauds (which this judge calls fraud only some of the time)
     assert fraud_probability(generated) > 0.8 * fraud_probability(x[y == 1])
     assert fraud_probability(generated) > 5 * fraud_probability(x[y == 0])
-    again = frauds_generate(x[labeled], y[labeled], x, positive_class=1, config=ON, seed=3)
+    again = frauds_generate(x[labeled], y[labeled], x, positive_class=1, config=config, seed=3)
     assert np.array_equal(generated, again)
 
 
@@ -79,6 +81,10 @@ def test_the_committee_learns_them_at_their_weight_and_never_validates_on_them(
 def test_the_model_files_config_keeps_it_and_old_files_read_as_off():
     config = replace(CommitteeConfig(), augment=ON)
     assert _committee_config(_committee_config_state(config)).augment == ON
+    kernel = replace(CommitteeConfig(), augment=replace(ON, kind="kernel"))
+    assert _committee_config(_committee_config_state(kernel)).augment.kind == "kernel"
+    with pytest.raises(ValueError, match="augmentation generator 'smote': one of cvae, kernel"):
+        AugmentConfig(rows=10, kind="smote")
     state = _committee_config_state(CommitteeConfig())
     del state["augment"]  # a file written before augmentation existed
     assert _committee_config(state).augment == AugmentConfig()
