@@ -154,11 +154,16 @@ class SGAN:
         return np.concatenate(parts)
 
 
+def may_validate(y: np.ndarray, never_validate: np.ndarray | None) -> np.ndarray:
+    """The labeled rows that may be held out to judge a checkpoint (not `never_validate`)."""
+    return np.ones(len(y), bool) if never_validate is None else ~never_validate
+
+
 def too_few_to_validate(
     y: np.ndarray, config: SGANConfig, never_validate: np.ndarray | None = None
 ) -> bool:
     """Too few positives (outside `never_validate`) to hold some out and judge a checkpoint."""
-    eligible = np.ones(len(y), bool) if never_validate is None else ~never_validate
+    eligible = may_validate(y, never_validate)
     positives = int(np.sum((y == config.positive_class) & eligible))
     return positives * config.validation_share < config.min_validation_positives
 
@@ -173,7 +178,7 @@ def _validation_split(
     positives to judge a checkpoint."""
     if too_few_to_validate(y, config, never_validate):
         return None
-    eligible = np.ones(len(y), bool) if never_validate is None else ~never_validate
+    eligible = may_validate(y, never_validate)
     validation = []
     for label in np.unique(y[eligible]):
         members = rng.permutation(np.flatnonzero((y == label) & eligible))

@@ -24,7 +24,14 @@ import torch.nn.functional as F
 from sklearn.metrics import average_precision_score
 
 from modeling.device import resolve_device, set_seed
-from modeling.sgan import SGANConfig, adam, descend, real_logit, too_few_to_validate
+from modeling.sgan import (
+    SGANConfig,
+    adam,
+    descend,
+    may_validate,
+    real_logit,
+    too_few_to_validate,
+)
 from modeling.sgan_stacked import MEMBER_SEED_STEP, StackedDiscriminator, stacked_from_members
 
 # Members by device when not set: on CUDA a step of 8 launches the kernels one SGAN's does (the
@@ -138,7 +145,7 @@ def _validation_masks(y, config, never_validate) -> np.ndarray | None:
     None with too few positives to judge a checkpoint, as for one SGAN."""
     if too_few_to_validate(y, config, never_validate):
         return None
-    eligible = np.ones(len(y), bool) if never_validate is None else ~never_validate
+    eligible = may_validate(y, never_validate)
     folds = max(2, round(1 / config.validation_share))
     masks = np.zeros((config.members, len(y)), bool)
     for member in range(config.members):
