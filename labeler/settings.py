@@ -235,7 +235,9 @@ if TRAINING_SGAN_MEMBERS < 0 or TRAINING_SGAN_BATCH < 2:
 TRAINING_TREES = _env(env.bool, "TRAINING_TREES", default=True)
 # The cold start's anomaly detectors (modeling/anomaly), the weight of each in the mean of
 # their ranks ("name=weight,..."; a detector not named weighs 1), how the ranks combine (mean,
-# trimmed_mean, median, max) and, when set, the epochs of every network detector.
+# trimmed_mean, median, max) and, when set, the epochs of every network detector. Named none
+# (the default): the measured default for the dataset's inputs, one for files of numbers and
+# one for files with categories or cards and merchants (AnomalyConfig.for_inputs).
 # (modeling.anomaly.DETECTORS' names, kept here so that settings never import torch; a test
 # holds the two lists together.)
 ANOMALY_DETECTOR_NAMES = (
@@ -245,12 +247,11 @@ ANOMALY_DETECTOR_NAMES = (
     "ganomaly",
     "alocc",
     "isolation_forest",
+    "mahalanobis",
 )
 ANOMALY_COMBINATIONS = ("mean", "trimmed_mean", "median", "max", "fisher")
-TRAINING_ANOMALY_DETECTORS = _env(
-    env.list, "TRAINING_ANOMALY_DETECTORS", default=["denoising", "alocc", "isolation_forest"]
-)
-# ALOCC counts twice in the median by default (modeling/anomaly/ensemble.py says why).
+TRAINING_ANOMALY_DETECTORS = _env(env.list, "TRAINING_ANOMALY_DETECTORS", default=[])
+# ALOCC counts twice in the median where it is named (modeling/anomaly/ensemble.py says why).
 TRAINING_ANOMALY_WEIGHTS = _env(
     env.dict,
     "TRAINING_ANOMALY_WEIGHTS",
@@ -265,9 +266,9 @@ TRAINING_ANOMALY_EPOCHS = _env(env.int, "TRAINING_ANOMALY_EPOCHS", default=0)
 DERIVED_WINDOWS_DAYS = _env(env.list, "DERIVED_WINDOWS_DAYS", cast=float, default=[1.0, 7.0, 30.0])
 DERIVED_RISK_DELAY_DAYS = _env(env.float, "DERIVED_RISK_DELAY_DAYS", default=7.0)
 _unknown = set(TRAINING_ANOMALY_DETECTORS) - set(ANOMALY_DETECTOR_NAMES)
-if _unknown or not TRAINING_ANOMALY_DETECTORS:
+if _unknown:
     raise ImproperlyConfigured(
-        f"environment variable TRAINING_ANOMALY_DETECTORS names {sorted(_unknown) or 'none'}; "
+        f"environment variable TRAINING_ANOMALY_DETECTORS names {sorted(_unknown)}; "
         f"choose one or more of {', '.join(ANOMALY_DETECTOR_NAMES)}"
     )
 if set(TRAINING_ANOMALY_WEIGHTS) - set(TRAINING_ANOMALY_DETECTORS):

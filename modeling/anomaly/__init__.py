@@ -8,6 +8,7 @@ from modeling.anomaly.base import Detector, ScoreRanks
 from modeling.anomaly.denoising import DenoisingConfig, DenoisingDetector
 from modeling.anomaly.ganomaly import GANomalyConfig, GANomalyDetector
 from modeling.anomaly.isolation_forest import IsolationForestConfig, IsolationForestDetector
+from modeling.anomaly.mahalanobis import MahalanobisConfig, MahalanobisDetector
 from modeling.anomaly.vae import VAEConfig, VAEDetector
 
 DETECTORS: dict[str, type[Detector]] = {
@@ -19,6 +20,7 @@ DETECTORS: dict[str, type[Detector]] = {
         GANomalyDetector,
         ALOCCDetector,
         IsolationForestDetector,
+        MahalanobisDetector,
     )
 }
 
@@ -30,6 +32,7 @@ __all__ = [
     "Detector",
     "GANomalyConfig",
     "IsolationForestConfig",
+    "MahalanobisConfig",
     "ScoreRanks",
     "VAEConfig",
 ]

@@ -17,6 +17,7 @@ from modeling.anomaly.base import Detector, ScoreRanks
 from modeling.anomaly.denoising import DenoisingConfig
 from modeling.anomaly.ganomaly import GANomalyConfig
 from modeling.anomaly.isolation_forest import IsolationForestConfig
+from modeling.anomaly.mahalanobis import MahalanobisConfig
 from modeling.anomaly.vae import VAEConfig
 from modeling.device import set_seed
 
@@ -25,6 +26,13 @@ COMBINATIONS = ("mean", "trimmed_mean", "median", "max", "fisher")
 # training row's score finite (the finest rank level is 1e-5 from the top).
 FISHER_FLOOR = 1e-6
 RANK_SAMPLE_ROWS = 100_000  # rows the combined score's own ranks are learned from
+
+# The default for inputs that are all measurements (AnomalyConfig.for_inputs says why).
+NUMERIC_DEFAULTS = {
+    "detectors": ("alocc", "isolation_forest", "mahalanobis"),
+    "weights": {"mahalanobis": 2.0},
+    "combine": "median",
+}
 
 
 @dataclass
@@ -48,6 +56,24 @@ class AnomalyConfig:
     ganomaly: GANomalyConfig = field(default_factory=GANomalyConfig)
     alocc: ALOCCConfig = field(default_factory=ALOCCConfig)
     isolation_forest: IsolationForestConfig = field(default_factory=IsolationForestConfig)
+    mahalanobis: MahalanobisConfig = field(default_factory=MahalanobisConfig)
+
+    @classmethod
+    def for_inputs(cls, *, numeric: bool, **changes) -> AnomalyConfig:
+        """The measured default for a dataset's inputs: `numeric` when every column is a
+        measurement (files of numbers, such as the reference file's PCA components), otherwise
+        (categories one-hot, per-card and per-merchant counts) the class defaults above.
+
+        On numbers the robust Mahalanobis distance is the strongest detector and steady over
+        seeds, and it leads a weighted median with ALOCC and the forest (benchmarks/cold_start,
+        5 seeds, top 50 / 100: reference 48.2 / 85.2 against 39.0 / 73.6, generated 41.6 / 86.6
+        against 40.4 / 78.0). On simulated raw transactions it ranks rare categories and bursts
+        of counts first and finds 7 frauds in the top 100, so it stays out of the general
+        default."""
+        if numeric:
+            defaults = {**NUMERIC_DEFAULTS, "weights": dict(NUMERIC_DEFAULTS["weights"])}
+            changes = {**defaults, **changes}
+        return cls(**changes)
 
     def __post_init__(self):
         unknown = [name for name in self.detectors if name not in DETECTORS]

@@ -102,8 +102,9 @@ def test_anomaly_detector_settings_are_checked_at_start():
     assert stray.returncode != 0
     assert "TRAINING_ANOMALY_WEIGHTS weighs detectors" in stray.stderr
     chosen = start_django(
-        "from labeler.services.training.options import anomaly_config_from_settings as a; "
-        "c = a(); print(c.detectors, c.weights, c.combine, c.vae.epochs)",
+        "from labeler.services.training.options import TrainingOptions as T; "
+        "c = T.from_settings().anomaly_for(numeric=True); "
+        "print(c.detectors, c.weights, c.combine, c.vae.epochs)",
         DEBUG="true",
         TRAINING_ANOMALY_DETECTORS="vae,isolation_forest",
         TRAINING_ANOMALY_WEIGHTS="vae=2",
@@ -144,11 +145,18 @@ def test_the_settings_know_every_detector_by_name():
     assert tuple(settings.ANOMALY_COMBINATIONS) == COMBINATIONS
 
 
-def test_the_default_detectors_are_the_modeling_defaults():
-    """The settings cannot import the models (torch); the two defaults must not drift."""
+def test_with_no_detectors_named_the_default_follows_the_datasets_inputs():
+    """The settings cannot import the models (torch): they name no detectors, and the run
+    takes the modeling default for its dataset's inputs."""
+    from labeler.services.training.options import TrainingOptions
     from modeling.anomaly.ensemble import AnomalyConfig
 
-    default = AnomalyConfig()
-    assert tuple(settings.TRAINING_ANOMALY_DETECTORS) == default.detectors
-    assert dict(settings.TRAINING_ANOMALY_WEIGHTS) == default.weights
-    assert default.combine == settings.TRAINING_ANOMALY_COMBINE
+    assert settings.TRAINING_ANOMALY_DETECTORS == [] and settings.TRAINING_ANOMALY_WEIGHTS == {}
+    options = TrainingOptions.from_settings()
+    assert options.anomaly is None
+    for numeric in (True, False):
+        expected = AnomalyConfig.for_inputs(numeric=numeric)
+        assert options.anomaly_for(numeric=numeric) == expected
+        assert expected.combine == settings.TRAINING_ANOMALY_COMBINE
+    assert AnomalyConfig.for_inputs(numeric=False) == AnomalyConfig()
+    assert "mahalanobis" in AnomalyConfig.for_inputs(numeric=True).detectors

@@ -214,6 +214,28 @@ def _features_of(transaction_ids) -> np.ndarray:
     )
 
 
+def test_with_no_detectors_configured_the_cold_start_follows_the_datasets_inputs(
+    dataset, raw_dataset
+):
+    """A file of numbers gets the robust Mahalanobis distance, counting twice, beside ALOCC
+    and the forest; a file with categories, cards and merchants the general default."""
+    options = replace(small_options(), anomaly=None, anomaly_epochs=1)
+    numbers = run(dataset, options)
+    record = numbers.metrics["anomaly"]
+    assert set(record["detectors"]) == {"alocc", "isolation_forest", "mahalanobis"}
+    assert {n: d["weight"] for n, d in record["detectors"].items()} == {
+        "alocc": 1.0,
+        "isolation_forest": 1.0,
+        "mahalanobis": 2.0,
+    }
+    assert numbers.hyperparameters["anomaly"]["alocc"]["epochs"] == 1
+    raw = run(raw_dataset, options)
+    assert raw.status == Status.ACTIVE
+    assert set(raw.metrics["anomaly"]["detectors"]) == {"denoising", "alocc", "isolation_forest"}
+    assert raw.metrics["anomaly"]["detectors"]["alocc"]["weight"] == 2.0
+    assert raw.hyperparameters["anomaly"]["denoising"]["epochs"] == 1
+
+
 def test_a_lease_on_an_item_that_stays_queued_survives_the_swap(dataset, bob):
     run(dataset)
     entry = QueueEntry.objects.order_by("-priority").first()

@@ -56,10 +56,13 @@ def test_planted_outliers_rank_above_ordinary_rows(name, planted):
 
 @pytest.mark.parametrize("name", sorted(DETECTORS))
 def test_the_same_seed_gives_the_same_scores_and_another_seed_other_ones(name, small_data):
+    """(The Mahalanobis distance draws nothing but its row sample: it is given fewer rows than
+    the data has, so that the seed picks them.)"""
     x, _ = small_data
-    first = fitted(name, x, seed=4).score(x)
-    np.testing.assert_array_equal(first, fitted(name, x, seed=4).score(x))
-    assert not np.array_equal(first, fitted(name, x, seed=5).score(x))
+    changes = {"max_rows": 1000} if name == "mahalanobis" else {}
+    first = fitted(name, x, seed=4, **changes).score(x)
+    np.testing.assert_array_equal(first, fitted(name, x, seed=4, **changes).score(x))
+    assert not np.array_equal(first, fitted(name, x, seed=5, **changes).score(x))
 
 
 @pytest.mark.parametrize("name", sorted(DETECTORS))
@@ -128,3 +131,51 @@ def test_configs_keep_their_own_fields():
     base = config("vae")
     assert replace(base, beta=2.0).beta == 2.0
     assert config("isolation_forest").trees == 300
+
+
+def test_the_mahalanobis_ellipse_is_learned_from_the_central_rows():
+    """A tenth of the rows far off in one cluster: the plain covariance stretches towards them
+    and ranks them among ordinary rows; after the concentration steps they are far outside."""
+    rng = np.random.default_rng(1)
+    ordinary = rng.normal(size=(2700, 5))
+    cluster = rng.normal(0, 0.3, size=(300, 5)) + np.array([6.0, 6.0, 0.0, 0.0, 0.0])
+    x = np.vstack([ordinary, cluster]).astype(np.float32)
+    in_cluster = np.arange(len(x)) >= 2700
+    plain = fitted("mahalanobis", x, steps=0).score(x)
+    robust = fitted("mahalanobis", x).score(x)
+    assert np.median(robust[in_cluster]) > 3 * np.quantile(robust[~in_cluster], 0.99)
+    assert np.median(plain[in_cluster]) < np.quantile(plain[~in_cluster], 0.99)
+
+
+def test_a_direction_without_spread_cannot_decide_the_mahalanobis_ranking():
+    """Two columns that always sum to one (a one-hot pair): their difference from that sum is
+    rounding error. The floor on each direction's variance keeps a row that breaks it by a
+    hair below a row far out on an ordinary column; without the floor it would rank first."""
+    rng = np.random.default_rng(2)
+    ordinary = rng.normal(size=(3000, 3))
+    first = rng.integers(0, 2, size=3000).astype(np.float64)
+    x = np.column_stack([ordinary, first, 1.0 - first])
+    hair, far = x[0].copy(), x[1].copy()
+    hair[3] += 1e-4
+    far[0] = 8.0
+    detector = fitted("mahalanobis", x)
+    hair_score, far_score = detector.score(np.vstack([hair, far]))
+    assert far_score > hair_score
+    assert np.isfinite(detector.score(x)).all()
+    tiny = fitted("mahalanobis", x, variance_floor=1e-30)
+    hair_score, far_score = tiny.score(np.vstack([hair, far]))
+    assert hair_score > far_score
+
+
+def test_the_mahalanobis_state_must_fit_its_columns(small_data):
+    x, _ = small_data
+    state = fitted("mahalanobis", x).to_state()
+    state["weights"]["axes"] = state["weights"]["axes"][:-1]
+    with pytest.raises(ValueError, match="mahalanobis axes has shape"):
+        DETECTORS["mahalanobis"].from_state(state)
+    state = fitted("mahalanobis", x).to_state()
+    state["weights"]["variances"][0] = 0.0
+    with pytest.raises(ValueError, match="variances must be positive"):
+        DETECTORS["mahalanobis"].from_state(state)
+    with pytest.raises(ValueError, match="central_share"):
+        config("mahalanobis", central_share=0.0)

@@ -98,6 +98,17 @@ def test_the_default_is_the_median_of_one_detector_of_each_family_alocc_counting
     assert (config.combine, config.weights) == ("median", {"alocc": 2.0})
 
 
+def test_files_of_numbers_get_the_mahalanobis_distance_counting_twice():
+    numeric = AnomalyConfig.for_inputs(numeric=True)
+    assert numeric.detectors == ("alocc", "isolation_forest", "mahalanobis")
+    assert (numeric.combine, numeric.weights) == ("median", {"mahalanobis": 2.0})
+    assert AnomalyConfig.for_inputs(numeric=False) == AnomalyConfig()
+    assert AnomalyConfig.for_inputs(numeric=True, seed=3, combine="mean").combine == "mean"
+    # Each call its own weights: changing one config's leaves the default alone.
+    numeric.weights["alocc"] = 5.0
+    assert AnomalyConfig.for_inputs(numeric=True).weights == {"mahalanobis": 2.0}
+
+
 def test_the_weighted_median_follows_the_heavy_detector_unless_both_others_disagree():
     detectors = dict.fromkeys(("denoising", "alocc", "isolation_forest"))
     median = AnomalyEnsemble(detectors, weights={"alocc": 2.0}, combine="median")

@@ -15,7 +15,10 @@ from modeling.committee import CommitteeConfig
 class TrainingOptions:
     seed: int = 0
     committee: CommitteeConfig = field(default_factory=CommitteeConfig)
-    anomaly: AnomalyConfig = field(default_factory=AnomalyConfig)
+    # The anomaly detectors; None: the measured default for the dataset's inputs
+    # (AnomalyConfig.for_inputs). `anomaly_epochs`, when set, is every network detector's.
+    anomaly: AnomalyConfig | None = None
+    anomaly_epochs: int = 0
     cross_validation_folds: int = 5
     audit_estimate: AuditEstimateConfig = field(default_factory=AuditEstimateConfig)
     device: str = "auto"
@@ -43,6 +46,7 @@ class TrainingOptions:
             seed=settings.TRAINING_SEED,
             committee=committee,
             anomaly=anomaly_config_from_settings(),
+            anomaly_epochs=settings.TRAINING_ANOMALY_EPOCHS,
             audit_estimate=AuditEstimateConfig(seed=settings.TRAINING_SEED),
             device=settings.TRAINING_DEVICE,
             unlabeled_sample=settings.TRAINING_UNLABELED_SAMPLE,
@@ -52,20 +56,28 @@ class TrainingOptions:
             sgan_members=settings.TRAINING_SGAN_MEMBERS,
         )
 
+    def anomaly_for(self, *, numeric: bool) -> AnomalyConfig:
+        """The detectors this run fits: the configured ones, or the default for inputs that
+        are all numbers (`numeric`) or not."""
+        config = (
+            replace(self.anomaly) if self.anomaly else AnomalyConfig.for_inputs(numeric=numeric)
+        )
+        if self.anomaly_epochs:
+            for name in NETWORK_DETECTORS:
+                setattr(config, name, replace(getattr(config, name), epochs=self.anomaly_epochs))
+        return config
+
 
 NETWORK_DETECTORS = ("autoencoder", "vae", "denoising", "ganomaly", "alocc")
 
 
-def anomaly_config_from_settings() -> AnomalyConfig:
+def anomaly_config_from_settings() -> AnomalyConfig | None:
     """The detectors, their weights and how their ranks combine, from TRAINING_ANOMALY_*;
-    TRAINING_ANOMALY_EPOCHS, when set, overrides every network detector's own."""
-    config = AnomalyConfig(
+    None where TRAINING_ANOMALY_DETECTORS names none (the default for the dataset's inputs)."""
+    if not settings.TRAINING_ANOMALY_DETECTORS:
+        return None
+    return AnomalyConfig(
         detectors=tuple(settings.TRAINING_ANOMALY_DETECTORS),
         weights=dict(settings.TRAINING_ANOMALY_WEIGHTS),
         combine=settings.TRAINING_ANOMALY_COMBINE,
     )
-    epochs = settings.TRAINING_ANOMALY_EPOCHS
-    if epochs:
-        for name in NETWORK_DETECTORS:
-            setattr(config, name, replace(getattr(config, name), epochs=epochs))
-    return config

@@ -78,7 +78,11 @@ def training_run(
     num_classes = len(arrays.class_names)
 
     with stages.stage("anomaly"):
-        anomaly_config = _with(options.anomaly, seed=options.seed, device=str(device))
+        anomaly_config = _with(
+            options.anomaly_for(numeric=inputs_numeric(dataset, arrays)),
+            seed=options.seed,
+            device=str(device),
+        )
         detectors = anomaly_ensemble_fit(
             x_learning, anomaly_config, on_progress=lambda done: stages.report("anomaly", done)
         )
@@ -242,3 +246,9 @@ def training_run_execute(
     finally:
         training_next_start()
     return "activated"
+
+
+def inputs_numeric(dataset, arrays) -> bool:
+    """Whether every model input is a measurement: no category columns (one-hot) and no
+    per-card or per-merchant features (counts), which the anomaly default depends on."""
+    return arrays.derived is None and not (dataset.schema or {}).get("categorical")
