@@ -1,6 +1,6 @@
 """Cold start: how many frauds each anomaly detector, and each way of combining them, puts first.
 
-    python benchmarks/cold_start.py [--seeds 5] [--generated] [--threads 2]
+    python benchmarks/cold_start.py [--seeds 5] [--generated | --generated-raw] [--threads 2]
 
 Before the first fraud is labeled, the anomaly ranking alone decides what annotators see. Each
 detector of modeling/anomaly is fitted on the pool (the first 80% of the rows by time, as in
@@ -10,7 +10,10 @@ mean and the median) ranks it from the same fitted detectors. Printed per rankin
 the top 50 / 100 / 500, the ranking's average precision over the pool, per seed and on
 average; the isolation forest alone is the baseline, in the same run, and the target is a
 combination with at least its frauds in the top 50 and the top 100 on every seed and more on
-average. Writes every ranking's figures to benchmarks/out/cold_start[-generated].csv.
+average. The product's default row is the default for the data's inputs: files of numbers
+(the reference file, --generated) or simulated raw transactions (--generated-raw: one-hot
+categories and the per-card and per-merchant features, as the product trains on them).
+Writes every ranking's figures to benchmarks/out/cold_start[-generated|-raw].csv.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "benchmarks"))
 
+from efficiency_raw import raw_splits  # noqa: E402
 from label_efficiency import load_split  # noqa: E402
 
 from modeling.anomaly import DETECTORS  # noqa: E402
@@ -62,16 +66,22 @@ def combinations(names: list[str]) -> list[tuple[tuple[str, ...], str]]:
     return chosen
 
 
-def default_label() -> str:
-    """The product's default ranking (modeling/anomaly/ensemble.py's AnomalyConfig)."""
-    config = AnomalyConfig()
+def default_label(numeric: bool) -> str:
+    """The product's default ranking for these inputs (AnomalyConfig.for_inputs)."""
+    config = AnomalyConfig.for_inputs(numeric=numeric)
     weighed = ",".join(f"{name}={weight:g}" for name, weight in config.weights.items())
     members = "+".join(config.detectors)
     return f"default: {config.combine}({members}){' weights ' + weighed if weighed else ''}"
 
 
 def one_seed(
-    x: np.ndarray, y: np.ndarray, seed: int, names: list[str], changes: dict, weights: dict
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    names: list[str],
+    changes: dict,
+    weights: dict,
+    numeric: bool,
 ) -> tuple[dict, dict]:
     """Each detector fitted and timed, then every ranking's figures: ({ranking: figures},
     {detector: seconds}). `changes`: config fields to set on every detector that has them;
@@ -102,9 +112,11 @@ def one_seed(
 
     for subset, rule in combinations(names):
         results[(*subset, rule)] = combined(subset, rule, weights)
-    default = AnomalyConfig()
+    default = AnomalyConfig.for_inputs(numeric=numeric)
     if set(default.detectors) <= set(names):
-        results[(default_label(),)] = combined(default.detectors, default.combine, default.weights)
+        results[(default_label(numeric),)] = combined(
+            default.detectors, default.combine, default.weights
+        )
     return results, seconds
 
 
@@ -119,6 +131,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--generated", action="store_true")
+    parser.add_argument(
+        "--generated-raw",
+        type=int,
+        metavar="CUSTOMERS",
+        help="simulated raw transactions of this many customers (2000: about 470,000 rows), "
+        "with the derived features",
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all)")
     parser.add_argument("--detectors", default=",".join(DETECTORS))
     parser.add_argument("--show", type=int, default=12, help="combinations printed, best first")
@@ -139,7 +158,12 @@ def main() -> None:
         for name, weight in (item.split("=") for item in args.weigh.split(",") if item)
     }
     started = time.perf_counter()
-    split, source = load_split(args.generated)
+    numeric = not args.generated_raw
+    if numeric:
+        split, source = load_split(args.generated)
+    else:
+        raw = raw_splits(customers=args.generated_raw)
+        split, source = raw.splits["with"], raw.source
     x, y = split.x_pool, split.y_pool
     print(f"cold start on {source}: pool of {len(y):,} rows, {int(y.sum())} frauds")
 
@@ -148,7 +172,13 @@ def main() -> None:
     for seed in range(args.seeds):
         changes = {"epochs": args.epochs, "trees": args.trees}
         results, seconds = one_seed(
-            x, y, seed, names, {k: v for k, v in changes.items() if v is not None}, weights
+            x,
+            y,
+            seed,
+            names,
+            {k: v for k, v in changes.items() if v is not None},
+            weights,
+            numeric,
         )
         for key, figures in results.items():
             per_seed.setdefault(key, []).append(figures)
@@ -183,7 +213,7 @@ def main() -> None:
     )
     print("\nEach detector alone (mean over seeds; '>=IF': at least the forest on every seed)")
     print(header)
-    for name in [*names, BASELINE, default_label()]:
+    for name in [*names, BASELINE, default_label(numeric)]:
         if (name,) in per_seed:
             print(row((name,)))
     print(
@@ -202,7 +232,8 @@ def main() -> None:
             print(row(key))
 
     OUT.mkdir(parents=True, exist_ok=True)
-    name = "cold_start" + ("-generated" if args.generated else "") + args.out
+    kind = "-raw" if args.generated_raw else "-generated" if args.generated else ""
+    name = "cold_start" + kind + args.out
     path = OUT / f"{name}.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)

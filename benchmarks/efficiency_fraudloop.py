@@ -38,16 +38,18 @@ def fraudloop_curve(
     anomaly: AnomalyConfig | None = None,
     trusted: np.ndarray | None = None,
     entity_risk: np.ndarray | None = None,
+    numeric: bool = True,
 ) -> Curve:
     """The product's method in memory: an audit frame no model learns from, the anomaly
-    detectors' cold start (`anomaly`; its defaults are the product's), then the committee
-    (weak + SGAN, or weak alone); each round the audit's picks (their share of the round) and
-    the committee's (likely fraud, disagreement, uncertainty with diversity), pseudo-labels,
-    and the audit's estimate of each version. `trusted`: pool positions whose fraud label the
-    loop has from the start without anyone's effort (chargebacks imported as trusted labels):
-    they train from the first round outside the frame, and count neither as labels nor as
-    frauds found. `entity_risk`: per pool row, its merchant's known fraud rate, for the
-    acquisition's `entity_risk_share`."""
+    detectors' cold start (`anomaly`; by default the product's for inputs that are all
+    numbers, or with `numeric` False for inputs with categories and derived counts), then
+    the committee (weak + SGAN, or weak alone); each round the audit's picks (their share of
+    the round) and the committee's (likely fraud, disagreement, uncertainty with diversity),
+    pseudo-labels, and the audit's estimate of each version. `trusted`: pool positions whose
+    fraud label the loop has from the start without anyone's effort (chargebacks imported as
+    trusted labels): they train from the first round outside the frame, and count neither as
+    labels nor as frauds found. `entity_risk`: per pool row, its merchant's known fraud rate,
+    for the acquisition's `entity_risk_share`."""
     started = time.perf_counter()
     rng = set_seed(seed)
     audit = audit or AuditConfig()
@@ -59,7 +61,8 @@ def fraudloop_curve(
     x_learn, y_learn = split.x_pool[learning], split.y_pool[learning]
     x_frame, y_frame = split.x_pool[frame], split.y_pool[frame]
     risk_learn = None if entity_risk is None else np.asarray(entity_risk)[learning]
-    detectors = anomaly_ensemble_fit(x_learn, replace(anomaly or AnomalyConfig(), seed=seed))
+    anomaly = anomaly or AnomalyConfig.for_inputs(numeric=numeric)
+    detectors = anomaly_ensemble_fit(x_learn, replace(anomaly, seed=seed))
     anomaly = detectors.anomaly_score(x_learn)
     frame_anomaly = detectors.anomaly_score(x_frame)
     given = np.zeros(len(split.y_pool), bool)

@@ -159,6 +159,7 @@ def raw_report(
                 trusted=raw.charged_back if variant.chargebacks else None,
                 acquisition=variant.acquisition,
                 entity_risk=raw.merchant_risk if variant.acquisition else None,
+                numeric=False,  # one-hot categories (and, with, derived counts)
                 **settings,
             )
             for s in seeds
