@@ -37,13 +37,15 @@ NUMERIC_DEFAULTS = {
 
 @dataclass
 class AnomalyConfig:
-    # Measured (benchmarks/cold_start.py, 5 seeds, the reference file and generated data): one
-    # detector of each family (reconstruction, adversarial one-class, isolation) and the
-    # weighted median of their ranks, ALOCC counting twice: a row ranks where ALOCC puts it,
-    # unless both others disagree, and then half-way to the nearer of them. Alone, the denoising
-    # autoencoder fails on the reference file and the forest on generated data; ALOCC is the
-    # steadiest on both, and weighing it twice took the reference top 50 / 100 from 35.2 / 68.0
-    # to 39.0 / 73.6 (generated: 40.4 / 78.8 to 40.4 / 78.0).
+    # The default for inputs with categories or cards and merchants (for_inputs has the one for
+    # files of numbers). Measured (benchmarks/cold_start.py, 5 seeds, the reference file and
+    # generated data, then 3 seeds of simulated raw transactions): one detector of each family
+    # (reconstruction, adversarial one-class, isolation) and the weighted median of their
+    # ranks, ALOCC counting twice: a row ranks where ALOCC puts it, unless both others
+    # disagree, and then half-way to the nearer of them. Alone, the denoising autoencoder fails
+    # on the reference file and the forest on generated data; ALOCC is the steadiest on both.
+    # On raw transactions with the derived features: 36.3 / 63.7 frauds in the top 50 / 100,
+    # the 100-tree forest 30.7 / 51.7.
     detectors: tuple[str, ...] = ("denoising", "alocc", "isolation_forest")
     # A detector not named weighs 1 (in the mean, Fisher's method and the median).
     weights: dict[str, float] = field(default_factory=lambda: {"alocc": 2.0})
@@ -66,7 +68,7 @@ class AnomalyConfig:
 
         On numbers the robust Mahalanobis distance is the strongest detector and steady over
         seeds, and it leads a weighted median with ALOCC and the forest (benchmarks/cold_start,
-        5 seeds, top 50 / 100: reference 48.2 / 85.2 against 39.0 / 73.6, generated 41.6 / 86.6
+        5 seeds, top 50 / 100: reference 48.4 / 85.2 against 39.0 / 73.6, generated 41.6 / 86.6
         against 40.4 / 78.0). On simulated raw transactions it ranks rare categories and bursts
         of counts first and finds 7 frauds in the top 100, so it stays out of the general
         default."""
