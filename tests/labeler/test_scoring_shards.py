@@ -102,12 +102,27 @@ def _numbers(rows: list[tuple]) -> np.ndarray:
     return np.asarray([[np.nan if v is None else v for v in row[1:3]] for row in rows], float)
 
 
+def _assert_rows_same(rows: list[tuple], expected: list[tuple]) -> None:
+    """The same rows in the same order, each float as close as the staged scores must be
+    (np.allclose's tolerance): the models score in float32, and a block of 400 rows and one
+    of all of them go through different matrix kernels on some CPUs, which round the last
+    float32 digit differently."""
+    assert len(rows) == len(expected)
+    for row, want in zip(rows, expected, strict=True):
+        assert len(row) == len(want)
+        for value, wanted in zip(row, want, strict=True):
+            if isinstance(wanted, float) and isinstance(value, float):
+                assert value == pytest.approx(wanted, rel=1e-5, abs=1e-8), (row, want)
+            else:
+                assert value == wanted, (row, want)
+
+
 def _assert_same(written: dict, kept: dict, rows: int) -> None:
     one, *others = written.values()
     assert one["scores"] and one["queue"] and one["frame"]
     for other in others:
-        assert other["queue"] == one["queue"]
-        assert other["pseudo"] == one["pseudo"]
+        _assert_rows_same(other["queue"], one["queue"])
+        _assert_rows_same(other["pseudo"], one["pseudo"])
         assert other["frame"] == one["frame"]
         assert _columns(other["scores"], 0, 3) == _columns(one["scores"], 0, 3)
         assert np.allclose(_numbers(other["scores"]), _numbers(one["scores"]), equal_nan=True)
