@@ -61,8 +61,8 @@ def fraudloop_curve(
     x_learn, y_learn = split.x_pool[learning], split.y_pool[learning]
     x_frame, y_frame = split.x_pool[frame], split.y_pool[frame]
     risk_learn = None if entity_risk is None else np.asarray(entity_risk)[learning]
-    anomaly = anomaly or AnomalyConfig.for_inputs(numeric=numeric)
-    detectors = anomaly_ensemble_fit(x_learn, replace(anomaly, seed=seed))
+    configured = anomaly or AnomalyConfig.for_inputs(numeric=numeric)
+    detectors = anomaly_ensemble_fit(x_learn, replace(configured, seed=seed))
     anomaly = detectors.anomaly_score(x_learn)
     frame_anomaly = detectors.anomaly_score(x_frame)
     given = np.zeros(len(split.y_pool), bool)
