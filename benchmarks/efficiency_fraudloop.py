@@ -7,7 +7,7 @@ picks and the committee's in each round of oracle labels, and each version's aud
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from efficiency_strategies import Curve, Split, test_ap
@@ -17,12 +17,14 @@ from modeling.anomaly.ensemble import AnomalyConfig, anomaly_ensemble_fit
 from modeling.audit import AuditConfig, audit_round
 from modeling.audit_estimate import AuditEstimateConfig, audit_estimate
 from modeling.committee import (
+    Committee,
     CommitteeConfig,
     committee_pseudo_labels,
     committee_train,
     share_evidence_extend,
 )
 from modeling.device import set_seed
+from modeling.pseudo import PseudoLabels
 
 
 def fraudloop_curve(
@@ -72,11 +74,36 @@ def fraudloop_curve(
     labeled = given.copy()
     answered = np.zeros(len(y_frame), bool)
     inclusion = np.zeros(len(y_frame))
-    frame_scores = None
-    pseudo = None
-    committee = None
-    pool_members: dict[str, np.ndarray] = {}
-    pool_scores = None
+
+    def train(previous: _Version, evidence) -> _Version:
+        committee = committee_train(
+            x_learn,
+            np.flatnonzero(labeled),
+            y_learn[labeled],
+            num_classes=2,
+            config=config,
+            pseudo_labels=previous.pseudo,
+            previous_scores=previous.pool_scores,
+            share_evidence=evidence,
+            anomaly=detectors,
+            seed=seed,
+        )
+        pool_members = committee.member_proba(x_learn)
+        pool_proba = committee.predict_proba(x_learn, pool_members)
+        return _Version(
+            committee=committee,
+            pool_members=pool_members,
+            pool_scores=pool_proba[:, 1],
+            pseudo=committee_pseudo_labels(committee, pool_proba, human_labeled=labeled),
+            frame_scores=committee.predict_proba(x_frame)[:, 1],
+            test_scores=committee.predict_proba(split.x_test)[:, 1],
+        )
+
+    version = _Version()
+    if y_learn[given].sum() > 0:
+        # As the product: trusted frauds train a committee before anyone's first answer.
+        version = train(version, None)
+        curve.member_seconds.update(version.committee.train_seconds)
     hit_rate = None
     audit_count = round(audit.share * round_size)
     while labeled.sum() - given.sum() + answered.sum() < budget:
@@ -85,7 +112,7 @@ def fraudloop_curve(
             previous_inclusion=inclusion,
             answered=answered,
             unavailable=answered,
-            fraud_probability=frame_scores,
+            fraud_probability=version.frame_scores,
             anomaly=frame_anomaly,
             round_answers=audit_count,
             slots=audit_count,
@@ -96,6 +123,7 @@ def fraudloop_curve(
         candidates = np.flatnonzero(~labeled)
         size = round_size - len(drawn.picks)
         risk = None if risk_learn is None else risk_learn[candidates]
+        committee, pool_members = version.committee, version.pool_members
         if committee is None:
             selection = batch_select(
                 size=size,
@@ -127,31 +155,17 @@ def fraudloop_curve(
         answered[drawn.picks] = True
         y = y_learn[labeled]
         if y.sum() == 0:
-            committee = None
+            version = _Version()
             test_scores = detectors.anomaly_score(split.x_test)
         else:
             # The previous committee's members, judged on the answers they had not seen.
             evidence = share_evidence_extend(committee, x_learn[picked], y_learn[picked])
-            committee = committee_train(
-                x_learn,
-                np.flatnonzero(labeled),
-                y,
-                num_classes=2,
-                config=config,
-                pseudo_labels=pseudo,
-                previous_scores=pool_scores,
-                share_evidence=evidence,
-                anomaly=detectors,
-                seed=seed,
-            )
+            version = train(version, evidence)
+            committee = version.committee
             for member, seconds in committee.train_seconds.items():
                 curve.member_seconds[member] = curve.member_seconds.get(member, 0.0) + seconds
-            test_scores = committee.predict_proba(split.x_test)[:, 1]
-            pool_members = committee.member_proba(x_learn)
-            pool_proba = committee.predict_proba(x_learn, pool_members)
-            pool_scores = pool_proba[:, 1]
-            pseudo = committee_pseudo_labels(committee, pool_proba, human_labeled=labeled)
-            frame_scores = committee.predict_proba(x_frame)[:, 1]
+            test_scores = version.test_scores
+        frame_scores = version.frame_scores
         curve.labels.append(int(labeled.sum() - given.sum() + answered.sum()))
         curve.ap.append(test_ap(split, test_scores))
         curve.frauds_found.append(int(y.sum() - given.sum() + y_frame[answered].sum()))
@@ -169,6 +183,18 @@ def fraudloop_curve(
     curve.seconds = time.perf_counter() - started
     curve.answered_rows = np.sort(np.concatenate([learning[labeled & ~given], frame[answered]]))
     return curve
+
+
+@dataclass
+class _Version:
+    """One committee's scores, as the next round picks and is measured by them."""
+
+    committee: Committee | None = None
+    pool_members: dict[str, np.ndarray] = field(default_factory=dict)
+    pool_scores: np.ndarray | None = None
+    pseudo: PseudoLabels | None = None
+    frame_scores: np.ndarray | None = None
+    test_scores: np.ndarray | None = None
 
 
 def _audit_ap(frame_scores, y_frame, answered, inclusion, audit_numbers, y_training, seed):

@@ -111,6 +111,7 @@ VARIANTS = {
     # The chargebacks known by the pool's end imported as trusted labels, as the product trains
     # on them; the labels counted are still people's only.
     "fraudloop with derived and chargebacks": Variant("with", CommitteeConfig(), True),
+    "fraudloop without derived and chargebacks": Variant("without", CommitteeConfig(), True),
     "fraudloop with derived and chargebacks, weak at the prior": Variant(
         "with", CommitteeConfig(weak=WeakConfig(class_balance=0.0)), True
     ),
@@ -121,6 +122,11 @@ VARIANTS = {
         "with", CommitteeConfig(), acquisition=AcquisitionConfig(entity_risk_share=0.1)
     ),
 }
+# The target's ratio: with the derived features against without, the rest the same.
+PAIRS = (
+    ("fraudloop with derived", "fraudloop without derived"),
+    ("fraudloop with derived and chargebacks", "fraudloop without derived and chargebacks"),
+)
 DEFAULT_VARIANTS = ("fraudloop without derived", "fraudloop with derived")
 
 
@@ -183,9 +189,10 @@ def raw_report(
     last = {name: float(np.mean([c.ap[-1] for c in runs])) for name, runs in curves.items()}
     boosting = next(v for k, v in ceilings["with"].items() if k.startswith("hist_gradient"))
     print(f"\ntargets (mean over {len(seeds)} seeds, at {sizes[-1]} labels):")
-    if {"fraudloop with derived", "fraudloop without derived"} <= set(last):
-        ratio = last["fraudloop with derived"] / last["fraudloop without derived"]
-        print(f"  AP with / without derived     {ratio:.2f}  (>= 1.5)")
+    for pair in PAIRS:
+        if set(pair) <= set(last):
+            ratio = last[pair[0]] / last[pair[1]]
+            print(f"  AP {pair[0]} / {pair[1]}: {ratio:.2f}  (>= 1.5)")
     for name in variants:
         if VARIANTS[name].input == "with":
             print(f"  {name} / boosting: {last[name] / boosting:.3f}  (>= 0.95: within 5%)")
