@@ -101,6 +101,20 @@ def test_too_few_positives_trains_without_validation(small_data):
     assert model.validation_indices is None and model.history == [] and model.best_step == 20
 
 
+def test_too_few_legitimate_labels_trains_without_validation(small_data):
+    """A cold start that found frauds almost only: one legitimate label held out would rank
+    below every fraud at every checkpoint, and the first checkpoint would be kept."""
+    x, y = small_data
+    labeled = np.concatenate([np.flatnonzero(y == 1)[:40], np.flatnonzero(y == 0)[:2]])
+    config = SGANConfig(steps=60, evaluate_every=10, patience=2, device="cpu")
+    model = sgan_train(x[labeled], y[labeled], x, num_classes=2, config=config)
+    assert model.validation_indices is None and model.history == [] and model.best_step == 60
+    # With ten legitimate labels there are three to hold out, and checkpoints are judged again.
+    labeled = np.concatenate([np.flatnonzero(y == 1)[:40], np.flatnonzero(y == 0)[:10]])
+    model = sgan_train(x[labeled], y[labeled], x, num_classes=2, config=config)
+    assert len(model.validation_indices) == 12 + 3 and model.history
+
+
 def test_trains_when_every_row_is_labeled(small_data):
     x, y = small_data
     model = sgan_train(
