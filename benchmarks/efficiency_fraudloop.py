@@ -67,6 +67,7 @@ def fraudloop_curve(
     detectors = anomaly_ensemble_fit(x_learn, replace(configured, seed=seed))
     anomaly = detectors.anomaly_score(x_learn)
     frame_anomaly = detectors.anomaly_score(x_frame)
+    test_anomaly = detectors.anomaly_score(split.x_test)
     given = np.zeros(len(split.y_pool), bool)
     if trusted is not None:
         given[trusted] = True
@@ -88,15 +89,20 @@ def fraudloop_curve(
             anomaly=detectors,
             seed=seed,
         )
-        pool_members = committee.member_proba(x_learn)
+        # The detectors' scores of the pool, frame and test rows are the same every round.
+        pool_members = committee.member_proba(x_learn, anomaly)
         pool_proba = committee.predict_proba(x_learn, pool_members)
         return _Version(
             committee=committee,
             pool_members=pool_members,
             pool_scores=pool_proba[:, 1],
             pseudo=committee_pseudo_labels(committee, pool_proba, human_labeled=labeled),
-            frame_scores=committee.predict_proba(x_frame)[:, 1],
-            test_scores=committee.predict_proba(split.x_test)[:, 1],
+            frame_scores=committee.predict_proba(
+                x_frame, committee.member_proba(x_frame, frame_anomaly)
+            )[:, 1],
+            test_scores=committee.predict_proba(
+                split.x_test, committee.member_proba(split.x_test, test_anomaly)
+            )[:, 1],
         )
 
     version = _Version()
@@ -156,7 +162,7 @@ def fraudloop_curve(
         y = y_learn[labeled]
         if y.sum() == 0:
             version = _Version()
-            test_scores = detectors.anomaly_score(split.x_test)
+            test_scores = test_anomaly
         else:
             # The previous committee's members, judged on the answers they had not seen.
             evidence = share_evidence_extend(committee, x_learn[picked], y_learn[picked])
